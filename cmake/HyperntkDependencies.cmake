@@ -1,0 +1,37 @@
+# Finds every dependency and bundles them in the interface target hyperntk::deps.
+# A missing dependency stops the configuration with the Debian package to install.
+
+function(hyperntk_require found what package)
+  if(NOT ${found})
+    message(FATAL_ERROR "hyperntk needs ${what}: install the Debian package '${package}' "
+                        "(apt-get install ${package}), or run scripts/install-deps")
+  endif()
+endfunction()
+
+# GSL, linked against OpenBLAS's CBLAS (never libgslcblas: about 10x slower here).
+find_path(GSL_INCLUDE_DIR gsl/gsl_cblas.h)
+find_library(GSL_LIBRARY NAMES gsl)
+hyperntk_require(GSL_INCLUDE_DIR "the GNU Scientific Library headers" libgsl-dev)
+hyperntk_require(GSL_LIBRARY "the GNU Scientific Library" libgsl-dev)
+
+find_library(OPENBLAS_LIBRARY NAMES openblas)
+hyperntk_require(OPENBLAS_LIBRARY "OpenBLAS (its CBLAS replaces libgslcblas)" libopenblas-dev)
+
+find_path(RANDOM123_INCLUDE_DIR Random123/philox.h)
+hyperntk_require(RANDOM123_INCLUDE_DIR "Random123 (counter-based Philox streams)" librandom123-dev)
+
+find_package(OpenMP COMPONENTS C)
+hyperntk_require(OpenMP_C_FOUND "OpenMP for C" libgomp1)
+
+set(HDF5_PREFER_PARALLEL FALSE)
+find_package(HDF5 COMPONENTS C)
+hyperntk_require(HDF5_FOUND "the HDF5 C library" libhdf5-dev)
+
+find_library(MATH_LIBRARY m)
+
+add_library(hyperntk_deps INTERFACE)
+add_library(hyperntk::deps ALIAS hyperntk_deps)
+target_include_directories(hyperntk_deps SYSTEM INTERFACE ${GSL_INCLUDE_DIR} ${RANDOM123_INCLUDE_DIR} ${HDF5_C_INCLUDE_DIRS} ${HDF5_INCLUDE_DIRS})
+target_compile_definitions(hyperntk_deps INTERFACE ${HDF5_C_DEFINITIONS} ${HDF5_DEFINITIONS})
+target_link_libraries(hyperntk_deps INTERFACE ${GSL_LIBRARY} ${OPENBLAS_LIBRARY} OpenMP::OpenMP_C
+                                              ${HDF5_C_LIBRARIES} ${HDF5_LIBRARIES} ${MATH_LIBRARY})

@@ -1,0 +1,61 @@
+/* analytic.h: infinite-width limits in closed form (THEORY.md sections 3-4).
+ *
+ * Arc-cosine maps of sqrt(2) relu for a centred Gaussian pair with variances
+ * a, b and covariance c, angle t = atan2(sqrt(max(ab - c^2, 0)), c):
+ *   V(a,b,c) = (sqrt(ab)/pi) (sin t + (pi - t) cos t)      value map
+ *   D(a,b,c) = (pi - t)/pi                                 derivative map
+ */
+#ifndef HYPERNTK_ANALYTIC_H
+#define HYPERNTK_ANALYTIC_H
+
+#include "hyperntk/arch.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum {
+    HNTK_VARIANT_PAPER = 0,       /* THEORY.md: S(x,x') in every backward product (default) */
+    HNTK_VARIANT_AUTHORS_CODE = 1 /* authors' published code: no S in the backward products;
+                                     for comparisons only */
+} hntk_variant;
+
+/* "paper" / "authors-code"; parse returns HNTK_EINVAL with a message on anything else. */
+const char *hntk_variant_name(hntk_variant v);
+int hntk_variant_parse(const char *s, hntk_variant *v);
+
+/* A covariance triple of a pair of inputs: k(u,u), k(u,u'), k(u',u'). */
+typedef struct { double aa, ab, bb; } hntk_cov;
+
+double hntk_arccos_value(double a, double b, double c);
+double hntk_arccos_deriv(double a, double b, double c);
+
+/* The limits for one pair of inputs (entry (u,u') of each kernel). */
+typedef struct {
+    hntk_cov S;        /* f's output covariance triple: Sigma^L */
+    double theta_f;    /* Theta^f(x,x') = Theta^L */
+    double lambda_h;   /* Lambda^H(u,u'): the hyper-NNGP */
+    double theta_g;    /* Theta^g(u,u') */
+    double theta_h;    /* Theta^h = Theta^f * Theta^g */
+} hntk_limit;
+
+/* f alone (depth L >= 1) from the input triple Sigma^1 = x.x'/n_0:
+ * S triple (Sigma^L) and Theta^f (off-diagonal entry). */
+void hntk_limit_f(int L, hntk_cov sigma1, hntk_cov *S, double *theta_f);
+
+/* Full hypernetwork limit for depths L, H from the x-triple (x.x'/n_0) and the
+ * z-triple Shat^0 (z.z'/m_0, or the Fourier-feature kernel). */
+void hntk_limit_hyper(int L, int H, hntk_cov x_cov, hntk_cov z_cov, hntk_variant v, hntk_limit *out);
+
+/* Limit of the Fourier-feature input kernel (unit diagonal): exp(-|z-z'|^2/(2 s^2)). */
+double hntk_fourier_kernel(const double *z1, const double *z2, long dim, double scale);
+
+/* B x B matrices Theta^h and Lambda^H (either may be NULL) for a batch of inputs
+ * X (B, x_dim), Z (B, z_dim), with the architecture's depths and Fourier option. */
+int hntk_limit_batch(const hntk_hyper_arch *a, hntk_variant v, long B,
+                     const double *X, const double *Z, double *theta_h, double *lambda_h);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

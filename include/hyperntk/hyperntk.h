@@ -1,0 +1,14 @@
+/* hyperntk.h: the whole public interface. */
+#ifndef HYPERNTK_H
+#define HYPERNTK_H
+
+#include "hyperntk/analytic.h"
+#include "hyperntk/arch.h"
+#include "hyperntk/error.h"
+#include "hyperntk/h5io.h"
+#include "hyperntk/mc.h"
+#include "hyperntk/net.h"
+#include "hyperntk/rng.h"
+#include "hyperntk/version.h"
+
+#endif

@@ -1,0 +1,63 @@
+/* mc.h: Monte Carlo engine over independent network samples.
+ *
+ * Samples are computed in parallel (OpenMP over samples), each into its own
+ * slot; the slots are then reduced strictly in sample order (Welford), so the
+ * mean and variance are bit-identical for any number of threads.
+ */
+#ifndef HYPERNTK_MC_H
+#define HYPERNTK_MC_H
+
+#include <signal.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Compute the `dim` statistics of sample `sample` into out.  `ctx` is the
+ * calling thread's private context (a workspace sized once). */
+typedef int (*hntk_mc_sample_fn)(void *ctx, long sample, double *out);
+
+/* Called from the calling thread after each block: done of total samples. */
+typedef void (*hntk_mc_progress_fn)(void *data, long done, long total);
+
+/* Streaming mean/variance of a vector, updated in sample order. */
+typedef struct {
+    long dim;
+    long count;
+    double *mean; /* (dim) */
+    double *m2;   /* (dim) sum of squared deviations */
+} hntk_welford;
+
+int hntk_welford_alloc(long dim, hntk_welford **out);
+void hntk_welford_free(hntk_welford *w);
+void hntk_welford_reset(hntk_welford *w);
+void hntk_welford_push(hntk_welford *w, const double *x);
+/* Unbiased variance (count - 1 in the denominator) and standard error of the
+ * mean sqrt(var / count); either output may be NULL.  NaN when count < 2. */
+void hntk_welford_finish(const hntk_welford *w, double *var, double *stderr_mean);
+
+typedef struct {
+    long samples;              /* N >= 1 */
+    long first_sample;         /* index of the first sample (usually 0) */
+    long dim;                  /* statistics per sample */
+    int n_ctx;                 /* contexts available: >= the OpenMP thread count used */
+    void **ctx;                /* ctx[t] used by OpenMP thread t */
+    hntk_mc_sample_fn fn;
+    hntk_mc_progress_fn progress; /* may be NULL */
+    void *progress_data;
+    volatile sig_atomic_t *stop;  /* if non-NULL and set, stop between blocks (HNTK_EINTR) */
+} hntk_mc_job;
+
+/* Run the job and push every sample, in order, into `acc` (which is not reset,
+ * so a job can continue an earlier one).  The number of threads is at most
+ * job->n_ctx.  Returns the first failing status of fn, or HNTK_EINTR. */
+int hntk_mc_run(const hntk_mc_job *job, hntk_welford *acc);
+
+/* Number of OpenMP threads the engine will use (omp_get_max_threads()). */
+int hntk_mc_max_threads(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,179 @@
+/* cli.c: shared driver utilities (see cli.h). */
+#define _POSIX_C_SOURCE 200809L
+#include "cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+int cli_parse_long(const char *cmd, const char *name, const char *text, long lo, long hi, long *value)
+{
+    char *end;
+    errno = 0;
+    double d = strtod(text, &end); /* accept 1e5 as well as 100000 */
+    if (errno || end == text || *end != '\0' || d != floor(d) || d < (double)lo || d > (double)hi) {
+        fprintf(stderr, "hyperntk %s: --%s: '%s' is not an integer in the accepted range %ld..%ld\n", cmd, name,
+                text, lo, hi);
+        return CLI_EXIT_USAGE;
+    }
+    *value = (long)d;
+    return CLI_EXIT_OK;
+}
+
+int cli_parse_double(const char *cmd, const char *name, const char *text, double lo, double hi, double *value)
+{
+    char *end;
+    errno = 0;
+    double d = strtod(text, &end);
+    if (errno || end == text || *end != '\0' || !isfinite(d) || d < lo || d > hi) {
+        fprintf(stderr, "hyperntk %s: --%s: '%s' is not a number in the accepted range %g..%g\n", cmd, name, text,
+                lo, hi);
+        return CLI_EXIT_USAGE;
+    }
+    *value = d;
+    return CLI_EXIT_OK;
+}
+
+int cli_parse_seed(const char *cmd, const char *text, uint64_t *seed)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 0);
+    /* 0..2^63-1, so that the seed is stored exactly as a signed 64-bit attribute. */
+    if (errno || end == text || *end != '\0' || text[0] == '-' || v > (unsigned long long)INT64_MAX) {
+        fprintf(stderr, "hyperntk %s: --seed: '%s' is not an integer in the accepted range 0..%lld\n", cmd, text,
+                (long long)INT64_MAX);
+        return CLI_EXIT_USAGE;
+    }
+    *seed = (uint64_t)v;
+    return CLI_EXIT_OK;
+}
+
+int cli_parse_long_list(const char *cmd, const char *name, const char *text, long lo, long hi, long **values,
+                        long *count)
+{
+    long n = 1;
+    for (const char *p = text; *p; p++) n += *p == ',';
+    long *v = malloc(sizeof(long) * (size_t)n);
+    char *copy = strdup(text);
+    if (!v || !copy) {
+        free(v);
+        free(copy);
+        fprintf(stderr, "hyperntk %s: out of memory\n", cmd);
+        return CLI_EXIT_FAILURE;
+    }
+    long k = 0;
+    char *save = NULL;
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (cli_parse_long(cmd, name, tok, lo, hi, &v[k])) {
+            free(v);
+            free(copy);
+            return CLI_EXIT_USAGE;
+        }
+        k++;
+    }
+    free(copy);
+    if (k != n) {
+        fprintf(stderr, "hyperntk %s: --%s: '%s' is not a comma-separated list of integers in %ld..%ld\n", cmd,
+                name, text, lo, hi);
+        free(v);
+        return CLI_EXIT_USAGE;
+    }
+    *values = v;
+    *count = k;
+    return CLI_EXIT_OK;
+}
+
+int cli_report(const char *cmd, int status)
+{
+    fprintf(stderr, "hyperntk %s: %s: %s\n", cmd, hntk_status_name(status), hntk_last_error());
+    return (status == HNTK_EINVAL || status == HNTK_EBUDGET) ? CLI_EXIT_USAGE : CLI_EXIT_FAILURE;
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "hyperntk %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry 'hyperntk %s --help'.\n", cmd);
+    return CLI_EXIT_USAGE;
+}
+
+double cli_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void cli_progress_init(cli_progress *p, const char *label)
+{
+    p->label = label;
+    p->start = cli_now();
+    p->enabled = isatty(STDERR_FILENO);
+}
+
+void cli_progress_update(void *data, long done, long total)
+{
+    cli_progress *p = data;
+    if (!p->enabled) return;
+    double elapsed = cli_now() - p->start;
+    double eta = done > 0 ? elapsed * (double)(total - done) / (double)done : 0.0;
+    fprintf(stderr, "\r%s: %ld/%ld (%.0f%%), %.1f s elapsed, ~%.1f s left   ", p->label, done, total,
+            100.0 * (double)done / (double)total, elapsed, eta);
+    fflush(stderr);
+}
+
+void cli_progress_end(cli_progress *p)
+{
+    if (p->enabled) fprintf(stderr, "\n");
+}
+
+size_t cli_default_budget(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+    if (pages <= 0 || page <= 0) return (size_t)16 << 30;
+    return (size_t)pages * (size_t)page / 4 * 3;
+}
+
+static int write_command_line(hntk_h5 *f, int argc, char **argv)
+{
+    size_t len = 1;
+    for (int i = 0; i < argc; i++) len += strlen(argv[i]) + 1;
+    char *line = malloc(len);
+    if (!line) return hntk_fail(HNTK_ENOMEM, "cannot allocate the command line");
+    line[0] = '\0';
+    for (int i = 0; i < argc; i++) {
+        if (i) strcat(line, " ");
+        strcat(line, argv[i]);
+    }
+    int st = hntk_h5_attr_string(f, "/", "command_line", line);
+    free(line);
+    return st;
+}
+
+int cli_write_provenance(hntk_h5 *f, const char *cmd, int argc, char **argv, double wall_seconds)
+{
+    char date[64], host[256] = "unknown";
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    gethostname(host, sizeof host - 1);
+    int st;
+    if ((st = hntk_h5_attr_string(f, "/", "program", "hyperntk"))) return st;
+    if ((st = hntk_h5_attr_string(f, "/", "subcommand", cmd))) return st;
+    if ((st = hntk_h5_attr_string(f, "/", "version", hntk_version()))) return st;
+    if ((st = hntk_h5_attr_string(f, "/", "git_revision", hntk_git_revision()))) return st;
+    if ((st = write_command_line(f, argc, argv))) return st;
+    if ((st = hntk_h5_attr_string(f, "/", "created_utc", date))) return st;
+    if ((st = hntk_h5_attr_string(f, "/", "host", host))) return st;
+    if ((st = hntk_h5_attr_double(f, "/", "wall_time_seconds", wall_seconds))) return st;
+    return HNTK_OK;
+}

@@ -1,0 +1,56 @@
+/* cli.h: what every driver shares: option values with range checks, error
+ * reporting, progress on a terminal, and the provenance attributes of a result. */
+#ifndef HYPERNTK_SIMS_CLI_H
+#define HYPERNTK_SIMS_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "hyperntk/hyperntk.h"
+
+/* Exit codes of every subcommand. */
+enum { CLI_EXIT_OK = 0, CLI_EXIT_FAILURE = 1, CLI_EXIT_USAGE = 2 };
+
+/* Parse `text` as the value of option `name`; on failure print
+ * "hyperntk CMD: --name: 'text' is not ... (accepted lo..hi)" and return CLI_EXIT_USAGE. */
+int cli_parse_long(const char *cmd, const char *name, const char *text, long lo, long hi, long *value);
+int cli_parse_double(const char *cmd, const char *name, const char *text, double lo, double hi, double *value);
+int cli_parse_seed(const char *cmd, const char *text, uint64_t *seed);
+/* A comma list of longs, each in lo..hi; *values malloc'd. */
+int cli_parse_long_list(const char *cmd, const char *name, const char *text, long lo, long hi, long **values,
+                        long *count);
+
+/* Print "hyperntk CMD: <status name>: <library message>" to stderr; returns CLI_EXIT_FAILURE
+ * (CLI_EXIT_USAGE for HNTK_EINVAL / HNTK_EBUDGET, which are bad arguments). */
+int cli_report(const char *cmd, int status);
+
+/* Print the usage hint "Try 'hyperntk CMD --help'." and return CLI_EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* Progress on stderr, only when stderr is a terminal. */
+typedef struct {
+    const char *label;
+    double start;
+    int enabled;
+} cli_progress;
+void cli_progress_init(cli_progress *p, const char *label);
+void cli_progress_update(void *p, long done, long total); /* matches hntk_mc_progress_fn */
+void cli_progress_end(cli_progress *p);
+
+/* Seconds since an arbitrary origin (monotonic clock). */
+double cli_now(void);
+
+/* Root attributes of every result file: program, subcommand, version, git
+ * revision, command line, date, host and the wall time of the run.  The thread
+ * count is deliberately not recorded: results do not depend on it. */
+int cli_write_provenance(hntk_h5 *f, const char *cmd, int argc, char **argv, double wall_seconds);
+
+/* Default memory budget (bytes) for one run: 3/4 of physical memory. */
+size_t cli_default_budget(void);
+
+#endif

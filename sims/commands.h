@@ -1,0 +1,14 @@
+/* commands.h: the subcommands of `hyperntk`, one per file in sims/.
+ * Each takes argv starting at the subcommand's name and returns an exit code
+ * (0 success, 1 failure, 2 bad usage). */
+#ifndef HYPERNTK_SIMS_COMMANDS_H
+#define HYPERNTK_SIMS_COMMANDS_H
+
+#include "hyperntk/hyperntk.h"
+
+int hntk_cmd_kernel(int argc, char **argv);
+int hntk_cmd_inputs(int argc, char **argv);
+int hntk_cmd_bench_sampler(int argc, char **argv);
+int hntk_cmd_bench_gram(int argc, char **argv);
+
+#endif

@@ -1,0 +1,53 @@
+/* main.c: the `hyperntk` program dispatches to one subcommand per file in sims/. */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} commands[] = {
+    {"kernel", hntk_cmd_kernel, "empirical vs analytic hyperkernel and NNGP on given inputs"},
+    {"inputs", hntk_cmd_inputs, "write an inputs file (random or the Figure 1(b) circle)"},
+    {"bench-sampler", hntk_cmd_bench_sampler, "normals per second: Philox ziggurat vs GSL"},
+    {"bench-gram", hntk_cmd_bench_gram, "GFLOP/s of the hyperkernel Gram vs OpenBLAS dgemm"},
+};
+enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
+
+static void print_help(FILE *out)
+{
+    fprintf(out,
+            "Usage: hyperntk COMMAND [OPTIONS]\n"
+            "Infinite-width hypernetworks (Littwin et al., NeurIPS 2020), verified by experiment.\n\n"
+            "Commands:\n");
+    for (int i = 0; i < N_COMMANDS; i++) fprintf(out, "  %-14s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out,
+            "\nEvery command has --help.  Threads: OMP_NUM_THREADS (results do not depend on it).\n"
+            "hyperntk %s (git %s)\n",
+            hntk_version(), hntk_git_revision());
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        print_help(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        print_help(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("hyperntk %s (git %s)\n", hntk_version(), hntk_git_revision());
+        return 0;
+    }
+    hntk_blas_single_thread();
+    for (int i = 0; i < N_COMMANDS; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "hyperntk: unknown command '%s'; accepted: ", argv[1]);
+    for (int i = 0; i < N_COMMANDS; i++) fprintf(stderr, "%s%s", i ? ", " : "", commands[i].name);
+    fprintf(stderr, ".\nTry 'hyperntk --help'.\n");
+    return 2;
+}

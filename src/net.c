@@ -1,0 +1,462 @@
+/* net.c: forward, backward and exact empirical kernels of one hypernetwork sample.
+ *
+ * Layout: one slab holds every buffer; the struct keeps named views into it
+ * (llm.c style).  Everything is sized in hntk_net_alloc for batch_cap inputs.
+ */
+#include "hyperntk/net.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "blas.h"
+#include "hyperntk/error.h"
+#include "hyperntk/rng.h"
+
+#define SQRT2 1.41421356237309504880
+#define HNTK_PI 3.14159265358979323846
+
+struct hntk_net {
+    hntk_hyper_arch arch;
+    int L, H;
+    long batch_cap;
+    long B;                       /* inputs in the last forward */
+    long n[HNTK_MAX_DEPTH + 1];   /* f widths n_0..n_L (n_L = P) */
+    long m[HNTK_MAX_DEPTH + 1];   /* g widths m_0..m_H (m_H = 1) */
+    long P;
+    long g_off[HNTK_MAX_DEPTH + 2];   /* offset of chunk V^l in v, l = 1..H */
+    long pre_off[HNTK_MAX_DEPTH + 1]; /* offset of g^l in a row of gpre, l = 1..H */
+    long act_off[HNTK_MAX_DEPTH + 1]; /* offset of a^l in a row of gact, l = 0..H-1 */
+    long pre_len, act_len, m_max;
+
+    double *slab;
+    double *W[HNTK_MAX_DEPTH + 1]; /* W^l (n_l, n_{l-1}), l = 1..L */
+    double *Y[HNTK_MAX_DEPTH + 1]; /* (B, n_l), l = 1..L */
+    double *Q[HNTK_MAX_DEPTH];     /* (B, n_l), l = 0..L-1 */
+    double *E[HNTK_MAX_DEPTH + 1]; /* (B, n_l), l = 1..L */
+    double *gpre;                  /* (B, pre_len): g^1..g^H of every input */
+    double *gact;                  /* (B, act_len): a^0..a^{H-1} of every input */
+    double *h;                     /* (B) */
+    double *dg, *da;               /* (m_max) backward scratch through g */
+    double *ff_freq;               /* (k, z_dim) Fourier frequencies / s, or NULL */
+    double *ff_phase;              /* (k) */
+    double *gram_a, *gram_b;       /* (B, B) scratch of the Gram products */
+};
+
+/* ---------------------------------------------------------------- sizes */
+
+static void derive_sizes(hntk_net *net, const hntk_hyper_arch *a)
+{
+    net->arch = *a;
+    net->L = a->f_depth;
+    net->H = a->g_depth;
+    net->P = hntk_f_out_dim(a);
+    for (int l = 0; l <= net->L; l++) net->n[l] = hntk_f_layer_width(a, l);
+    net->m_max = 0;
+    for (int l = 0; l <= net->H; l++) {
+        net->m[l] = hntk_g_layer_width(a, l);
+        if (net->m[l] > net->m_max) net->m_max = net->m[l];
+    }
+    for (int l = 1; l <= net->H + 1; l++) net->g_off[l] = hntk_g_chunk_offset(a, l);
+    long pre = 0, act = 0;
+    for (int l = 1; l <= net->H; l++) { net->pre_off[l] = pre; pre += net->m[l]; }
+    for (int l = 0; l < net->H; l++) { net->act_off[l] = act; act += net->m[l]; }
+    net->pre_len = pre;
+    net->act_len = act;
+}
+
+/* Doubles in the slab, in the order carve_slab lays them out. */
+static size_t slab_doubles(const hntk_net *net, long B)
+{
+    size_t d = 0;
+    for (int l = 1; l <= net->L; l++) d += (size_t)net->n[l] * (size_t)net->n[l - 1]; /* W */
+    for (int l = 1; l <= net->L; l++) d += 2 * (size_t)B * (size_t)net->n[l];        /* Y, E */
+    for (int l = 0; l < net->L; l++) d += (size_t)B * (size_t)net->n[l];             /* Q */
+    d += (size_t)B * (size_t)(net->pre_len + net->act_len + 1);                       /* gpre, gact, h */
+    d += 2 * (size_t)net->m_max;                                                       /* dg, da */
+    if (net->arch.fourier_k > 0) d += (size_t)net->arch.fourier_k * (size_t)(net->arch.z_dim + 1);
+    d += 2 * (size_t)B * (size_t)B;                                                    /* gram_a, gram_b */
+    return d;
+}
+
+static void carve_slab(hntk_net *net)
+{
+    double *p = net->slab;
+    long B = net->batch_cap;
+    for (int l = 1; l <= net->L; l++) { net->W[l] = p; p += net->n[l] * net->n[l - 1]; }
+    for (int l = 1; l <= net->L; l++) { net->Y[l] = p; p += B * net->n[l]; }
+    for (int l = 1; l <= net->L; l++) { net->E[l] = p; p += B * net->n[l]; }
+    for (int l = 0; l < net->L; l++) { net->Q[l] = p; p += B * net->n[l]; }
+    net->gpre = p; p += B * net->pre_len;
+    net->gact = p; p += B * net->act_len;
+    net->h = p; p += B;
+    net->dg = p; p += net->m_max;
+    net->da = p; p += net->m_max;
+    net->ff_freq = net->ff_phase = NULL;
+    if (net->arch.fourier_k > 0) {
+        net->ff_freq = p; p += net->arch.fourier_k * net->arch.z_dim;
+        net->ff_phase = p; p += net->arch.fourier_k;
+    }
+    net->gram_a = p; p += B * B;
+    net->gram_b = p; p += B * B;
+}
+
+size_t hntk_net_bytes(const hntk_hyper_arch *a, long batch_cap)
+{
+    hntk_net tmp;
+    derive_sizes(&tmp, a);
+    return sizeof(hntk_net) + sizeof(double) * slab_doubles(&tmp, batch_cap);
+}
+
+int hntk_net_alloc(const hntk_hyper_arch *a, long batch_cap, size_t budget_bytes, hntk_net **out)
+{
+    *out = NULL;
+    int st = hntk_hyper_arch_validate(a);
+    if (st) return st;
+    /* B^2 doubles of Gram scratch must stay addressable: cap B at 2^24. */
+    if (batch_cap < 1 || batch_cap > (1L << 24))
+        return hntk_fail(HNTK_EINVAL, "batch size = %ld is out of range: accepted 1..%ld", batch_cap, 1L << 24);
+    size_t bytes = hntk_net_bytes(a, batch_cap);
+    if (budget_bytes > 0 && bytes > budget_bytes)
+        return hntk_fail(HNTK_EBUDGET,
+                         "network workspace needs %.3g GiB (f width %ld, P = %ld, batch %ld), "
+                         "over the memory budget of %.3g GiB",
+                         bytes / 1073741824.0, a->f_width, hntk_f_out_dim(a), batch_cap,
+                         budget_bytes / 1073741824.0);
+    hntk_net *net = calloc(1, sizeof *net);
+    if (!net) return hntk_fail(HNTK_ENOMEM, "cannot allocate the network descriptor");
+    derive_sizes(net, a);
+    net->batch_cap = batch_cap;
+    net->slab = malloc(sizeof(double) * slab_doubles(net, batch_cap));
+    if (!net->slab) {
+        free(net);
+        return hntk_fail(HNTK_ENOMEM, "cannot allocate %.3g GiB for the network workspace", bytes / 1073741824.0);
+    }
+    carve_slab(net);
+    *out = net;
+    return HNTK_OK;
+}
+
+void hntk_net_free(hntk_net *net)
+{
+    if (!net) return;
+    free(net->slab);
+    free(net);
+}
+
+const hntk_hyper_arch *hntk_net_arch(const hntk_net *net) { return &net->arch; }
+double *hntk_net_weights(hntk_net *net, int l) { return net->W[l]; }
+double *hntk_net_fourier_freqs(hntk_net *net) { return net->ff_freq; }
+double *hntk_net_fourier_phases(hntk_net *net) { return net->ff_phase; }
+const double *hntk_net_output(const hntk_net *net) { return net->h; }
+const double *hntk_net_f_output(const hntk_net *net) { return net->Y[net->L]; }
+const double *hntk_net_dh_dv(const hntk_net *net) { return net->E[net->L]; }
+const double *hntk_net_dh_dy(const hntk_net *net, int l) { return net->E[l]; }
+const double *hntk_net_activation(const hntk_net *net, int l) { return net->Q[l]; }
+
+/* ---------------------------------------------------------------- sampling */
+
+void hntk_net_sample_weights(hntk_net *net, uint64_t seed, uint32_t sample)
+{
+    for (int l = 1; l <= net->L; l++)
+        hntk_fill_normal_matrix(seed, sample, (uint32_t)(HNTK_TENSOR_F_LAYER0 + l), 1.0, net->W[l],
+                                (size_t)net->n[l], (size_t)net->n[l - 1]);
+    long k = net->arch.fourier_k;
+    if (k > 0) {
+        /* w_i ~ N(0, s^-2 I), b_i ~ U[-pi, pi] (THEORY.md section 4). */
+        hntk_fill_normal_matrix(seed, sample, HNTK_TENSOR_FOURIER_W, 1.0 / net->arch.fourier_scale,
+                                net->ff_freq, (size_t)k, (size_t)net->arch.z_dim);
+        hntk_stream s;
+        hntk_stream_init(&s, seed, sample, HNTK_TENSOR_FOURIER_B, 0);
+        hntk_stream_uniforms(&s, net->ff_phase, (size_t)k);
+        for (long i = 0; i < k; i++) net->ff_phase[i] = HNTK_PI * (2.0 * net->ff_phase[i] - 1.0);
+    }
+}
+
+/* ---------------------------------------------------------------- forward */
+
+/* q = sqrt(2) relu(y), n entries. */
+static void relu_sqrt2(double *q, const double *y, long n)
+{
+    for (long i = 0; i < n; i++) q[i] = y[i] > 0.0 ? SQRT2 * y[i] : 0.0;
+}
+
+/* g's input a^0 (m_0) for one raw z (z_dim). */
+static void g_input(const hntk_net *net, const double *z, double *a0)
+{
+    long k = net->arch.fourier_k, zd = net->arch.z_dim;
+    if (k == 0) {
+        memcpy(a0, z, sizeof(double) * (size_t)zd);
+        return;
+    }
+    for (long i = 0; i < k; i++) {
+        const double *w = net->ff_freq + i * zd;
+        double t = net->ff_phase[i];
+        for (long j = 0; j < zd; j++) t += w[j] * z[j];
+        a0[i] = SQRT2 * cos(t);
+    }
+}
+
+/* g on one input: v (P) are its weights; fills gpre/gact rows, returns h. */
+static double g_forward(const hntk_net *net, const double *v, double *pre, double *act)
+{
+    for (int l = 1; l <= net->H; l++) {
+        long ml = net->m[l], mp = net->m[l - 1];
+        const double *V = v + net->g_off[l];      /* (m_l, m_{l-1}) */
+        const double *a_prev = act + net->act_off[l - 1];
+        double *g = pre + net->pre_off[l];
+        cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)ml, (int)mp, 1.0 / sqrt((double)mp), V, (int)mp,
+                    a_prev, 1, 0.0, g, 1);
+        if (l < net->H) relu_sqrt2(act + net->act_off[l], g, ml);
+    }
+    return pre[net->pre_off[net->H]];
+}
+
+int hntk_net_forward(hntk_net *net, long B, const double *X, const double *Z, double *h_out)
+{
+    if (B < 1 || B > net->batch_cap)
+        return hntk_fail(HNTK_EINVAL, "batch of %ld inputs is out of range: accepted 1..%ld", B, net->batch_cap);
+    net->B = B;
+    memcpy(net->Q[0], X, sizeof(double) * (size_t)(B * net->n[0]));
+    for (int l = 1; l <= net->L; l++) {
+        long nl = net->n[l], np = net->n[l - 1];
+        /* Y^l (B, n_l) = Q^{l-1} (B, n_{l-1}) W^l^T / sqrt(n_{l-1}) */
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)B, (int)nl, (int)np, 1.0 / sqrt((double)np),
+                    net->Q[l - 1], (int)np, net->W[l], (int)np, 0.0, net->Y[l], (int)nl);
+        if (l < net->L) relu_sqrt2(net->Q[l], net->Y[l], B * nl);
+    }
+    const double *V = net->Y[net->L];
+    for (long b = 0; b < B; b++) {
+        double *act = net->gact + b * net->act_len;
+        g_input(net, Z + b * net->arch.z_dim, act);
+        net->h[b] = g_forward(net, V + b * net->P, net->gpre + b * net->pre_len, act);
+    }
+    if (h_out) memcpy(h_out, net->h, sizeof(double) * (size_t)B);
+    return HNTK_OK;
+}
+
+/* ---------------------------------------------------------------- backward */
+
+/* dh/dv for one input: c (P).  dg holds dh/dg^l while walking l = H..1. */
+static void g_backward(const hntk_net *net, const double *v, const double *pre, const double *act, double *c)
+{
+    double *dg = net->dg, *da = net->da;
+    dg[0] = 1.0; /* dh/dg^H, m_H = 1 */
+    for (int l = net->H; l >= 1; l--) {
+        long ml = net->m[l], mp = net->m[l - 1];
+        double scale = 1.0 / sqrt((double)mp);
+        const double *a_prev = act + net->act_off[l - 1];
+        double *C = c + net->g_off[l]; /* dh/dV^l (m_l, m_{l-1}) = dg (x) a^{l-1} / sqrt(m_{l-1}) */
+        for (long i = 0; i < ml; i++) {
+            double gi = dg[i] * scale;
+            for (long j = 0; j < mp; j++) C[i * mp + j] = gi * a_prev[j];
+        }
+        if (l == 1) break;
+        /* dh/da^{l-1} = V^l^T dg / sqrt(m_{l-1});  dh/dg^{l-1} = that * sqrt(2) 1[g^{l-1} > 0] */
+        cblas_dgemv(CblasRowMajor, CblasTrans, (int)ml, (int)mp, scale, v + net->g_off[l], (int)mp, dg, 1, 0.0,
+                    da, 1);
+        const double *g_prev = pre + net->pre_off[l - 1];
+        for (long j = 0; j < mp; j++) dg[j] = g_prev[j] > 0.0 ? SQRT2 * da[j] : 0.0;
+    }
+}
+
+void hntk_net_backward(hntk_net *net)
+{
+    long B = net->B;
+    const double *V = net->Y[net->L];
+    for (long b = 0; b < B; b++)
+        g_backward(net, V + b * net->P, net->gpre + b * net->pre_len, net->gact + b * net->act_len,
+                   net->E[net->L] + b * net->P);
+    for (int l = net->L; l >= 2; l--) {
+        long nl = net->n[l], np = net->n[l - 1];
+        /* E^{l-1} (B, n_{l-1}) = (E^l (B, n_l) W^l (n_l, n_{l-1}) / sqrt(n_{l-1})) o sqrt(2) 1[Y^{l-1} > 0] */
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)B, (int)np, (int)nl, 1.0 / sqrt((double)np),
+                    net->E[l], (int)nl, net->W[l], (int)np, 0.0, net->E[l - 1], (int)np);
+        double *e = net->E[l - 1];
+        const double *y = net->Y[l - 1];
+        for (long i = 0; i < B * np; i++) e[i] = y[i] > 0.0 ? SQRT2 * e[i] : 0.0;
+    }
+}
+
+void hntk_net_weight_grad(const hntk_net *net, long b, int l, double *grad)
+{
+    long nl = net->n[l], np = net->n[l - 1];
+    const double *e = net->E[l] + b * nl, *q = net->Q[l - 1] + b * np;
+    double scale = 1.0 / sqrt((double)np);
+    for (long i = 0; i < nl; i++)
+        for (long j = 0; j < np; j++) grad[i * np + j] = e[i] * scale * q[j];
+}
+
+/* ---------------------------------------------------------------- Gram matrices */
+
+/* Copy the upper triangle of K (B x B) into its lower triangle. */
+static void symmetrize_upper(double *K, long B)
+{
+    for (long i = 0; i < B; i++)
+        for (long j = 0; j < i; j++) K[i * B + j] = K[j * B + i];
+}
+
+void hntk_net_ntk_gram(hntk_net *net, double *K)
+{
+    long B = net->B;
+    double *EE = net->gram_a, *QQ = net->gram_b;
+    for (long i = 0; i < B * B; i++) K[i] = 0.0;
+    for (int l = 1; l <= net->L; l++) {
+        long nl = net->n[l], np = net->n[l - 1];
+        /* upper triangles of E^l E^l^T and Q^{l-1} Q^{l-1}^T / n_{l-1} (B, B) */
+        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, (int)B, (int)nl, 1.0, net->E[l], (int)nl, 0.0, EE,
+                    (int)B);
+        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, (int)B, (int)np, 1.0 / (double)np, net->Q[l - 1],
+                    (int)np, 0.0, QQ, (int)B);
+        for (long i = 0; i < B; i++)
+            for (long j = i; j < B; j++) K[i * B + j] += EE[i * B + j] * QQ[i * B + j];
+    }
+    symmetrize_upper(K, B);
+}
+
+double hntk_net_ntk_gram_flops(const hntk_hyper_arch *a, long B)
+{
+    /* dsyrk on (B, k) computes B(B+1)/2 dot products of length k: B(B+1) k flops. */
+    double flops = 0.0;
+    for (int l = 1; l <= a->f_depth; l++)
+        flops += (double)B * (double)(B + 1) *
+                     (double)(hntk_f_layer_width(a, l) + hntk_f_layer_width(a, l - 1)) +
+                 (double)B * (double)(B + 1); /* the Hadamard accumulation */
+    return flops;
+}
+
+void hntk_net_nngp_gram(const hntk_net *net, double *K)
+{
+    long B = net->B;
+    for (long i = 0; i < B; i++)
+        for (long j = 0; j < B; j++) K[i * B + j] = net->h[i] * net->h[j];
+}
+
+void hntk_net_g_gram(hntk_net *net, double *K)
+{
+    long B = net->B, P = net->P;
+    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, (int)B, (int)P, 1.0, net->E[net->L], (int)P, 0.0, K,
+                (int)B);
+    symmetrize_upper(K, B);
+}
+
+/* ---------------------------------------------------------------- f-NTK */
+
+struct hntk_fntk_ws {
+    long P, n_max;
+    double *Ji, *Jj, *Ji_next, *Jj_next; /* (P, n_max) Jacobian blocks dv/dy^l of inputs i and j */
+    double *Kf;                          /* (P, P) */
+};
+
+static long f_hidden_max(const hntk_hyper_arch *a)
+{
+    long n_max = 1;
+    for (int l = 1; l < a->f_depth; l++)
+        if (hntk_f_layer_width(a, l) > n_max) n_max = hntk_f_layer_width(a, l);
+    return n_max;
+}
+
+size_t hntk_fntk_ws_bytes(const hntk_hyper_arch *a)
+{
+    double P = (double)hntk_f_out_dim(a), n_max = (double)f_hidden_max(a);
+    double d = 4.0 * P * n_max + P * P;
+    return sizeof(hntk_fntk_ws) + (size_t)(d * sizeof(double));
+}
+
+int hntk_fntk_ws_alloc(const hntk_net *net, size_t budget_bytes, hntk_fntk_ws **out)
+{
+    *out = NULL;
+    size_t bytes = hntk_fntk_ws_bytes(&net->arch);
+    if (budget_bytes > 0 && bytes > budget_bytes)
+        return hntk_fail(HNTK_EBUDGET, "the f-NTK workspace needs %.3g GiB (P = %ld outputs), over the budget of %.3g GiB",
+                         bytes / 1073741824.0, net->P, budget_bytes / 1073741824.0);
+    hntk_fntk_ws *ws = calloc(1, sizeof *ws);
+    if (!ws) return hntk_fail(HNTK_ENOMEM, "cannot allocate the f-NTK workspace");
+    ws->P = net->P;
+    ws->n_max = f_hidden_max(&net->arch);
+    size_t blk = (size_t)ws->P * (size_t)ws->n_max;
+    double *p = malloc(sizeof(double) * (4 * blk + (size_t)ws->P * (size_t)ws->P));
+    if (!p) {
+        free(ws);
+        return hntk_fail(HNTK_ENOMEM, "cannot allocate %.3g GiB for the f-NTK workspace", bytes / 1073741824.0);
+    }
+    ws->Ji = p;
+    ws->Jj = p + blk;
+    ws->Ji_next = p + 2 * blk;
+    ws->Jj_next = p + 3 * blk;
+    ws->Kf = p + 4 * blk;
+    *out = ws;
+    return HNTK_OK;
+}
+
+void hntk_fntk_ws_free(hntk_fntk_ws *ws)
+{
+    if (!ws) return;
+    free(ws->Ji);
+    free(ws);
+}
+
+static double row_dot(const double *a, const double *b, long n)
+{
+    double s = 0.0;
+    for (long i = 0; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+/* J^{l}(x_b) (P, n_l) = J^{l+1}(x_b) (P, n_{l+1}) W^{l+1} / sqrt(n_l), columns masked by
+ * sqrt(2) 1[Y^l_b > 0].  For l = L-1, J^L = I, so J^{L-1} = W^L / sqrt(n_{L-1}) masked. */
+static void jacobian_step(const hntk_net *net, int l, long b, const double *J_up, double *J)
+{
+    long P = net->P, nl = net->n[l], nu = net->n[l + 1];
+    double scale = 1.0 / sqrt((double)nl);
+    if (l + 1 == net->L) {
+        for (long p = 0; p < P; p++)
+            for (long j = 0; j < nl; j++) J[p * nl + j] = scale * net->W[l + 1][p * nl + j];
+    } else {
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)P, (int)nl, (int)nu, scale, J_up, (int)nu,
+                    net->W[l + 1], (int)nl, 0.0, J, (int)nl);
+    }
+    const double *y = net->Y[l] + b * nl;
+    for (long p = 0; p < P; p++)
+        for (long j = 0; j < nl; j++) J[p * nl + j] = y[j] > 0.0 ? SQRT2 * J[p * nl + j] : 0.0;
+}
+
+void hntk_net_fntk(const hntk_net *net, hntk_fntk_ws *ws, long i, long j, double *Kf)
+{
+    long P = net->P;
+    int L = net->L;
+    /* l = L: dv/dy^L = I, so the term is s_L I with s_l = q^{l-1}(x_i).q^{l-1}(x_j) / n_{l-1}. */
+    double sL = row_dot(net->Q[L - 1] + i * net->n[L - 1], net->Q[L - 1] + j * net->n[L - 1], net->n[L - 1]) /
+                (double)net->n[L - 1];
+    for (long p = 0; p < P * P; p++) Kf[p] = 0.0;
+    for (long p = 0; p < P; p++) Kf[p * P + p] = sL;
+    double *Ji = ws->Ji, *Jj = ws->Jj, *Ji_next = ws->Ji_next, *Jj_next = ws->Jj_next;
+    for (int l = L - 1; l >= 1; l--) {
+        long nl = net->n[l];
+        jacobian_step(net, l, i, Ji, Ji_next);
+        jacobian_step(net, l, j, Jj, Jj_next);
+        double *t = Ji; Ji = Ji_next; Ji_next = t;
+        t = Jj; Jj = Jj_next; Jj_next = t;
+        double sl = row_dot(net->Q[l - 1] + i * net->n[l - 1], net->Q[l - 1] + j * net->n[l - 1], net->n[l - 1]) /
+                    (double)net->n[l - 1];
+        /* Kf += s_l J^l(x_i) J^l(x_j)^T  (P, P) */
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)P, (int)P, (int)nl, sl, Ji, (int)nl, Jj,
+                    (int)nl, 1.0, Kf, (int)P);
+    }
+}
+
+void hntk_net_fntk_stats(const hntk_net *net, hntk_fntk_ws *ws, long i, long j, double *diag_mean,
+                         double *off_rms)
+{
+    long P = net->P;
+    hntk_net_fntk(net, ws, i, j, ws->Kf);
+    double diag = 0.0, off2 = 0.0;
+    for (long p = 0; p < P; p++)
+        for (long q = 0; q < P; q++) {
+            double k = ws->Kf[p * P + q];
+            if (p == q) diag += k;
+            else off2 += k * k;
+        }
+    *diag_mean = diag / (double)P;
+    *off_rms = P > 1 ? sqrt(off2 / ((double)P * (double)(P - 1))) : 0.0;
+}

@@ -144,13 +144,13 @@ size_t cli_default_budget(void)
 
 static int write_command_line(hntk_h5 *f, int argc, char **argv)
 {
-    size_t len = 1;
+    size_t len = sizeof "hyperntk";
     for (int i = 0; i < argc; i++) len += strlen(argv[i]) + 1;
     char *line = malloc(len);
     if (!line) return hntk_fail(HNTK_ENOMEM, "cannot allocate the command line");
-    line[0] = '\0';
+    strcpy(line, "hyperntk"); /* argv[0] is the subcommand */
     for (int i = 0; i < argc; i++) {
-        if (i) strcat(line, " ");
+        strcat(line, " ");
         strcat(line, argv[i]);
     }
     int st = hntk_h5_attr_string(f, "/", "command_line", line);

@@ -173,7 +173,8 @@ static int path_exists(hid_t loc, const char *name)
     return found;
 }
 
-/* "(3, 4)", or "()" for a scalar, as h5py prints shapes. */
+/* "(3, 4)", "(5,)" or "()" for a scalar: numpy's notation, which is what
+ * users writing inputs with h5py see. */
 static void fmt_shape(char *buf, size_t cap, int rank, const hsize_t *dims)
 {
     size_t used = 0;
@@ -184,7 +185,7 @@ static void fmt_shape(char *buf, size_t cap, int rank, const hsize_t *dims)
         used += n > 0 ? (size_t)n : 0;
     }
     if (used < cap)
-        snprintf(buf + used, cap - used, ")");
+        snprintf(buf + used, cap - used, rank == 1 ? ",)" : ")");
 }
 
 /* The wanted shape, with "*" for a free extent. */

@@ -422,6 +422,10 @@ static void test_batch(void)
                       "batch not symmetric at (%d, %d)", i, j);
             }
     }
+    /* x_3 = 0: its kernels vanish whatever D(0, b, c) is defined to be. */
+    for (int j = 0; j < NB; j++)
+        CHECK(T[3 * NB + j] == 0.0 && Lm[3 * NB + j] == 0.0, "x = 0 row: %.17g %.17g",
+              T[3 * NB + j], Lm[3 * NB + j]);
     /* Either output may be NULL, and the other is unchanged by that. */
     CHECK(hntk_limit_batch(&a, HNTK_VARIANT_PAPER, NB, X, Z, T, Lm) == HNTK_OK, "batch");
     CHECK(hntk_limit_batch(&a, HNTK_VARIANT_PAPER, NB, X, Z, T2, NULL) == HNTK_OK, "theta only");

@@ -2,11 +2,13 @@
  * Philox4x32-10 ziggurat (hntk_fill_normal_matrix), single-threaded and with
  * OpenMP over rows, against GSL's gsl_ran_gaussian_ziggurat on mt19937.
  *
- * Every measurement fills the same cache-resident matrix (ROWS x COLS) again
- * and again until `count` normals are drawn, so it times the generator, not
- * the memory bus.  A checksum of the outputs is printed so that no work can
- * be optimized away. */
+ * Every measurement fills the same cache-resident matrix (ROWS x COLS, one per
+ * thread) again and again until `count` normals are drawn, so it times the
+ * generator, not the memory bus; each rate is the best of REPEATS runs, to
+ * damp noise from other processes.  A checksum of the outputs is printed so
+ * that no work can be optimized away. */
 #include <getopt.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +23,7 @@ static const char *CMD = "bench-sampler";
 
 enum { ROWS = 64, COLS = 1024 }; /* one matrix: 65536 normals, 512 KiB */
 enum { TENSOR = HNTK_TENSOR_F_LAYER0 + 1 };
+enum { REPEATS = 3 };
 
 static void usage(FILE *out)
 {
@@ -28,18 +31,27 @@ static void usage(FILE *out)
             "Usage: hyperntk bench-sampler [OPTIONS]\n"
             "Standard normals per second: hyperntk's Philox4x32-10 ziggurat (hntk_fill_normal_matrix,\n"
             "rows of %d) on one thread and with OpenMP over rows, against GSL's\n"
-            "gsl_ran_gaussian_ziggurat with gsl_rng_mt19937 on one thread.\n\n"
-            "  --count N     normals per measurement, %d..10^12 (default 5e7)\n"
+            "gsl_ran_gaussian_ziggurat with gsl_rng_mt19937 on one thread.  Each rate is the\n"
+            "best of %d runs.\n\n"
+            "  --count N     normals per measurement, %d..10^12 (default 5e7), rounded up to\n"
+            "                whole %d x %d matrices\n"
+            "  --simd S      cap the Philox kernels: none, avx2 or avx512 (default: the best the\n"
+            "                CPU has); the values drawn do not depend on it\n"
             "  --help        this text\n\n"
             "Threads: OMP_NUM_THREADS (the OpenMP measurement uses them all).\n",
-            COLS, ROWS * COLS);
+            COLS, REPEATS, ROWS * COLS, ROWS, COLS);
 }
 
-static int parse_options(int argc, char **argv, long *count)
+static const char *const simd_names[] = {"none", "avx2", "avx512"};
+
+static int parse_options(int argc, char **argv, long *count, int *simd)
 {
-    static const struct option longopts[] = {
-        {"count", required_argument, 0, 'n'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    static const struct option longopts[] = {{"count", required_argument, 0, 'n'},
+                                             {"simd", required_argument, 0, 's'},
+                                             {"help", no_argument, 0, 'h'},
+                                             {0, 0, 0, 0}};
     *count = 50000000L;
+    *simd = HNTK_RNG_SIMD_AVX512;
     int c;
     optind = 1;
     opterr = 0;
@@ -47,6 +59,14 @@ static int parse_options(int argc, char **argv, long *count)
         switch (c) {
         case 'n':
             if (cli_parse_long(CMD, "count", optarg, ROWS * COLS, 1000000000000L, count)) return CLI_EXIT_USAGE;
+            break;
+        case 's':
+            for (*simd = 0; *simd < 3 && strcmp(optarg, simd_names[*simd]); ++*simd) continue;
+            if (*simd == 3) {
+                fprintf(stderr, "hyperntk %s: --simd: '%s' is not one of the accepted values none, avx2, avx512\n",
+                        CMD, optarg);
+                return CLI_EXIT_USAGE;
+            }
             break;
         case 'h': usage(stdout); return -1;
         default: return cli_usage_error(CMD, "unknown or incomplete option '%s'", argv[optind - 1]);
@@ -93,18 +113,19 @@ static double time_gsl(long mats, gsl_rng *rng, double *M, double *sum)
 
 /* Ours, OpenMP: the mats x ROWS rows are split statically over the threads;
  * row g is row g % ROWS of sample g / ROWS, exactly as fill_normal_matrix
- * would draw it.  Each thread writes its own row buffer. */
-static double time_ours_omp(long mats, double *sum)
+ * draws it, written to row g % ROWS of the thread's own matrix Ms[t]. */
+static double time_ours_omp(long mats, double *const *Ms, double *sum)
 {
     long total_rows = mats * ROWS;
     double s = 0.0;
     double t0 = cli_now();
 #pragma omp parallel reduction(+ : s)
     {
-        double row[COLS];
+        double *M = Ms[omp_get_thread_num()];
 #pragma omp for schedule(static)
         for (long g = 0; g < total_rows; g++) {
             hntk_stream st;
+            double *row = M + (g % ROWS) * COLS;
             hntk_stream_init(&st, 12345, (uint32_t)(g / ROWS), TENSOR, (uint32_t)(g % ROWS));
             hntk_stream_normals(&st, row, COLS);
             s += row[g % COLS];
@@ -114,37 +135,63 @@ static double time_ours_omp(long mats, double *sum)
     return cli_now() - t0;
 }
 
+static void free_matrices(double **Ms, int n)
+{
+    if (!Ms) return;
+    for (int t = 0; t < n; t++) free(Ms[t]);
+    free(Ms);
+}
+
+/* One ROWS x COLS matrix per thread; NULL if out of memory. */
+static double **alloc_matrices(int n)
+{
+    double **Ms = calloc((size_t)n, sizeof *Ms);
+    if (!Ms) return NULL;
+    for (int t = 0; t < n; t++)
+        if (!(Ms[t] = malloc(sizeof(double) * ROWS * COLS))) {
+            free_matrices(Ms, n);
+            return NULL;
+        }
+    return Ms;
+}
+
 int hntk_cmd_bench_sampler(int argc, char **argv)
 {
     long count;
-    int st = parse_options(argc, argv, &count);
+    int simd;
+    int st = parse_options(argc, argv, &count, &simd);
     if (st) return st < 0 ? CLI_EXIT_OK : st;
+    simd = hntk_rng_set_simd(simd);
 
-    double *M = malloc(sizeof(double) * ROWS * COLS);
+    int threads = omp_get_max_threads();
+    double **Ms = alloc_matrices(threads);
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
-    if (!M || !rng) {
-        fprintf(stderr, "hyperntk %s: out of memory (a %d x %d matrix)\n", CMD, ROWS, COLS);
-        free(M);
+    if (!Ms || !rng) {
+        fprintf(stderr, "hyperntk %s: out of memory (%d matrices of %d x %d)\n", CMD, threads, ROWS, COLS);
+        free_matrices(Ms, threads);
         if (rng) gsl_rng_free(rng);
         return CLI_EXIT_FAILURE;
     }
     gsl_rng_set(rng, 12345);
     long mats = n_matrices(count);
     double n = (double)mats * ROWS * COLS;
-    int threads = omp_get_max_threads();
-    double sum_ours, sum_gsl, sum_omp;
+    double sum_ours = 0, sum_gsl = 0, sum_omp = 0;
 
-    /* warm-up: page in M, the tables and the OpenMP pool */
-    time_ours(2, M, &sum_ours);
-    time_gsl(2, rng, M, &sum_gsl);
-    time_ours_omp(2 * threads, &sum_omp);
+    /* warm-up: page in the matrices, the tables and the OpenMP pool */
+    time_ours(2, Ms[0], &sum_ours);
+    time_gsl(2, rng, Ms[0], &sum_gsl);
+    time_ours_omp(2 * threads, Ms, &sum_omp);
 
-    double t_gsl = time_gsl(mats, rng, M, &sum_gsl);
-    double t_ours = time_ours(mats, M, &sum_ours);
-    double t_omp = time_ours_omp(mats, &sum_omp);
+    double t_gsl = HUGE_VAL, t_ours = HUGE_VAL, t_omp = HUGE_VAL, t;
+    for (int rep = 0; rep < REPEATS; rep++) {
+        if ((t = time_gsl(mats, rng, Ms[0], &sum_gsl)) < t_gsl) t_gsl = t;
+        if ((t = time_ours(mats, Ms[0], &sum_ours)) < t_ours) t_ours = t;
+        if ((t = time_ours_omp(mats, Ms, &sum_omp)) < t_omp) t_omp = t;
+    }
     double r_gsl = n / t_gsl, r_ours = n / t_ours, r_omp = n / t_omp;
 
-    printf("bench-sampler: %.0f standard normals per measurement (rows of %d)\n", n, COLS);
+    printf("bench-sampler: %.0f standard normals per measurement (rows of %d), Philox kernels: %s\n", n, COLS,
+           simd_names[simd]);
     printf("  GSL gsl_ran_gaussian_ziggurat + mt19937, 1 thread:      %8.1f M normals/s\n", r_gsl * 1e-6);
     printf("  hyperntk Philox4x32-10 ziggurat, 1 thread:              %8.1f M normals/s  (%.2fx GSL)\n",
            r_ours * 1e-6, r_ours / r_gsl);
@@ -153,6 +200,6 @@ int hntk_cmd_bench_sampler(int argc, char **argv)
     printf("  checksums (keep the work): %.6g %.6g %.6g\n", sum_gsl, sum_ours, sum_omp);
 
     gsl_rng_free(rng);
-    free(M);
+    free_matrices(Ms, threads);
     return CLI_EXIT_OK;
 }

@@ -13,6 +13,7 @@ static const struct {
     {"inputs", hntk_cmd_inputs, "write an inputs file (random or the Figure 1(b) circle)"},
     {"bench-sampler", hntk_cmd_bench_sampler, "normals per second: Philox ziggurat vs GSL"},
     {"bench-gram", hntk_cmd_bench_gram, "GFLOP/s of the hyperkernel Gram vs OpenBLAS dgemm"},
+    {"thm1", hntk_cmd_thm1, "Theorem 1: scaling of the higher-order terms K^(r) with the width of f"},
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
 

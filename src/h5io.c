@@ -230,6 +230,16 @@ static void describe_type(hid_t type, char *buf, size_t cap)
 /* ------------------------------------------------------------------------ */
 /* Writing.                                                                  */
 
+/* Release the writer's memory (the file and registry slot are handled by the caller). */
+static void writer_free(hntk_h5 *f)
+{
+    if (!f)
+        return;
+    free(f->path);
+    free(f->tmp);
+    free(f);
+}
+
 int hntk_h5_create(const char *path, hntk_h5 **out)
 {
     if (!out)
@@ -251,11 +261,7 @@ int hntk_h5_create(const char *path, hntk_h5 **out)
         f->tmp = strdup(tmp);
     }
     if (!f || !f->path || !f->tmp) {
-        if (f) {
-            free(f->path);
-            free(f->tmp);
-        }
-        free(f);
+        writer_free(f);
         return hntk_fail(HNTK_ENOMEM, "result file '%s': out of memory", path);
     }
     f->file = H5I_INVALID_HID;
@@ -264,9 +270,7 @@ int hntk_h5_create(const char *path, hntk_h5 **out)
      * could leave an unregistered temporary behind. */
     f->slot = registry_add(tmp);
     if (f->slot < 0) {
-        free(f->path);
-        free(f->tmp);
-        free(f);
+        writer_free(f);
         return hntk_fail(HNTK_EINVAL,
                          "result file '%s': too many result files open at once (at most %d)", path,
                          H5IO_MAX_WRITERS);
@@ -280,9 +284,7 @@ int hntk_h5_create(const char *path, hntk_h5 **out)
         registry_remove(f->slot);
         hntk_fail(HNTK_EIO, "result file '%s': cannot create the temporary '%s': %s", path, tmp,
                   strerror(err));
-        free(f->path);
-        free(f->tmp);
-        free(f);
+        writer_free(f);
         return HNTK_EIO;
     }
     close(fd);
@@ -298,9 +300,7 @@ int hntk_h5_create(const char *path, hntk_h5 **out)
         unlink(tmp);
         registry_remove(f->slot);
         hntk_fail(HNTK_EIO, "result file '%s': HDF5 cannot create the temporary '%s'", path, tmp);
-        free(f->path);
-        free(f->tmp);
-        free(f);
+        writer_free(f);
         return HNTK_EIO;
     }
     *out = f;
@@ -472,9 +472,7 @@ int hntk_h5_commit(hntk_h5 *f)
     /* Only now: a signal between rename and this point unlinks a name that no
      * longer exists, which is harmless; the other order could leak it. */
     registry_remove(f->slot);
-    free(f->path);
-    free(f->tmp);
-    free(f);
+    writer_free(f);
     return status;
 }
 
@@ -486,9 +484,7 @@ void hntk_h5_abort(hntk_h5 *f)
     close_file(f->file);
     unlink(f->tmp);
     registry_remove(f->slot);
-    free(f->path);
-    free(f->tmp);
-    free(f);
+    writer_free(f);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -7,6 +7,24 @@
  *
  * Normals are exact in distribution (ziggurat with 53-bit uniforms and an
  * exact tail), not an approximation such as a sum of uniforms.
+ *
+ * Stream layout (fixed: results files depend on it; tests/unit/test_rng.c
+ * pins a few values).  Block b = 0, 1, .. of stream (seed, sample, tensor, row)
+ * is philox4x32_R(10, ctr = {b, row, tensor, sample}, key = {seed & 0xffffffff,
+ * seed >> 32}): four 32-bit words w0..w3.  The stream is the word sequence
+ * w0..w3 of block 0, then of block 1, ...; a 64-bit draw is two consecutive
+ * words, the first as the low half.  Every value consumes whole draws in order
+ * (so a row of n values is the same whether read at once or in chunks):
+ *   u64      one draw.
+ *   uniform  k = draw >> 11 (53 bits); k = 0 is skipped (p = 2^-53); u = k 2^-53.
+ *   normal   256-layer ziggurat (Marsaglia & Tsang 2000) on one draw: bits 0..7
+ *            the layer i, bit 8 the sign, bits 12..63 m; accepted at once
+ *            (98.5%) when +-(m + 1/2) 2^-52 x[i] lies inside layer i's
+ *            rectangle; otherwise the wedge test (one uniform and exp) or
+ *            Marsaglia's tail method (pairs of uniforms and log) decide, and a
+ *            rejected candidate restarts with the next draw.  About 1.02 draws
+ *            per normal on average.
+ * The block counter is 32 bits: a row holds at most 2^33 draws.
  */
 #ifndef HYPERNTK_RNG_H
 #define HYPERNTK_RNG_H
@@ -44,9 +62,28 @@ void hntk_stream_normals(hntk_stream *s, double *out, size_t n);
 void hntk_stream_uniforms(hntk_stream *s, double *out, size_t n);
 
 /* M (rows x cols, row-major): row r is drawn from stream (seed, sample, tensor, r),
- * each entry N(0,1) times `scale`. */
+ * each entry N(0,1) times `scale`.  Single-threaded: callers parallelize over
+ * samples or rows (row r of M equals hntk_stream_normals of that stream, times scale). */
 void hntk_fill_normal_matrix(uint64_t seed, uint32_t sample, uint32_t tensor,
                              double scale, double *M, size_t rows, size_t cols);
+
+/* Instruction set of the bulk Philox kernels.  Values never depend on it (the
+ * kernels compute the same integers; the unit test checks each against
+ * Random123); it exists so tests and benchmarks can exercise every kernel. */
+enum { HNTK_RNG_SIMD_NONE = 0, HNTK_RNG_SIMD_AVX2 = 1, HNTK_RNG_SIMD_AVX512 = 2 };
+
+/* The level in effect: the highest one <= the cap (default: AVX-512) that the CPU supports. */
+int hntk_rng_simd(void);
+
+/* Set the cap (process-wide, atomic) and return the level now in effect. */
+int hntk_rng_set_simd(int max_level);
+
+/* Self-check of the ziggurat tables hard-coded in rng.c, for the unit test:
+ * the largest relative deviation of any entry from its definition (equal
+ * layer areas, the tail area, f = exp(-x^2/2), the fast-test thresholds).
+ * Below 1e-13 when the tables are right (rounding of the stored doubles);
+ * statistical tests alone cannot see a small error in one of 256 layers. */
+double hntk_rng_ziggurat_check(void);
 
 #ifdef __cplusplus
 }

@@ -329,6 +329,9 @@ static void test_signal_cleanup(int sig, int from_parent)
     }
     if (pid == 0) {
         close(pipefd[0]);
+        /* If the handler returned instead of re-raising, the child would wait
+         * forever: die by SIGALRM instead, which the parent reports. */
+        alarm(10);
         /* A test runner may start us with SIGINT ignored; the handler keeps an
          * ignored signal ignored, so restore the default first. */
         signal(SIGINT, SIG_DFL);
@@ -471,8 +474,8 @@ static void test_read_inputs(void)
               msg_has("[2, 0]") && msg_has("nan"),
           "NaN: %s", hntk_last_error());
     const char *inf_in = in_dir("in_inf.h5");
-    double zi[3] = {1, -INFINITY, 3};
-    CHECK(hntk_h5_create(inf_in, &f) == HNTK_OK && hntk_h5_write(f, "x", 2, dxn, xv) == HNTK_OK &&
+    double zi[3] = {1, -INFINITY, 3}, x6[6] = {0, 1, 2, 3, 4, 5};
+    CHECK(hntk_h5_create(inf_in, &f) == HNTK_OK && hntk_h5_write(f, "x", 2, dxn, x6) == HNTK_OK &&
               hntk_h5_write(f, "z", 2, dzn, zi) == HNTK_OK && hntk_h5_commit(f) == HNTK_OK,
           "%s", hntk_last_error());
     CHECK(hntk_h5_read_inputs(inf_in, &B, &xd, &X, &zd, &Z) == HNTK_EFORMAT && msg_has("'z'") &&
@@ -512,7 +515,7 @@ static void test_read_errors(void)
           "no file: %s", hntk_last_error());
 }
 
-/* Remove the test directory (flat, plus nothing nested is left behind). */
+/* Remove the test directory (flat: the one subdirectory a test makes, it removes). */
 static void remove_tmpdir(void)
 {
     DIR *d = opendir(tmpdir);
@@ -544,6 +547,13 @@ int main(void)
     test_signal_cleanup(SIGTERM, 1);
     test_read_inputs();
     test_read_errors();
-    if (!getenv("KEEP")) remove_tmpdir(); else printf("%s\n", tmpdir);
+    /* Every reader and writer closed what it opened, on error paths too. */
+    ssize_t open_ids = H5Fget_obj_count((hid_t)H5F_OBJ_ALL, H5F_OBJ_ALL);
+    CHECK(open_ids == 0, "%zd HDF5 objects left open", open_ids);
+    /* KEEP=1 keeps the files for inspection (h5dump). */
+    if (getenv("KEEP"))
+        printf("files kept in %s\n", tmpdir);
+    else
+        remove_tmpdir();
     return TEST_SUMMARY();
 }

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# `hyperntk kernel` end to end: help, every validation error path, malformed
+# inputs, a run whose file follows docs/file-formats.md, determinism across
+# thread counts, and no result file left behind by a failed or interrupted run.
+# Usage: test_kernel.sh PATH/TO/hyperntk WORKDIR
+set -u
+bin=$1
+work=$2
+rm -rf "$work" && mkdir -p "$work" && cd "$work" || exit 1
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+
+# expect_error "description" REGEX -- command...: non-zero exit and stderr matching REGEX
+expect_error() {
+  local what=$1 regex=$2
+  shift 3
+  "$@" > out.txt 2> err.txt
+  local code=$?
+  if [ $code -ne 0 ] && grep -Eq -- "$regex" err.txt; then ok; else
+    bad "$what: exit $code, stderr: $(cat err.txt)"; fi
+}
+
+# ---- help ----
+"$bin" --help | grep -q "kernel" && ok || bad "hyperntk --help does not list kernel"
+for cmd in kernel inputs; do
+  "$bin" $cmd --help | grep -q "Usage: hyperntk $cmd" && ok || bad "$cmd --help"
+done
+expect_error "unknown command" "unknown command 'frobnicate'" -- "$bin" frobnicate
+
+# ---- inputs ----
+"$bin" inputs --out in.h5 --count 3 --x-dim 3 --z-dim 2 --seed 5 > /dev/null && ok || bad "inputs"
+"$bin" inputs --out circle.h5 --kind circle --thetas 5 --x-dim 2 --z-dim 2 > /dev/null && ok || bad "circle inputs"
+
+# ---- validation errors: each names the bad value and the accepted range ----
+run=("$bin" kernel --inputs in.h5 --out bad.h5 --f-width 20 --g-width 5 --samples 4)
+expect_error "f-depth 0" "--f-depth: '0' .* 1\.\.32" -- "${run[@]}" --f-depth 0
+expect_error "f-depth 33" "--f-depth: '33' .* 1\.\.32" -- "${run[@]}" --f-depth 33
+expect_error "g-depth 0" "--g-depth: '0' .* 1\.\.32" -- "${run[@]}" --g-depth 0
+expect_error "negative f-width" "--f-width: '-3' .* 1\.\.1048576" -- "${run[@]}" --f-width -3
+expect_error "g-width 0" "--g-width: '0' .* 1\.\.1048576" -- "${run[@]}" --g-width 0
+expect_error "samples 1" "--samples: '1' .* 2\.\." -- "${run[@]}" --samples 1
+expect_error "samples text" "--samples: 'many'" -- "${run[@]}" --samples many
+expect_error "negative seed" "--seed: '-1' .* 0\.\." -- "${run[@]}" --seed -1
+expect_error "fractional width" "--f-width: '2.5'" -- "${run[@]}" --f-width 2.5
+expect_error "fourier scale 0" "--fourier-scale: '0'" -- "${run[@]}" --fourier 4 --fourier-scale 0
+expect_error "bad variant" "variant.*'nonsense'.*paper.*authors-code" -- "${run[@]}" --variant nonsense
+expect_error "unknown option" "unknown or incomplete option '--bogus'" -- "${run[@]}" --bogus
+expect_error "missing inputs option" "--inputs FILE is required" -- "$bin" kernel --out bad.h5
+expect_error "missing out option" "--out FILE is required" -- "$bin" kernel --inputs in.h5
+expect_error "memory budget" "budget" -- "${run[@]}" --f-width 200000 --mem-budget 1
+[ ! -e bad.h5 ] && ok || bad "a failed run left bad.h5"
+
+# ---- malformed or missing inputs files ----
+expect_error "missing inputs file" "nonexistent.h5" -- "$bin" kernel --inputs nonexistent.h5 --out bad.h5
+echo "not an HDF5 file" > text.h5
+expect_error "text inputs file" "text.h5" -- "$bin" kernel --inputs text.h5 --out bad.h5
+ls ./*.tmp.* > /dev/null 2>&1 && bad "temporary files left: $(ls ./*.tmp.*)" || ok
+
+# ---- a run, its schema and its agreement with the limit ----
+args=(kernel --inputs in.h5 --f-depth 2 --f-width 300 --g-depth 2 --g-width 40 --samples 60 --seed 9)
+OMP_NUM_THREADS=1 "$bin" "${args[@]}" --out t1.h5 > t1.txt 2>&1 && ok || bad "kernel run (1 thread): $(cat t1.txt)"
+OMP_NUM_THREADS=2 "$bin" "${args[@]}" --out t2.h5 > t2.txt 2>&1 && ok || bad "kernel run (2 threads): $(cat t2.txt)"
+grep -q "K^h mean" t1.txt && ok || bad "no table printed"
+"$bin" compare t1.h5 t2.h5 > cmp.txt 2>&1 && ok || bad "1 and 2 threads differ: $(cat cmp.txt)"
+for name in /analytic/ntk /analytic/nngp /empirical/ntk_mean /empirical/ntk_var /empirical/nngp_mean \
+            /empirical/nngp_var /empirical/ntk_stderr /inputs/x; do
+  "$bin" export t1.h5 "$name" > col.txt 2> err.txt && ok || bad "dataset $name missing: $(cat err.txt)"
+done
+[ "$(grep -vc '^#' col.txt)" -eq 3 ] && ok || bad "/inputs/x should have 3 rows"
+for attr in f_depth f_width g_depth g_width x_dim z_dim samples seed variant version git_revision wall_time_seconds; do
+  "$bin" export t1.h5 --attr "$attr" > /dev/null 2>&1 && ok || bad "attribute $attr missing"
+done
+[ "$("$bin" export t1.h5 --attr f_width)" = "300" ] && ok || bad "f_width attribute is not 300"
+expect_error "a result file is not an inputs file" "t1.h5.*'x'" -- "$bin" kernel --inputs t1.h5 --out bad.h5
+# a different seed must change the result (the comparison can fail)
+OMP_NUM_THREADS=2 "$bin" "${args[@]}" --seed 10 --out t3.h5 > /dev/null 2>&1
+"$bin" compare t1.h5 t3.h5 > /dev/null 2>&1 && bad "seeds 9 and 10 gave identical files" || ok
+
+# ---- interruption: SIGINT mid-run leaves neither the result nor a temporary ----
+"$bin" kernel --inputs in.h5 --f-width 2000 --g-width 200 --samples 100000 --out int.h5 > /dev/null 2>&1 &
+pid=$!
+sleep 1
+kill -INT $pid
+wait $pid
+code=$?
+[ $code -ne 0 ] && ok || bad "interrupted run exited 0"
+[ ! -e int.h5 ] && ! ls int.h5.tmp.* > /dev/null 2>&1 && ok || bad "interrupted run left a file"
+
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]

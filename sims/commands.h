@@ -8,6 +8,8 @@
 
 int hntk_cmd_kernel(int argc, char **argv);
 int hntk_cmd_inputs(int argc, char **argv);
+int hntk_cmd_export(int argc, char **argv);
+int hntk_cmd_compare(int argc, char **argv);
 int hntk_cmd_bench_sampler(int argc, char **argv);
 int hntk_cmd_bench_gram(int argc, char **argv);
 int hntk_cmd_thm1(int argc, char **argv);

@@ -11,6 +11,8 @@ static const struct {
 } commands[] = {
     {"kernel", hntk_cmd_kernel, "empirical vs analytic hyperkernel and NNGP on given inputs"},
     {"inputs", hntk_cmd_inputs, "write an inputs file (random or the Figure 1(b) circle)"},
+    {"export", hntk_cmd_export, "print datasets or attributes of a result file as columns (gnuplot)"},
+    {"compare", hntk_cmd_compare, "are two result files identical apart from timing?"},
     {"bench-sampler", hntk_cmd_bench_sampler, "normals per second: Philox ziggurat vs GSL"},
     {"bench-gram", hntk_cmd_bench_gram, "GFLOP/s of the hyperkernel Gram vs OpenBLAS dgemm"},
     {"thm1", hntk_cmd_thm1, "Theorem 1: scaling of the higher-order terms K^(r) with the width of f"},

@@ -63,12 +63,14 @@ typedef struct {
     int n_cfg;
     long widths[MAX_WIDTHS];
     int n_widths;
-    long samples, g_width, x_dim, z_dim, bootstrap, fit_widths;
+    long samples;    /* per width, configurations with L >= 3 (a sample costs O(n^2)) */
+    long samples_l2; /* per width, configurations with L = 2 (a sample costs O(n)) */
+    long g_width, x_dim, z_dim, bootstrap, fit_widths;
     int R;
     uint64_t seed;
     int pair_diag;
     double angle, decide_width, budget_gib;
-    const char *out, *export_dir;
+    const char *out, *export_dir, *from;
     int bench;
     double bench_seconds;
 } thm1_opts;
@@ -77,16 +79,18 @@ typedef struct {
 
 typedef struct {
     const char *name, *configs, *mlp_configs, *widths;
-    long samples, bootstrap, fit_widths;
+    long samples, samples_l2, bootstrap, fit_widths;
     int R;
 } thm1_preset;
 
+/* Sample counts: a sample of f with L >= 3 draws and reads n x n matrices, one with
+ * L = 2 only P x n, so L = 2 gets more samples for the same time. */
 static const thm1_preset PRESETS[] = {
-    {"quick", "L2_H1,L2_H2,L3_H2", "MLP_L2,MLP_L3", "32,64,128,256", 300, 300, 3, 4},
-    {"default", "L2_H1,L2_H2,L2_H3,L3_H1,L3_H2,L3_H3", "MLP_L2,MLP_L3,MLP_L4", "64,128,256,512,1024,2048,4096", 1200,
-     1000, 4, 6},
+    {"quick", "L2_H1,L2_H2,L3_H2", "MLP_L2,MLP_L3", "32,64,128,256,512", 400, 1000, 300, 4, 4},
+    {"default", "L2_H1,L2_H2,L2_H3,L3_H1,L3_H2,L3_H3", "MLP_L2,MLP_L3,MLP_L4", "64,128,256,512,1024,2048,4096", 1500,
+     4000, 1000, 5, 6},
     {"paper", "L2_H1,L2_H2,L2_H3,L3_H1,L3_H2,L3_H3,L4_H2", "MLP_L2,MLP_L3,MLP_L4,MLP_L5",
-     "64,128,256,512,1024,2048,4096,8192,16384", 4000, 2000, 5, 8},
+     "64,128,256,512,1024,2048,4096,8192", 4000, 10000, 2000, 5, 8},
 };
 
 static void usage(FILE *out)
@@ -100,15 +104,16 @@ static void usage(FILE *out)
             "unreliable; it is shown for information).\n\n"
             "Presets (explicit options override them):\n"
             "  (default)          %s; n = %s;\n"
-            "                     %ld samples per width, R = %d, fit over the %ld widest widths\n"
-            "  --quick            CI-sized: %s; n = %s; %ld samples\n"
-            "  --paper            %s; n = %s; %ld samples\n"
+            "                     %ld samples per width (%ld when L = 2), R = %d, fit over the %ld widest\n"
+            "  --quick            CI-sized: %s; n = %s; %ld (%ld) samples\n"
+            "  --paper            %s; n = %s; %ld (%ld) samples\n"
             "  --mlp              plain MLPs instead (Lemma 3): %s (default preset)\n\n"
             "Options:\n"
             "  --out FILE         result file (written atomically; schema in docs/file-formats.md)\n"
             "  --configs LIST     comma list of L<d>_H<d> (hypernetwork) or MLP_L<d>, L >= 2\n"
             "  --widths LIST      increasing f widths, at least 2, each 1..%ld\n"
-            "  --samples N        initializations per width, 10..100000000\n"
+            "  --samples N        initializations per width, 10..100000000 (every configuration)\n"
+            "  --samples-l2 N     initializations per width for L = 2 only, 10..100000000\n"
             "  --orders R         orders r = 1..R, 1..%d (default 6 or the preset's)\n"
             "  --g-width m        hidden width of g, 1..%ld (default 8)\n"
             "  --x-dim n0         input dimension of f, 2..%ld (default 3)\n"
@@ -117,18 +122,21 @@ static void usage(FILE *out)
             "  --pair P           off: K^(r)(u, u') (default); diag: K^(r)(u', u')\n"
             "  --fit-widths K     fit the slope over the K widest widths, 2..#widths\n"
             "  --bootstrap NB     bootstrap replicates, 100..1000000\n"
-            "  --decide D         a slope interval wider than D decides nothing, 0.01..10 (default 0.3)\n"
+            "  --decide D         a slope interval wider than D decides nothing, 0.01..10 (default 0.5:\n"
+            "                     narrower, it cannot contain two neighbouring integer exponents)\n"
             "  --seed S           seed, 0..2^63-1 (default 1)\n"
             "  --export-dir DIR   also write whitespace-column files for plots/thm1.gp\n"
+            "  --from FILE        with --export-dir: read an existing result file instead of running\n"
+            "                     (every dataset's shape is checked) and write its columns\n"
             "  --bench            measure the cost of all R orders for one pair against one\n"
             "                     forward + backward pass at the widest width; no result file\n"
             "  --bench-seconds T  minimum time per measurement, 0.01..60 (default 0.3)\n"
             "  --mem-budget GiB   refuse configurations needing more memory (default 3/4 of RAM)\n"
             "  --help             this text\n\n"
             "Threads: OMP_NUM_THREADS.  The result is bit-identical for any thread count.\n",
-            PRESETS[1].configs, PRESETS[1].widths, PRESETS[1].samples, PRESETS[1].R, PRESETS[1].fit_widths,
-            PRESETS[0].configs, PRESETS[0].widths, PRESETS[0].samples, PRESETS[2].configs, PRESETS[2].widths,
-            PRESETS[2].samples, PRESETS[1].mlp_configs, HNTK_MAX_WIDTH, HNTK_TAYLOR_MAX_ORDER, HNTK_MAX_WIDTH,
+            PRESETS[1].configs, PRESETS[1].widths, PRESETS[1].samples, PRESETS[1].samples_l2, PRESETS[1].R,
+            PRESETS[1].fit_widths, PRESETS[0].configs, PRESETS[0].widths, PRESETS[0].samples, PRESETS[0].samples_l2,
+            PRESETS[2].configs, PRESETS[2].widths, PRESETS[2].samples, PRESETS[2].samples_l2, PRESETS[1].mlp_configs, HNTK_MAX_WIDTH, HNTK_TAYLOR_MAX_ORDER, HNTK_MAX_WIDTH,
             HNTK_MAX_WIDTH, HNTK_MAX_WIDTH);
 }
 
@@ -200,7 +208,7 @@ static int parse_widths(const char *text, thm1_opts *o)
 
 enum { OPT_OUT = 256, OPT_QUICK, OPT_PAPER, OPT_MLP, OPT_CONFIGS, OPT_WIDTHS, OPT_SAMPLES, OPT_ORDERS, OPT_G_WIDTH,
        OPT_X_DIM, OPT_Z_DIM, OPT_ANGLE, OPT_PAIR, OPT_FIT, OPT_BOOT, OPT_DECIDE, OPT_SEED, OPT_EXPORT, OPT_BENCH,
-       OPT_BENCH_SECONDS, OPT_BUDGET, OPT_HELP };
+       OPT_BENCH_SECONDS, OPT_BUDGET, OPT_FROM, OPT_SAMPLES_L2, OPT_HELP };
 
 static const struct option LONGOPTS[] = {
     {"out", required_argument, 0, OPT_OUT},          {"quick", no_argument, 0, OPT_QUICK},
@@ -213,7 +221,8 @@ static const struct option LONGOPTS[] = {
     {"bootstrap", required_argument, 0, OPT_BOOT},   {"decide", required_argument, 0, OPT_DECIDE},
     {"seed", required_argument, 0, OPT_SEED},        {"export-dir", required_argument, 0, OPT_EXPORT},
     {"bench", no_argument, 0, OPT_BENCH},            {"bench-seconds", required_argument, 0, OPT_BENCH_SECONDS},
-    {"mem-budget", required_argument, 0, OPT_BUDGET}, {"help", no_argument, 0, OPT_HELP},
+    {"mem-budget", required_argument, 0, OPT_BUDGET}, {"from", required_argument, 0, OPT_FROM},
+    {"samples-l2", required_argument, 0, OPT_SAMPLES_L2}, {"help", no_argument, 0, OPT_HELP},
     {0, 0, 0, 0}};
 
 /* Two passes: the first picks the preset (and --mlp, --help), the second applies
@@ -242,6 +251,7 @@ static int parse_options(int argc, char **argv, thm1_opts *o)
     memset(o, 0, sizeof *o);
     o->preset = p->name;
     o->samples = p->samples;
+    o->samples_l2 = p->samples_l2;
     o->bootstrap = p->bootstrap;
     o->fit_widths = p->fit_widths;
     o->R = p->R;
@@ -249,7 +259,7 @@ static int parse_options(int argc, char **argv, thm1_opts *o)
     o->x_dim = 3;
     o->z_dim = 3;
     o->angle = THM1_PI / 3.0;
-    o->decide_width = 0.3;
+    o->decide_width = 0.5;
     o->seed = 1;
     o->bench_seconds = 0.3;
     o->budget_gib = (double)cli_default_budget() / 1073741824.0;
@@ -257,7 +267,7 @@ static int parse_options(int argc, char **argv, thm1_opts *o)
     if (!st) st = parse_widths(p->widths, o);
     if (st) return st;
 
-    long v;
+    long v, samples_all = 0, samples_l2 = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", LONGOPTS, NULL)) != -1) {
         switch (c) {
@@ -265,7 +275,8 @@ static int parse_options(int argc, char **argv, thm1_opts *o)
         case OPT_QUICK: case OPT_PAPER: case OPT_MLP: break;
         case OPT_CONFIGS: st = parse_configs(optarg, o); break;
         case OPT_WIDTHS: st = parse_widths(optarg, o); break;
-        case OPT_SAMPLES: st = cli_parse_long(CMD, "samples", optarg, 10, 100000000L, &o->samples); break;
+        case OPT_SAMPLES: st = cli_parse_long(CMD, "samples", optarg, 10, 100000000L, &samples_all); break;
+        case OPT_SAMPLES_L2: st = cli_parse_long(CMD, "samples-l2", optarg, 10, 100000000L, &samples_l2); break;
         case OPT_ORDERS: st = cli_parse_long(CMD, "orders", optarg, 1, HNTK_TAYLOR_MAX_ORDER, &v); o->R = (int)v; break;
         case OPT_G_WIDTH: st = cli_parse_long(CMD, "g-width", optarg, 1, HNTK_MAX_WIDTH, &o->g_width); break;
         case OPT_X_DIM: st = cli_parse_long(CMD, "x-dim", optarg, 2, HNTK_MAX_WIDTH, &o->x_dim); break;
@@ -281,6 +292,7 @@ static int parse_options(int argc, char **argv, thm1_opts *o)
         case OPT_DECIDE: st = cli_parse_double(CMD, "decide", optarg, 0.01, 10.0, &o->decide_width); break;
         case OPT_SEED: st = cli_parse_seed(CMD, optarg, &o->seed); break;
         case OPT_EXPORT: o->export_dir = optarg; break;
+        case OPT_FROM: o->from = optarg; break;
         case OPT_BENCH: o->bench = 1; break;
         case OPT_BENCH_SECONDS: st = cli_parse_double(CMD, "bench-seconds", optarg, 0.01, 60.0, &o->bench_seconds); break;
         case OPT_BUDGET: st = cli_parse_double(CMD, "mem-budget", optarg, 1e-6, 1e6, &o->budget_gib); break;
@@ -288,7 +300,12 @@ static int parse_options(int argc, char **argv, thm1_opts *o)
         }
         if (st) return st;
     }
-    if (o->fit_widths > o->n_widths)
+    if (samples_all) o->samples = o->samples_l2 = samples_all;
+    if (samples_l2) o->samples_l2 = samples_l2;
+    if (o->from && !o->export_dir) return cli_usage_error(CMD, "--from FILE needs --export-dir DIR");
+    if (o->from && (o->bench || o->out)) return cli_usage_error(CMD, "--from reads a result: it takes neither --out nor --bench");
+    if (o->from) return 0;
+    if (!o->bench && o->fit_widths > o->n_widths)
         return cli_usage_error(CMD, "--fit-widths: %ld is more than the %d widths (accepted 2..%d)", o->fit_widths,
                                o->n_widths, o->n_widths);
     if (!o->bench && !o->out) return cli_usage_error(CMD, "--out FILE is required");
@@ -668,7 +685,7 @@ static int analyse(const thm1_opts *o, cfg_result *res)
 static int run_config(const thm1_opts *o, const thm1_config *c, cfg_result *res)
 {
     int W = o->n_widths, R = o->R;
-    long N = o->samples;
+    long N = c->L == 2 ? o->samples_l2 : o->samples;
     int st = result_alloc(res, c, W, R, N);
     if (st) return st;
     double t0 = cli_now();
@@ -805,6 +822,7 @@ static int write_group(hntk_h5 *f, const thm1_opts *o, const cfg_result *res)
     if (!st) st = hntk_h5_attr_long(f, g, "H", c->mlp ? 1 : c->H);
     if (!st) st = hntk_h5_attr_long(f, g, "m", c->mlp ? 1 : o->g_width);
     if (!st) st = hntk_h5_attr_long(f, g, "mlp", c->mlp);
+    if (!st) st = hntk_h5_attr_long(f, g, "samples", N);
     if (!st) st = hntk_h5_attr_long(f, g, "degree", (long)c->L * (c->mlp ? 1 : c->H));
     if (!st) st = hntk_h5_attr_double(f, g, "seconds", res->seconds);
     return st;
@@ -830,6 +848,7 @@ static int write_results(const thm1_opts *o, const cfg_result *res, int n_res, i
     if (!st) st = hntk_h5_attr_string(f, "/", "configs", configs);
     if (!st) st = hntk_h5_attr_string(f, "/", "widths", widths);
     if (!st) st = hntk_h5_attr_long(f, "/", "samples", o->samples);
+    if (!st) st = hntk_h5_attr_long(f, "/", "samples_l2", o->samples_l2);
     if (!st) st = hntk_h5_attr_long(f, "/", "orders", o->R);
     if (!st) st = hntk_h5_attr_long(f, "/", "g_width", o->g_width);
     if (!st) st = hntk_h5_attr_long(f, "/", "x_dim", o->x_dim);
@@ -894,6 +913,75 @@ static int export_columns(const thm1_opts *o, const cfg_result *res, int n_res)
         }
     }
     return HNTK_OK;
+}
+
+/* Read the groups of an existing result file back (shapes checked against the
+ * schema), then export their columns. */
+static int read_group(const char *path, const char *name, cfg_result *res)
+{
+    char g[48], ds[96];
+    snprintf(g, sizeof g, "/%s", name);
+    long L, H, mlp, dims[3];
+    int st = hntk_h5_read_attr_long(path, g, "L", &L);
+    if (!st) st = hntk_h5_read_attr_long(path, g, "H", &H);
+    if (!st) st = hntk_h5_read_attr_long(path, g, "mlp", &mlp);
+    double *widths = NULL;
+    snprintf(ds, sizeof ds, "%s/widths", g);
+    if (!st) st = hntk_h5_read(path, ds, 1, dims, &widths);
+    long W = st ? 0 : dims[0];
+    double *pred = NULL;
+    snprintf(ds, sizeof ds, "%s/predicted", g);
+    if (!st) st = hntk_h5_read(path, ds, 1, dims, &pred);
+    long R = st ? 0 : dims[0];
+    if (!st && (W < 2 || W > MAX_WIDTHS || R < 1 || R > HNTK_TAYLOR_MAX_ORDER))
+        st = hntk_fail(HNTK_EFORMAT, "%s: %s: %ld widths and %ld orders, accepted 2..%d and 1..%d", path, g, W, R,
+                       MAX_WIDTHS, HNTK_TAYLOR_MAX_ORDER);
+    thm1_config c = {.L = (int)L, .H = (int)H, .mlp = (int)mlp};
+    snprintf(c.name, sizeof c.name, "%s", name);
+    if (!st) st = result_alloc(res, &c, (int)W, (int)R, 1);
+    if (!st) {
+        memcpy(res->widths, widths, sizeof(double) * (size_t)W);
+        memcpy(res->pred, pred, sizeof(double) * (size_t)R);
+    }
+    free(widths);
+    free(pred);
+    /* every other dataset: its shape, and the ones the export needs */
+    static const struct { const char *name; int rank; int shape; } SCHEMA[] = {
+        {"median", 2, 0}, {"median_ci", 3, 1}, {"rms", 2, 0}, {"rms_ci", 3, 1}, {"mean", 2, 0},
+        {"mean_stderr", 2, 0}, {"slope", 1, 2}, {"slope_ci", 2, 3}, {"rms_slope", 1, 2}, {"rms_slope_ci", 2, 3},
+        {"local_slope", 2, 4}, {"rescaled_quantiles", 3, 5}, {"ks", 1, 2}, {"ks_pvalue", 1, 2}, {"verdict", 1, 2},
+        {"k_samples", 3, 6}};
+    for (size_t k = 0; k < sizeof SCHEMA / sizeof SCHEMA[0] && !st; k++) {
+        long want[7][3] = {{W, R, -1}, {W, R, 2}, {R, -1, -1}, {R, 2, -1}, {W - 1, R, -1}, {W, R, N_QUANT},
+                           {W, -1, R}};
+        double *data = NULL;
+        snprintf(ds, sizeof ds, "%s/%s", g, SCHEMA[k].name);
+        st = hntk_h5_read_shaped(path, ds, SCHEMA[k].rank, want[SCHEMA[k].shape], dims, &data);
+        if (!st && !strcmp(SCHEMA[k].name, "median")) memcpy(res->median, data, sizeof(double) * (size_t)(W * R));
+        if (!st && !strcmp(SCHEMA[k].name, "median_ci"))
+            memcpy(res->median_ci, data, sizeof(double) * (size_t)(2 * W * R));
+        free(data);
+    }
+    return st;
+}
+
+static int export_from_file(const thm1_opts *o)
+{
+    char configs[MAX_CONFIGS * 16 + 16];
+    int st = hntk_h5_read_attr_string(o->from, "/", "configs", configs, sizeof configs);
+    if (st) return st;
+    cfg_result res[MAX_CONFIGS];
+    memset(res, 0, sizeof res);
+    int n = 0;
+    char *save = NULL;
+    for (char *tok = strtok_r(configs, ",", &save); tok && !st; tok = strtok_r(NULL, ",", &save)) {
+        if (n == MAX_CONFIGS) st = hntk_fail(HNTK_EFORMAT, "%s: more than %d configurations", o->from, MAX_CONFIGS);
+        else st = read_group(o->from, tok, &res[n++]);
+    }
+    if (!st) st = export_columns(o, res, n);
+    if (!st) printf("exported %d configuration(s) of %s to %s\n", n, o->from, o->export_dir);
+    for (int k = 0; k < n; k++) result_free(&res[k]);
+    return st;
 }
 
 /* ------------------------------------------------------------------ --bench */
@@ -977,6 +1065,10 @@ int hntk_cmd_thm1(int argc, char **argv)
     thm1_opts o;
     int st = parse_options(argc, argv, &o);
     if (st) return st < 0 ? CLI_EXIT_OK : st;
+    if (o.from) {
+        st = export_from_file(&o);
+        return st ? cli_report(CMD, st) : CLI_EXIT_OK;
+    }
     if (o.bench) {
         st = run_bench(&o);
         return st ? cli_report(CMD, st) : CLI_EXIT_OK;
@@ -993,11 +1085,11 @@ int hntk_cmd_thm1(int argc, char **argv)
 
     printf("hyperntk thm1 (%s preset): %s; n = ", o.preset, o.cfg[0].mlp ? "Lemma 3, plain MLPs" : "Theorem 1");
     for (int w = 0; w < o.n_widths; w++) printf("%s%ld", w ? "," : "", o.widths[w]);
-    printf("; g width m = %ld, x_dim = %ld, z_dim = %ld, angle %.4f, pair %s; %ld samples per width,\n"
-           "R = %d, bootstrap %ld, seed %llu.  Verdict from the median of |K^(r)| (heavy tails: a few samples\n"
+    printf("; g width m = %ld, x_dim = %ld, z_dim = %ld, angle %.4f, pair %s; %ld samples per width\n"
+           "(%ld when L = 2), R = %d, bootstrap %ld, seed %llu.  Verdict from the median of |K^(r)| (heavy tails: a few samples\n"
            "dominate the RMS, shown for information): 'agrees' when the predicted exponent lies in the\n"
            "slope's 95%% interval, 'undecided' when the interval is wider than %.2f.\n",
-           o.g_width, o.x_dim, o.z_dim, o.angle, o.pair_diag ? "diag K(u',u')" : "off K(u,u')", o.samples, o.R,
+           o.g_width, o.x_dim, o.z_dim, o.angle, o.pair_diag ? "diag K(u',u')" : "off K(u,u')", o.samples, o.samples_l2, o.R,
            o.bootstrap, (unsigned long long)o.seed, o.decide_width);
     fflush(stdout);
 

@@ -908,3 +908,215 @@ fail:
     free(z);
     return status;
 }
+
+/* ------------------------------------------------------------------------ */
+/* Any-rank reading and whole-file comparison.                               */
+
+int hntk_h5_read_any(const char *path, const char *name, int *rank, long *dims, double **data)
+{
+    if (!rank || !dims || !data || !name || !*name)
+        return hntk_fail(HNTK_EINVAL, "hntk_h5_read_any: rank, dims, data and a non-empty name are required");
+    *data = NULL;
+    hid_t file;
+    int status = open_read(path, "file", &file);
+    if (status)
+        return status;
+    int ex = path_exists(file, name);
+    if (ex <= 0) {
+        H5Fclose(file);
+        return hntk_fail(HNTK_EFORMAT, "file '%s': no dataset '%s'", path, name);
+    }
+    int nd = -1;
+    hid_t obj = H5Oopen(file, name, H5P_DEFAULT);
+    if (obj >= 0 && H5Iget_type(obj) == H5I_DATASET) {
+        hid_t space = H5Dget_space(obj);
+        nd = H5Sget_simple_extent_ndims(space);
+        close_space(space);
+    }
+    close_obj(obj);
+    if (nd < 0 || nd > H5IO_MAX_RANK) {
+        H5Fclose(file);
+        return hntk_fail(HNTK_EFORMAT, "file '%s': '%s' is not a dataset of rank 0..%d", path, name,
+                         H5IO_MAX_RANK);
+    }
+    struct rd_ctx c = {"file", path, name, "a floating-point dataset"};
+    status = read_dataset(file, &c, nd, NULL, dims, data);
+    H5Fclose(file);
+    if (!status)
+        *rank = nd;
+    return status;
+}
+
+/* State of one comparison: the other file, what to ignore, and the report. */
+struct cmp_ctx {
+    hid_t other;
+    const char *const *ignore;
+    long differences;
+    char *report;
+    size_t cap, used;
+    int status;
+};
+
+static void cmp_note(struct cmp_ctx *c, const char *fmt, const char *name, const char *detail)
+{
+    c->differences++;
+    if (!c->report || c->used + 1 >= c->cap || c->differences > 20)
+        return;
+    int n = snprintf(c->report + c->used, c->cap - c->used, fmt, name, detail);
+    if (n > 0)
+        c->used += (size_t)n < c->cap - c->used ? (size_t)n : c->cap - c->used - 1;
+}
+
+static int cmp_ignored(const struct cmp_ctx *c, const char *attr)
+{
+    for (const char *const *p = c->ignore; p && *p; p++)
+        if (!strcmp(*p, attr))
+            return 1;
+    return 0;
+}
+
+/* Raw bytes of a dataset or attribute (`is_attr`), in its own memory type.
+ * Variable-length strings are compared as text (their bytes are pointers). */
+static int cmp_values(hid_t a, hid_t b, int is_attr)
+{
+    hid_t ta = is_attr ? H5Aget_type(a) : H5Dget_type(a), tb = is_attr ? H5Aget_type(b) : H5Dget_type(b);
+    hid_t sa = is_attr ? H5Aget_space(a) : H5Dget_space(a), sb = is_attr ? H5Aget_space(b) : H5Dget_space(b);
+    int same = H5Tequal(ta, tb) > 0 && H5Sextent_equal(sa, sb) > 0;
+    if (same) {
+        hssize_t n = H5Sget_simple_extent_npoints(sa);
+        if (H5Tis_variable_str(ta) > 0) {
+            hid_t mt = H5Tcopy(H5T_C_S1);
+            H5Tset_size(mt, H5T_VARIABLE);
+            H5Tset_cset(mt, H5Tget_cset(ta)); /* HDF5 will not convert UTF-8 to ASCII */
+            char **va = calloc((size_t)n + 1, sizeof(char *)), **vb = calloc((size_t)n + 1, sizeof(char *));
+            if (is_attr) {
+                H5Aread(a, mt, va);
+                H5Aread(b, mt, vb);
+            } else {
+                H5Dread(a, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, va);
+                H5Dread(b, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, vb);
+            }
+            for (hssize_t i = 0; i < n && same; i++)
+                same = va[i] && vb[i] && !strcmp(va[i], vb[i]);
+            H5Dvlen_reclaim(mt, sa, H5P_DEFAULT, va);
+            H5Dvlen_reclaim(mt, sb, H5P_DEFAULT, vb);
+            free(va);
+            free(vb);
+            H5Tclose(mt);
+        } else {
+            hid_t mt = H5Tget_native_type(ta, H5T_DIR_DEFAULT);
+            size_t bytes = (size_t)n * H5Tget_size(mt);
+            unsigned char *ba = malloc(bytes + 1), *bb = malloc(bytes + 1);
+            if (is_attr) {
+                H5Aread(a, mt, ba);
+                H5Aread(b, mt, bb);
+            } else if (n > 0) {
+                H5Dread(a, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, ba);
+                H5Dread(b, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, bb);
+            }
+            same = !memcmp(ba, bb, bytes);
+            free(ba);
+            free(bb);
+            H5Tclose(mt);
+        }
+    }
+    H5Sclose(sa);
+    H5Sclose(sb);
+    H5Tclose(ta);
+    H5Tclose(tb);
+    return same;
+}
+
+struct cmp_attr_ctx {
+    struct cmp_ctx *c;
+    hid_t other_obj;
+    const char *obj_name;
+    int check_values; /* 0: only check presence (second pass, from the other file) */
+};
+
+static herr_t cmp_attr_cb(hid_t obj, const char *attr, const H5A_info_t *info, void *data)
+{
+    (void)info;
+    struct cmp_attr_ctx *ac = data;
+    if (cmp_ignored(ac->c, attr))
+        return 0;
+    char where[1024];
+    snprintf(where, sizeof where, "%s@%s", ac->obj_name, attr);
+    if (H5Aexists(ac->other_obj, attr) <= 0) {
+        cmp_note(ac->c, "%s: %s\n", where, ac->check_values ? "only in the first file" : "only in the second file");
+        return 0;
+    }
+    if (!ac->check_values)
+        return 0;
+    hid_t a = H5Aopen(obj, attr, H5P_DEFAULT), b = H5Aopen(ac->other_obj, attr, H5P_DEFAULT);
+    if (!cmp_values(a, b, 1))
+        cmp_note(ac->c, "%s: %s\n", where, "values differ");
+    H5Aclose(a);
+    H5Aclose(b);
+    return 0;
+}
+
+static void cmp_attrs(struct cmp_ctx *c, hid_t obj, hid_t other_obj, const char *name, int check_values)
+{
+    struct cmp_attr_ctx ac = {c, other_obj, strcmp(name, ".") ? name : "/", check_values};
+    hsize_t idx = 0;
+    H5Aiterate2(obj, H5_INDEX_NAME, H5_ITER_INC, &idx, cmp_attr_cb, &ac);
+}
+
+/* H5Ovisit callback over the first file (check_values) or the second (presence only). */
+static herr_t cmp_visit(hid_t root, const char *name, const H5O_info_t *info, void *data, int check_values)
+{
+    struct cmp_ctx *c = data;
+    int ex = strcmp(name, ".") ? path_exists(c->other, name) : 1;
+    if (ex <= 0) {
+        cmp_note(c, "%s: %s\n", name, check_values ? "only in the first file" : "only in the second file");
+        return 0;
+    }
+    hid_t obj = H5Oopen(root, name, H5P_DEFAULT), other = H5Oopen(c->other, name, H5P_DEFAULT);
+    if (H5Iget_type(obj) != H5Iget_type(other)) {
+        cmp_note(c, "%s: %s\n", name, "a group in one file, a dataset in the other");
+    } else {
+        if (check_values && info->type == H5O_TYPE_DATASET && !cmp_values(obj, other, 0))
+            cmp_note(c, "%s: %s\n", name, "type, shape or values differ");
+        cmp_attrs(c, obj, other, name, check_values);
+    }
+    H5Oclose(obj);
+    H5Oclose(other);
+    return 0;
+}
+
+static herr_t cmp_visit_first(hid_t root, const char *name, const H5O_info_t *info, void *data)
+{
+    return cmp_visit(root, name, info, data, 1);
+}
+
+static herr_t cmp_visit_second(hid_t root, const char *name, const H5O_info_t *info, void *data)
+{
+    return cmp_visit(root, name, info, data, 0);
+}
+
+int hntk_h5_compare(const char *path_a, const char *path_b, const char *const *ignore_attrs, long *differences,
+                    char *report, size_t cap)
+{
+    if (!differences)
+        return hntk_fail(HNTK_EINVAL, "hntk_h5_compare: differences must not be NULL");
+    if (report && cap)
+        report[0] = '\0';
+    hid_t fa, fb;
+    int status = open_read(path_a, "file", &fa);
+    if (status)
+        return status;
+    status = open_read(path_b, "file", &fb);
+    if (status) {
+        H5Fclose(fa);
+        return status;
+    }
+    struct cmp_ctx c = {.other = fb, .ignore = ignore_attrs, .report = report, .cap = cap};
+    H5Ovisit(fa, H5_INDEX_NAME, H5_ITER_INC, cmp_visit_first, &c);
+    c.other = fa;
+    H5Ovisit(fb, H5_INDEX_NAME, H5_ITER_INC, cmp_visit_second, &c);
+    H5Fclose(fa);
+    H5Fclose(fb);
+    *differences = c.differences;
+    return HNTK_OK;
+}

@@ -59,6 +59,18 @@ int hntk_h5_read_attr_double(const char *path, const char *obj, const char *name
 /* Copies at most cap-1 characters and terminates. */
 int hntk_h5_read_attr_string(const char *path, const char *obj, const char *name, char *buf, size_t cap);
 
+/* Read a floating-point dataset of any rank 0..4: *rank and dims (4 entries)
+ * receive its shape, *data a new malloc'd buffer (caller frees). */
+int hntk_h5_read_any(const char *path, const char *name, int *rank, long *dims, double **data);
+
+/* Compare two files object by object: the same groups and datasets, the same
+ * dataset types, shapes and bytes, the same attributes with the same bytes,
+ * except attributes whose names are listed in `ignore_attrs` (NULL-terminated,
+ * may be NULL).  *differences receives the count; `report` (cap bytes, may be
+ * NULL) the first few, one per line. */
+int hntk_h5_compare(const char *path_a, const char *path_b, const char *const *ignore_attrs, long *differences,
+                    char *report, size_t cap);
+
 /* Inputs file of `hyperntk kernel`: float64 datasets x (B, x_dim) and z (B, z_dim)
  * with the same B >= 1.  *X and *Z are malloc'd (caller frees). */
 int hntk_h5_read_inputs(const char *path, long *B, long *x_dim, double **X, long *z_dim, double **Z);

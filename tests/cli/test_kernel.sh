@@ -4,7 +4,7 @@
 # thread counts, and no result file left behind by a failed or interrupted run.
 # Usage: test_kernel.sh PATH/TO/hyperntk WORKDIR
 set -u
-bin=$1
+bin=$(realpath "$1")
 work=$2
 rm -rf "$work" && mkdir -p "$work" && cd "$work" || exit 1
 pass=0
@@ -59,11 +59,14 @@ expect_error "text inputs file" "text.h5" -- "$bin" kernel --inputs text.h5 --ou
 ls ./*.tmp.* > /dev/null 2>&1 && bad "temporary files left: $(ls ./*.tmp.*)" || ok
 
 # ---- a run, its schema and its agreement with the limit ----
-args=(kernel --inputs in.h5 --f-depth 2 --f-width 300 --g-depth 2 --g-width 40 --samples 60 --seed 9)
-OMP_NUM_THREADS=1 "$bin" "${args[@]}" --out t1.h5 > t1.txt 2>&1 && ok || bad "kernel run (1 thread): $(cat t1.txt)"
-OMP_NUM_THREADS=2 "$bin" "${args[@]}" --out t2.h5 > t2.txt 2>&1 && ok || bad "kernel run (2 threads): $(cat t2.txt)"
+args=(kernel --inputs ../in.h5 --f-depth 2 --f-width 300 --g-depth 2 --g-width 40 --samples 60 --seed 9)
+# the same command (so the same command_line attribute) in two folders, with 1 and 2 threads
+mkdir -p one two
+(cd one && OMP_NUM_THREADS=1 "$bin" "${args[@]}" --out t.h5 > ../t1.txt 2>&1) && ok || bad "kernel run (1 thread): $(cat t1.txt)"
+(cd two && OMP_NUM_THREADS=2 "$bin" "${args[@]}" --out t.h5 > ../t2.txt 2>&1) && ok || bad "kernel run (2 threads): $(cat t2.txt)"
 grep -q "K^h mean" t1.txt && ok || bad "no table printed"
-"$bin" compare t1.h5 t2.h5 > cmp.txt 2>&1 && ok || bad "1 and 2 threads differ: $(cat cmp.txt)"
+"$bin" compare one/t.h5 two/t.h5 > cmp.txt 2>&1 && ok || bad "1 and 2 threads differ: $(cat cmp.txt)"
+cp one/t.h5 t1.h5
 for name in /analytic/ntk /analytic/nngp /empirical/ntk_mean /empirical/ntk_var /empirical/nngp_mean \
             /empirical/nngp_var /empirical/ntk_stderr /inputs/x; do
   "$bin" export t1.h5 "$name" > col.txt 2> err.txt && ok || bad "dataset $name missing: $(cat err.txt)"
@@ -75,14 +78,15 @@ done
 [ "$("$bin" export t1.h5 --attr f_width)" = "300" ] && ok || bad "f_width attribute is not 300"
 expect_error "a result file is not an inputs file" "t1.h5.*'x'" -- "$bin" kernel --inputs t1.h5 --out bad.h5
 # a different seed must change the result (the comparison can fail)
-OMP_NUM_THREADS=2 "$bin" "${args[@]}" --seed 10 --out t3.h5 > /dev/null 2>&1
+(cd two && OMP_NUM_THREADS=2 "$bin" "${args[@]}" --seed 10 --out ../t3.h5) > /dev/null 2>&1
 "$bin" compare t1.h5 t3.h5 > /dev/null 2>&1 && bad "seeds 9 and 10 gave identical files" || ok
 
-# ---- interruption: SIGINT mid-run leaves neither the result nor a temporary ----
+# ---- interruption: a signal mid-run leaves neither the result nor a temporary ----
+# (SIGTERM: a background job of a non-interactive shell starts with SIGINT ignored.)
 "$bin" kernel --inputs in.h5 --f-width 2000 --g-width 200 --samples 100000 --out int.h5 > /dev/null 2>&1 &
 pid=$!
 sleep 1
-kill -INT $pid
+kill -TERM $pid
 wait $pid
 code=$?
 [ $code -ne 0 ] && ok || bad "interrupted run exited 0"

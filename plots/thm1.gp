@@ -30,6 +30,15 @@ set ylabel 'median |K^{(r)}|'
 set key bottom left font ',8' spacing 0.9
 set grid
 set bars small
+# one readable colour per order r = 1..8
+set linetype 1 lc rgb '#6a0dad'
+set linetype 2 lc rgb '#009e73'
+set linetype 3 lc rgb '#56b4e9'
+set linetype 4 lc rgb '#e69f00'
+set linetype 5 lc rgb '#b8860b'
+set linetype 6 lc rgb '#0072b2'
+set linetype 7 lc rgb '#d55e00'
+set linetype 8 lc rgb '#cc79a7'
 
 field(name, k) = system(sprintf("awk '$1 == \"%s\" {print $%d}' %s", name, k, index))
 

@@ -10,8 +10,9 @@ int hntk_cmd_kernel(int argc, char **argv);
 int hntk_cmd_inputs(int argc, char **argv);
 int hntk_cmd_export(int argc, char **argv);
 int hntk_cmd_compare(int argc, char **argv);
-int hntk_cmd_bench_sampler(int argc, char **argv);
-int hntk_cmd_bench_gram(int argc, char **argv);
+int hntk_cmd_bench(int argc, char **argv);
 int hntk_cmd_thm1(int argc, char **argv);
+int hntk_cmd_fig1a(int argc, char **argv);
+int hntk_cmd_fig1b(int argc, char **argv);
 
 #endif

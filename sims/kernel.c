@@ -21,6 +21,9 @@ typedef struct {
     double budget_gib;
     int fntk;  /* also measure K^f between f's outputs (costly: P x P x n per sample) */
     long rows; /* pairs shown in the table */
+    const char *dump;  /* --dump-weights FILE: one sample's weights and kernel, for peers */
+    long dump_sample;  /* --dump-sample I */
+    int dump_sample_set;
 } kernel_opts;
 
 static void usage(FILE *out)
@@ -45,13 +48,18 @@ static void usage(FILE *out)
             "                       off-diagonal RMS (costs O(P^2 n) per sample)\n"
             "  --rows R             input pairs shown in the table (default 10)\n"
             "  --mem-budget GiB     refuse configurations needing more memory (default 3/4 of RAM)\n"
+            "  --dump-weights FILE  also write sample I's weights W^1..W^L (raw N(0,1)), the inputs,\n"
+            "                       h and that sample's K^h to FILE, for checks against other code\n"
+            "                       (bench/torch_peer.py; schema in docs/file-formats.md)\n"
+            "  --dump-sample I      the sample dumped, 0..samples-1 (default 0)\n"
             "  --help               this text\n\n"
             "Threads: OMP_NUM_THREADS.  The result is bit-identical for any thread count.\n",
             HNTK_MAX_DEPTH, HNTK_MAX_WIDTH, HNTK_MAX_DEPTH, HNTK_MAX_WIDTH);
 }
 
 enum { OPT_F_DEPTH = 256, OPT_F_WIDTH, OPT_G_DEPTH, OPT_G_WIDTH, OPT_SAMPLES, OPT_SEED, OPT_INPUTS, OPT_OUT,
-       OPT_FOURIER, OPT_FOURIER_SCALE, OPT_VARIANT, OPT_FNTK, OPT_ROWS, OPT_BUDGET, OPT_HELP };
+       OPT_FOURIER, OPT_FOURIER_SCALE, OPT_VARIANT, OPT_FNTK, OPT_ROWS, OPT_BUDGET, OPT_DUMP, OPT_DUMP_SAMPLE,
+       OPT_HELP };
 
 static int parse_options(int argc, char **argv, kernel_opts *o)
 {
@@ -63,6 +71,7 @@ static int parse_options(int argc, char **argv, kernel_opts *o)
         {"fourier", required_argument, 0, OPT_FOURIER}, {"fourier-scale", required_argument, 0, OPT_FOURIER_SCALE},
         {"variant", required_argument, 0, OPT_VARIANT}, {"fntk", no_argument, 0, OPT_FNTK},
         {"rows", required_argument, 0, OPT_ROWS},       {"mem-budget", required_argument, 0, OPT_BUDGET},
+        {"dump-weights", required_argument, 0, OPT_DUMP}, {"dump-sample", required_argument, 0, OPT_DUMP_SAMPLE},
         {"help", no_argument, 0, OPT_HELP},             {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->arch.f_depth = 3;
@@ -97,6 +106,11 @@ static int parse_options(int argc, char **argv, kernel_opts *o)
         case OPT_FNTK: o->fntk = 1; break;
         case OPT_ROWS: st = cli_parse_long(CMD, "rows", optarg, 0, 1000000, &o->rows); break;
         case OPT_BUDGET: st = cli_parse_double(CMD, "mem-budget", optarg, 1e-6, 1e6, &o->budget_gib); break;
+        case OPT_DUMP: o->dump = optarg; break;
+        case OPT_DUMP_SAMPLE:
+            st = cli_parse_long(CMD, "dump-sample", optarg, 0, 2147483646L, &o->dump_sample);
+            o->dump_sample_set = 1;
+            break;
         case OPT_HELP: usage(stdout); return -1;
         default:
             return cli_usage_error(CMD, "unknown or incomplete option '%s'", argv[optind - 1]);
@@ -106,6 +120,12 @@ static int parse_options(int argc, char **argv, kernel_opts *o)
     if (optind < argc) return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
     if (!o->inputs) return cli_usage_error(CMD, "--inputs FILE is required");
     if (!o->out) return cli_usage_error(CMD, "--out FILE is required");
+    if (o->dump_sample_set && !o->dump) return cli_usage_error(CMD, "--dump-sample needs --dump-weights FILE");
+    if (o->dump_sample >= o->samples)
+        return cli_usage_error(CMD, "--dump-sample: %ld is not a sample of this run: accepted 0..%ld", o->dump_sample,
+                               o->samples - 1);
+    if (o->dump && !strcmp(o->dump, o->out))
+        return cli_usage_error(CMD, "--dump-weights: '%s' is also the --out file", o->dump);
     return 0;
 }
 
@@ -279,6 +299,56 @@ static int write_results(const kernel_opts *o, const kernel_run *r, int argc, ch
     return hntk_h5_commit(f);
 }
 
+/* ---- --dump-weights: one sample, recomputed from (seed, I) alone ----
+ * Datasets /W1../WL (n_l, n_{l-1}) raw N(0,1) entries, /x (B, x_dim), /z (B, z_dim),
+ * /h (B), /ntk (B, B) = K^h of this sample, and with --fourier /fourier_freqs
+ * (k, z_dim, already divided by s) and /fourier_phases (k); attributes: the
+ * configuration, `sample`, and the provenance. */
+static int write_dump(const kernel_opts *o, const kernel_run *r, int argc, char **argv)
+{
+    const hntk_hyper_arch *a = &o->arch;
+    long B = r->B;
+    hntk_net *net = NULL;
+    double *K = malloc(sizeof(double) * (size_t)(B * B));
+    int st = K ? hntk_net_alloc(a, B, 0, &net) : hntk_fail(HNTK_ENOMEM, "cannot allocate the dumped kernel");
+    if (!st) {
+        hntk_net_sample_weights(net, o->seed, (uint32_t)o->dump_sample);
+        st = hntk_net_forward(net, B, r->X, r->Z, NULL);
+    }
+    hntk_h5 *f = NULL;
+    if (!st) {
+        hntk_net_backward(net);
+        hntk_net_ntk_gram(net, K);
+        st = hntk_h5_create(o->dump, &f);
+    }
+    for (int l = 1; l <= a->f_depth && !st; l++) {
+        char name[32];
+        long dims[2] = {hntk_f_layer_width(a, l), hntk_f_layer_width(a, l - 1)};
+        snprintf(name, sizeof name, "/W%d", l);
+        st = hntk_h5_write(f, name, 2, dims, hntk_net_weights(net, l));
+    }
+    long xd[2] = {B, r->x_dim}, zd[2] = {B, r->z_dim}, hd[1] = {B}, kd[2] = {B, B};
+    if (!st) st = hntk_h5_write(f, "/x", 2, xd, r->X);
+    if (!st) st = hntk_h5_write(f, "/z", 2, zd, r->Z);
+    if (!st) st = hntk_h5_write(f, "/h", 1, hd, hntk_net_output(net));
+    if (!st) st = hntk_h5_write(f, "/ntk", 2, kd, K);
+    if (!st && a->fourier_k > 0) {
+        long fd[2] = {a->fourier_k, a->z_dim}, pd[1] = {a->fourier_k};
+        st = hntk_h5_write(f, "/fourier_freqs", 2, fd, hntk_net_fourier_freqs(net));
+        if (!st) st = hntk_h5_write(f, "/fourier_phases", 1, pd, hntk_net_fourier_phases(net));
+    }
+    if (!st) st = write_config(f, o, r);
+    if (!st) st = hntk_h5_attr_long(f, "/", "sample", o->dump_sample);
+    if (!st) st = cli_write_provenance(f, CMD, argc, argv, 0.0);
+    if (f) {
+        if (st) hntk_h5_abort(f);
+        else st = hntk_h5_commit(f);
+    }
+    hntk_net_free(net);
+    free(K);
+    return st;
+}
+
 int hntk_cmd_kernel(int argc, char **argv)
 {
     kernel_opts o;
@@ -321,6 +391,10 @@ int hntk_cmd_kernel(int argc, char **argv)
         double wall = cli_now() - t0;
         st = write_results(&o, &r, argc, argv, wall);
         if (!st) printf("wrote %s (%.2f s on %d threads)\n", o.out, wall, r.threads);
+    }
+    if (!st && o.dump) {
+        st = write_dump(&o, &r, argc, argv);
+        if (!st) printf("wrote sample %ld's weights and kernel to %s\n", o.dump_sample, o.dump);
     }
     int code = st ? cli_report(CMD, st) : CLI_EXIT_OK;
     run_free(&r);

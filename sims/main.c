@@ -13,9 +13,10 @@ static const struct {
     {"inputs", hntk_cmd_inputs, "write an inputs file (random or the Figure 1(b) circle)"},
     {"export", hntk_cmd_export, "print datasets or attributes of a result file as columns (gnuplot)"},
     {"compare", hntk_cmd_compare, "are two result files identical apart from timing?"},
-    {"bench-sampler", hntk_cmd_bench_sampler, "normals per second: Philox ziggurat vs GSL"},
-    {"bench-gram", hntk_cmd_bench_gram, "GFLOP/s of the hyperkernel Gram vs OpenBLAS dgemm"},
+    {"bench", hntk_cmd_bench, "performance figures beside their references, ratios and targets"},
     {"thm1", hntk_cmd_thm1, "Theorem 1: scaling of the higher-order terms K^(r) with the width of f"},
+    {"fig1a", hntk_cmd_fig1a, "Figure 1(a): variance of K^h over a grid of widths of f and g"},
+    {"fig1b", hntk_cmd_fig1b, "Figure 1(b): K^h against the angle between z and z', narrow and wide g"},
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
 

@@ -824,7 +824,6 @@ static int write_group(hntk_h5 *f, const thm1_opts *o, const cfg_result *res)
     if (!st) st = hntk_h5_attr_long(f, g, "mlp", c->mlp);
     if (!st) st = hntk_h5_attr_long(f, g, "samples", N);
     if (!st) st = hntk_h5_attr_long(f, g, "degree", (long)c->L * (c->mlp ? 1 : c->H));
-    if (!st) st = hntk_h5_attr_double(f, g, "seconds", res->seconds);
     return st;
 }
 

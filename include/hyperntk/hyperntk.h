@@ -4,6 +4,7 @@
 
 #include "hyperntk/analytic.h"
 #include "hyperntk/arch.h"
+#include "hyperntk/checkpoint.h"
 #include "hyperntk/error.h"
 #include "hyperntk/h5io.h"
 #include "hyperntk/mc.h"

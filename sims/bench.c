@@ -1,0 +1,962 @@
+/* bench.c: `hyperntk bench`: every performance figure of the lab beside its
+ * reference, measured in the same run on the same machine, with the ratio and
+ * the target (docs/performance.md keeps the output of this machine).
+ *
+ * Sections (--only picks some; all by default):
+ *   gram     GFLOP/s of the empirical hyperkernel Gram (layer-wise dsyrk) for
+ *            B x n in {1,16,128} x {512,2048,4096}, 1 thread, against OpenBLAS
+ *            dgemm (square 2048) and a dgemm of the Gram's own shape.
+ *   sampler  normals/s of the Philox ziggurat against GSL's ziggurat on mt19937,
+ *            1 thread and OpenMP; bit-reproducibility across SIMD levels,
+ *            thread counts and chunkings.
+ *   mc       end-to-end Monte Carlo samples/s (weights, forward, backward, the
+ *            three Gram matrices of `hyperntk kernel`) for the Figure 1(b)
+ *            configuration and the widest Figure 1(a) cell, 1 and 2 threads,
+ *            with the per-stage cost of a sample, the CPU time the run obtained
+ *            and the memory read bandwidth for 1 and 2 threads (what bounds it).
+ *   taylor   all R orders K^(1..R) for a pair (Taylor mode) against one forward
+ *            plus backward pass (the metric of `hyperntk thm1 --bench`).
+ *   memory   peak resident memory (getrusage ru_maxrss) of the widest
+ *            configuration against its weights plus activations (hntk_net_bytes).
+ *            Measured first, before any other section touches memory, since
+ *            ru_maxrss only grows; printed last.
+ *
+ * Timing: each figure is the best of several repetitions (the machine may be
+ * shared); what counts are the ratios, measured in one run.  The load average
+ * is printed with the results. */
+#define _POSIX_C_SOURCE 200809L
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "../src/blas.h"
+#include "cli.h"
+#include "commands.h"
+
+char *openblas_get_config(void);
+char *openblas_get_corename(void);
+
+static const char *CMD = "bench";
+
+#define BENCH_PI 3.14159265358979323846
+
+enum { SEC_GRAM = 1, SEC_SAMPLER = 2, SEC_MC = 4, SEC_TAYLOR = 8, SEC_MEMORY = 16, SEC_ALL = 31 };
+static const char *const SECTION_NAMES[] = {"gram", "sampler", "mc", "taylor", "memory"};
+enum { N_SECTIONS = 5 };
+
+static const char *const SIMD_NAMES[] = {"none", "avx2", "avx512"};
+
+/* Targets (issue 5). */
+#define TARGET_GRAM_OF_DGEMM 0.5  /* at B = 128, n >= 2048 */
+#define TARGET_SAMPLER_X_GSL 4.0  /* per core */
+#define TARGET_MC_SPEEDUP 1.8     /* 2 threads over 1 */
+
+typedef struct {
+    int quick;
+    unsigned sections;
+    double seconds;       /* minimum time of one measurement */
+    long *batches, nb;    /* gram */
+    long *widths, nw;
+    long normals;         /* sampler: normals per measurement */
+    int simd;             /* cap of the Philox kernels */
+    int threads;          /* the "N threads" of the scaling rows (default 2) */
+} bench_opts;
+
+/* Every ratio, for the summary at the end. */
+enum { MAX_SUMMARY = 48 };
+typedef struct {
+    char what[96];
+    double ratio;
+    char target[32];
+    int verdict; /* 1 met, 0 missed, -1 no target */
+} summary_row;
+static summary_row summary[MAX_SUMMARY];
+static int n_summary;
+
+static void add_summary(const char *what, double ratio, const char *target, int verdict)
+{
+    if (n_summary >= MAX_SUMMARY) return;
+    summary_row *s = &summary[n_summary++];
+    snprintf(s->what, sizeof s->what, "%s", what);
+    snprintf(s->target, sizeof s->target, "%s", target);
+    s->ratio = ratio;
+    s->verdict = verdict;
+}
+
+static const char *verdict_word(int v) { return v > 0 ? "met" : v == 0 ? "MISSED" : "-"; }
+
+/* ------------------------------------------------------------------ options */
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: hyperntk bench [--quick] [--only LIST] [OPTIONS]\n"
+            "Every performance figure beside its reference, measured in this run on this machine,\n"
+            "with the ratio and the target; a missed target comes with what bounds it.\n\n"
+            "  --quick            a fast smoke run (every row, short timings, smaller sizes where\n"
+            "                     noted): checks that everything runs, not how fast\n"
+            "  --only LIST        sections, comma list of gram, sampler, mc, taylor, memory\n"
+            "                     (default: all)\n"
+            "  --seconds T        minimum time of one measurement, 0.001..60 (default 0.5,\n"
+            "                     quick 0.02)\n"
+            "  --batches LIST     gram: inputs B, comma list (default 1,16,128)\n"
+            "  --widths LIST      gram: f widths n, comma list (default 512,2048,4096)\n"
+            "  --count N          sampler: normals per measurement, 65536..10^12 (default 5e7,\n"
+            "                     quick 2^20)\n"
+            "  --simd S           cap the Philox kernels: none, avx2 or avx512 (default: the best\n"
+            "                     the CPU has); the values drawn do not depend on it\n"
+            "  --threads T        thread count of the scaling rows, 2..256 (default 2)\n"
+            "  --help             this text\n\n"
+            "Configurations: Figure 1(b) is L = 3, H = 2, f width 500, g width 800, 42 inputs\n"
+            "(x = x', z on the circle); the widest Figure 1(a) cell is L = 3, H = 2, f width 1600,\n"
+            "g width 640, 2 inputs; the Taylor row is thm1's L3_H2 at n = 4096, m = 8, R = 6\n"
+            "(quick: n = 512).  x_dim = z_dim = 2 unless noted.\n");
+}
+
+static int parse_sections(const char *text, unsigned *sections)
+{
+    char *copy = strdup(text);
+    if (!copy) return cli_usage_error(CMD, "out of memory");
+    *sections = 0;
+    char *save = NULL;
+    int st = 0;
+    for (char *tok = strtok_r(copy, ",", &save); tok && !st; tok = strtok_r(NULL, ",", &save)) {
+        int k;
+        for (k = 0; k < N_SECTIONS && strcmp(tok, SECTION_NAMES[k]); k++) continue;
+        if (k == N_SECTIONS)
+            st = cli_usage_error(CMD, "--only: '%s' is not one of gram, sampler, mc, taylor, memory", tok);
+        else
+            *sections |= 1u << k;
+    }
+    free(copy);
+    if (!st && !*sections) st = cli_usage_error(CMD, "--only: empty list");
+    return st;
+}
+
+static void free_opts(bench_opts *o)
+{
+    free(o->batches);
+    free(o->widths);
+}
+
+static int parse_options(int argc, char **argv, bench_opts *o)
+{
+    enum { OPT_QUICK = 256, OPT_ONLY, OPT_SECONDS, OPT_BATCHES, OPT_WIDTHS, OPT_COUNT, OPT_SIMD, OPT_THREADS,
+           OPT_HELP };
+    static const struct option longopts[] = {
+        {"quick", no_argument, 0, OPT_QUICK},          {"only", required_argument, 0, OPT_ONLY},
+        {"seconds", required_argument, 0, OPT_SECONDS}, {"batches", required_argument, 0, OPT_BATCHES},
+        {"widths", required_argument, 0, OPT_WIDTHS},   {"count", required_argument, 0, OPT_COUNT},
+        {"simd", required_argument, 0, OPT_SIMD},       {"threads", required_argument, 0, OPT_THREADS},
+        {"help", no_argument, 0, OPT_HELP},             {0, 0, 0, 0}};
+    memset(o, 0, sizeof *o);
+    o->sections = SEC_ALL;
+    o->seconds = -1.0;
+    o->normals = -1;
+    o->simd = HNTK_RNG_SIMD_AVX512;
+    o->threads = 2;
+    long v;
+    int c, st = 0;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        switch (c) {
+        case OPT_QUICK: o->quick = 1; break;
+        case OPT_ONLY: st = parse_sections(optarg, &o->sections); break;
+        case OPT_SECONDS: st = cli_parse_double(CMD, "seconds", optarg, 0.001, 60, &o->seconds); break;
+        case OPT_BATCHES:
+            free(o->batches);
+            o->batches = NULL;
+            st = cli_parse_long_list(CMD, "batches", optarg, 1, 4096, &o->batches, &o->nb);
+            break;
+        case OPT_WIDTHS:
+            free(o->widths);
+            o->widths = NULL;
+            st = cli_parse_long_list(CMD, "widths", optarg, 1, 16384, &o->widths, &o->nw);
+            break;
+        case OPT_COUNT: st = cli_parse_long(CMD, "count", optarg, 65536, 1000000000000L, &o->normals); break;
+        case OPT_SIMD:
+            for (o->simd = 0; o->simd < 3 && strcmp(optarg, SIMD_NAMES[o->simd]); o->simd++) continue;
+            if (o->simd == 3) st = cli_usage_error(CMD, "--simd: '%s' is not one of none, avx2, avx512", optarg);
+            break;
+        case OPT_THREADS: st = cli_parse_long(CMD, "threads", optarg, 2, 256, &v); o->threads = (int)v; break;
+        case OPT_HELP: usage(stdout); free_opts(o); return -1;
+        default: st = cli_usage_error(CMD, "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+        if (st) {
+            free_opts(o);
+            return st;
+        }
+    }
+    if (optind < argc) {
+        free_opts(o);
+        return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
+    }
+    if (o->seconds < 0) o->seconds = o->quick ? 0.02 : 0.5;
+    if (o->normals < 0) o->normals = o->quick ? (1L << 20) : 50000000L;
+    if ((!o->batches && cli_parse_long_list(CMD, "batches", "1,16,128", 1, 4096, &o->batches, &o->nb)) ||
+        (!o->widths && cli_parse_long_list(CMD, "widths", "512,2048,4096", 1, 16384, &o->widths, &o->nw))) {
+        free_opts(o);
+        return CLI_EXIT_FAILURE;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ utilities */
+
+static void set_threads(int t)
+{
+#ifdef _OPENMP
+    omp_set_num_threads(t);
+#else
+    (void)t;
+#endif
+}
+
+static int max_threads(void) { return hntk_mc_max_threads(); }
+
+/* CPU seconds (user + system) of the whole process so far. */
+static double cpu_seconds(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + 1e-6 * (double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_sec +
+           1e-6 * (double)ru.ru_stime.tv_usec;
+}
+
+static double maxrss_bytes(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return 1024.0 * (double)ru.ru_maxrss; /* Linux: KiB */
+}
+
+static double rss_now_bytes(void)
+{
+    long pages = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (!f) return NAN;
+    int ok = fscanf(f, "%ld %ld", &pages, &resident) == 2;
+    fclose(f);
+    return ok ? (double)resident * (double)sysconf(_SC_PAGE_SIZE) : NAN;
+}
+
+static void load_average(char *buf, size_t cap)
+{
+    snprintf(buf, cap, "unknown");
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (!f) return;
+    double a, b, c;
+    if (fscanf(f, "%lf %lf %lf", &a, &b, &c) == 3) snprintf(buf, cap, "%.2f %.2f %.2f", a, b, c);
+    fclose(f);
+}
+
+static void cpu_model(char *buf, size_t cap)
+{
+    snprintf(buf, cap, "unknown CPU");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f) return;
+    char line[512];
+    while (fgets(line, sizeof line, f))
+        if (!strncmp(line, "model name", 10)) {
+            char *p = strchr(line, ':');
+            if (p) {
+                p += 1 + strspn(p + 1, " \t");
+                p[strcspn(p, "\n")] = '\0';
+                snprintf(buf, cap, "%s", p);
+            }
+            break;
+        }
+    fclose(f);
+}
+
+/* Seconds per call of fn: the best of `reps` runs of at least `seconds` each
+ * (after one warm-up call). */
+static double time_best(void (*fn)(void *), void *data, double seconds, int reps)
+{
+    fn(data);
+    double best = INFINITY;
+    for (int r = 0; r < reps; r++) {
+        long calls = 0;
+        double t0 = cli_now(), t;
+        do {
+            fn(data);
+            calls++;
+        } while ((t = cli_now() - t0) < seconds);
+        if (t / (double)calls < best) best = t / (double)calls;
+    }
+    return best;
+}
+
+/* Unit-norm-convention inputs: row r of M (rows, dim) from stream (seed, 0, tensor, r), |row|^2 = dim. */
+static void random_rows(uint32_t tensor, double *M, long rows, long dim)
+{
+    hntk_fill_normal_matrix(99, 0, tensor, 1.0, M, (size_t)rows, (size_t)dim);
+    for (long r = 0; r < rows; r++) {
+        double s = 0.0;
+        for (long k = 0; k < dim; k++) s += M[r * dim + k] * M[r * dim + k];
+        s = sqrt((double)dim / s);
+        for (long k = 0; k < dim; k++) M[r * dim + k] *= s;
+    }
+}
+
+/* ------------------------------------------------------------------ 1. Gram */
+
+typedef struct {
+    long m, n, k;
+    const double *A, *Bm;
+    double *C;
+    int transb;
+} dgemm_case;
+
+static void run_dgemm(void *data)
+{
+    dgemm_case *d = data;
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, d->transb ? CblasTrans : CblasNoTrans, (int)d->m, (int)d->n, (int)d->k,
+                1.0, d->A, (int)d->k, d->Bm, d->transb ? (int)d->k : (int)d->n, 0.0, d->C, (int)d->n);
+}
+
+typedef struct { hntk_net *net; double *K; } gram_case;
+
+static void run_gram(void *data)
+{
+    gram_case *g = data;
+    hntk_net_ntk_gram(g->net, g->K);
+}
+
+/* Square dgemm (n = 2048, quick 512), one thread: the reference of the Gram rows. */
+static int measure_dgemm(const bench_opts *o, double *gflops, long *size)
+{
+    long n = o->quick ? 512 : 2048;
+    size_t nn = (size_t)n * (size_t)n;
+    double *A = malloc(sizeof(double) * nn), *Bm = malloc(sizeof(double) * nn), *C = malloc(sizeof(double) * nn);
+    if (!A || !Bm || !C) {
+        free(A);
+        free(Bm);
+        free(C);
+        return hntk_fail(HNTK_ENOMEM, "cannot allocate dgemm operands of %ld x %ld", n, n);
+    }
+    hntk_fill_normal_matrix(7, 0, 0, 1.0, A, nn, 1);
+    hntk_fill_normal_matrix(7, 0, 1, 1.0, Bm, nn, 1);
+    dgemm_case d = {n, n, n, A, Bm, C, 0};
+    *gflops = 2.0 * (double)nn * (double)n / time_best(run_dgemm, &d, o->seconds, 3) / 1e9;
+    *size = n;
+    free(A);
+    free(Bm);
+    free(C);
+    return HNTK_OK;
+}
+
+static int bench_gram(const bench_opts *o)
+{
+    double ref = NAN;
+    long ref_n = 0;
+    int st = measure_dgemm(o, &ref, &ref_n);
+    if (st) return st;
+    printf("\n[gram] Gram throughput of the empirical hyperkernel K^h (B x B) of one sample, 1 thread\n"
+           "  flops of the layer-wise factorization sum_l (E^l E^l^T) o (Q^{l-1} Q^{l-1}^T) / n_{l-1}\n"
+           "  (two dsyrk per layer: B(B+1)(n_l + n_{l-1}) flops, plus the Hadamard sums); L = 3, H = 2,\n"
+           "  g width 64 (P = 192), x_dim = z_dim = 2.\n"
+           "  reference: OpenBLAS dgemm %ldx%ldx%ld, 1 thread: %.2f GFLOP/s\n"
+           "  same-shape: one dgemm (B x n) (n x B), the Gram's own BLAS shape, 2 B^2 n flops\n",
+           ref_n, ref_n, ref_n, ref);
+    printf("  %5s %6s %12s %10s %9s %16s %10s %8s\n", "B", "n", "Gram GFLOP/s", "ms/Gram", "of dgemm",
+           "same-shape GF/s", "target", "verdict");
+    int missed = 0;
+    for (long wi = 0; wi < o->nw; wi++)
+        for (long bi = 0; bi < o->nb; bi++) {
+            long B = o->batches[bi], n = o->widths[wi];
+            hntk_hyper_arch a = {.f_depth = 3, .f_width = n, .x_dim = 2, .g_depth = 2, .g_width = 64, .z_dim = 2};
+            hntk_net *net;
+            if ((st = hntk_net_alloc(&a, B, cli_default_budget(), &net))) return st;
+            double *X = malloc(sizeof(double) * (size_t)(2 * B)), *K = malloc(sizeof(double) * (size_t)(B * B));
+            double *S = malloc(sizeof(double) * (size_t)(B * B));
+            if (!X || !K || !S) {
+                free(X);
+                free(K);
+                free(S);
+                hntk_net_free(net);
+                return hntk_fail(HNTK_ENOMEM, "cannot allocate the Gram benchmark's inputs");
+            }
+            random_rows(3, X, B, 2);
+            hntk_net_sample_weights(net, 1, 0);
+            hntk_net_forward(net, B, X, X, NULL);
+            hntk_net_backward(net);
+            gram_case g = {net, K};
+            double sec = time_best(run_gram, &g, o->seconds, 3);
+            double gflops = hntk_net_ntk_gram_flops(&a, B) / sec / 1e9;
+            /* the same BLAS shape as one layer: E^2 (B, n) times its transpose */
+            dgemm_case d = {B, B, n, hntk_net_dh_dy(net, 2), hntk_net_dh_dy(net, 2), S, 1};
+            double shape = 2.0 * (double)B * (double)B * (double)n / time_best(run_dgemm, &d, o->seconds, 3) / 1e9;
+            int has_target = B >= 128 && n >= 2048;
+            int met = gflops >= TARGET_GRAM_OF_DGEMM * ref;
+            if (has_target && !met) missed = 1;
+            printf("  %5ld %6ld %12.2f %10.4f %8.1f%% %16.2f %10s %8s\n", B, n, gflops, 1e3 * sec, 100.0 * gflops / ref,
+                   shape, has_target ? ">= 50%" : "-", has_target ? verdict_word(met) : "-");
+            char what[96];
+            snprintf(what, sizeof what, "Gram B=%ld n=%ld / dgemm", B, n);
+            add_summary(what, gflops / ref, has_target ? ">= 0.50" : "-", has_target ? met : -1);
+            free(X);
+            free(K);
+            free(S);
+            hntk_net_free(net);
+        }
+    printf("  Small B: the Gram is a dot product (B = 1) or a thin dsyrk (B = 16) -- 2B flops per\n"
+           "  element of E or Q read, so it is bound by memory reads and call overhead, as the\n"
+           "  same-shape dgemm column shows; the target applies to B = 128, n >= 2048.\n");
+    if (missed)
+        printf("  MISSED at B >= 128, n >= 2048: compare with the same-shape dgemm column (the BLAS shape\n"
+               "  bound); the Gram cannot beat a dgemm of its own shape.\n");
+    return HNTK_OK;
+}
+
+/* ------------------------------------------------------------------ 2. sampler */
+
+enum { S_ROWS = 64, S_COLS = 1024, S_TENSOR = HNTK_TENSOR_F_LAYER0 + 1 };
+
+static double sampler_checksum(const double *M)
+{
+    double s = 0.0;
+    for (long r = 0; r < S_ROWS; r++) s += M[r * S_COLS + r % S_COLS];
+    return s + M[S_ROWS * S_COLS - 1];
+}
+
+/* Ours, 1 thread: matrix k is sample k's tensor (cache resident).  Seconds. */
+static double sampler_ours(long mats, double *M, double *sum)
+{
+    double t0 = cli_now(), s = 0.0;
+    for (long k = 0; k < mats; k++) {
+        hntk_fill_normal_matrix(12345, (uint32_t)k, S_TENSOR, 1.0, M, S_ROWS, S_COLS);
+        s += sampler_checksum(M);
+    }
+    *sum = s;
+    return cli_now() - t0;
+}
+
+static double sampler_gsl(long mats, gsl_rng *rng, double *M, double *sum)
+{
+    double t0 = cli_now(), s = 0.0;
+    for (long k = 0; k < mats; k++) {
+        for (long i = 0; i < S_ROWS * S_COLS; i++) M[i] = gsl_ran_gaussian_ziggurat(rng, 1.0);
+        s += sampler_checksum(M);
+    }
+    *sum = s;
+    return cli_now() - t0;
+}
+
+/* Ours, OpenMP over rows: row g is row g % S_ROWS of sample g / S_ROWS, written
+ * to that row of the thread's own matrix Ms[t]. */
+static double sampler_ours_omp(long mats, double *const *Ms, int threads, double *sum)
+{
+    long total_rows = mats * S_ROWS;
+    double s = 0.0, t0 = cli_now();
+#pragma omp parallel num_threads(threads) reduction(+ : s)
+    {
+#ifdef _OPENMP
+        double *M = Ms[omp_get_thread_num()];
+#else
+        double *M = Ms[0];
+#endif
+#pragma omp for schedule(static)
+        for (long g = 0; g < total_rows; g++) {
+            hntk_stream st;
+            double *row = M + (g % S_ROWS) * S_COLS;
+            hntk_stream_init(&st, 12345, (uint32_t)(g / S_ROWS), S_TENSOR, (uint32_t)(g % S_ROWS));
+            hntk_stream_normals(&st, row, S_COLS);
+            s += row[g % S_COLS];
+        }
+    }
+    *sum = s;
+    return cli_now() - t0;
+}
+
+/* Bit-reproducibility: one 257 x 1031 matrix (odd sizes: partial SIMD batches)
+ * drawn (a) whole by hntk_fill_normal_matrix at every SIMD level, (b) row by row
+ * with OpenMP over rows in reverse order, each row in three uneven chunks.
+ * Returns 1 when every copy is bit-identical to (a) at SIMD none. */
+static int sampler_reproducible(int threads, int best_simd, char *detail, size_t cap)
+{
+    enum { R = 257, C = 1031 };
+    double *ref = malloc(sizeof(double) * R * C), *M = malloc(sizeof(double) * R * C);
+    if (!ref || !M) {
+        free(ref);
+        free(M);
+        snprintf(detail, cap, "out of memory");
+        return 0;
+    }
+    int ok = 1, levels = 0;
+    hntk_rng_set_simd(HNTK_RNG_SIMD_NONE);
+    hntk_fill_normal_matrix(2024, 17, 3, 1.0, ref, R, C);
+    for (int level = HNTK_RNG_SIMD_AVX2; level <= best_simd; level++) {
+        if (hntk_rng_set_simd(level) != level) continue;
+        hntk_fill_normal_matrix(2024, 17, 3, 1.0, M, R, C);
+        ok &= !memcmp(ref, M, sizeof(double) * R * C);
+        levels++;
+    }
+    hntk_rng_set_simd(best_simd);
+    memset(M, 0, sizeof(double) * R * C);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+    for (long i = 0; i < R; i++) {
+        long r = R - 1 - i;
+        hntk_stream s;
+        hntk_stream_init(&s, 2024, 17, 3, (uint32_t)r);
+        hntk_stream_normals(&s, M + r * C, 5);
+        hntk_stream_normals(&s, M + r * C + 5, 600);
+        hntk_stream_normals(&s, M + r * C + 605, C - 605);
+    }
+    ok &= !memcmp(ref, M, sizeof(double) * R * C);
+    snprintf(detail, cap, "SIMD none%s%s, %d threads over rows in reverse, rows in 3 chunks",
+             levels >= 1 ? "/avx2" : "", levels >= 2 ? "/avx512" : "", threads);
+    free(ref);
+    free(M);
+    return ok;
+}
+
+static int bench_sampler(const bench_opts *o)
+{
+    int simd = hntk_rng_set_simd(o->simd);
+    int threads = o->threads;
+    double *Ms[256] = {0};
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    int st = rng ? HNTK_OK : hntk_fail(HNTK_ENOMEM, "cannot allocate GSL's mt19937");
+    for (int t = 0; t < threads && !st; t++)
+        if (!(Ms[t] = malloc(sizeof(double) * S_ROWS * S_COLS)))
+            st = hntk_fail(HNTK_ENOMEM, "cannot allocate %d sampler matrices", threads);
+    if (!st) {
+        gsl_rng_set(rng, 12345);
+        long mats = (o->normals + S_ROWS * S_COLS - 1) / (S_ROWS * S_COLS);
+        double n = (double)mats * S_ROWS * S_COLS;
+        double sg = 0, so = 0, sp = 0;
+        sampler_ours(2, Ms[0], &so); /* warm-up: tables, pages, thread pool */
+        sampler_gsl(2, rng, Ms[0], &sg);
+        sampler_ours_omp(2 * threads, Ms, threads, &sp);
+        double tg = INFINITY, to = INFINITY, tp = INFINITY, t;
+        for (int rep = 0; rep < 3; rep++) { /* interleaved, best of 3: damps load from other processes */
+            if ((t = sampler_gsl(mats, rng, Ms[0], &sg)) < tg) tg = t;
+            if ((t = sampler_ours(mats, Ms[0], &so)) < to) to = t;
+            if ((t = sampler_ours_omp(mats, Ms, threads, &sp)) < tp) tp = t;
+        }
+        double rg = n / tg, ro = n / to, rp = n / tp;
+        char detail[160];
+        int repro = sampler_reproducible(threads, simd, detail, sizeof detail);
+        printf("\n[sampler] standard normals per second, %.0f per measurement (rows of %d, cache resident),\n"
+               "  Philox kernels: %s; best of 3 interleaved runs\n",
+               n, S_COLS, SIMD_NAMES[simd]);
+        printf("  reference: GSL gsl_ran_gaussian_ziggurat + mt19937, 1 thread: %8.1f M/s\n", rg * 1e-6);
+        printf("  hyperntk Philox4x32-10 ziggurat, 1 thread:                %8.1f M/s  %6.2fx GSL  target >= %.0fx  %s\n",
+               ro * 1e-6, ro / rg, TARGET_SAMPLER_X_GSL, verdict_word(ro / rg >= TARGET_SAMPLER_X_GSL));
+        printf("  hyperntk Philox4x32-10 ziggurat, %d threads:               %8.1f M/s  %6.2fx GSL  %.2fx 1 thread\n",
+               threads, rp * 1e-6, rp / rg, rp / ro);
+        printf("  bit-reproducible: %s (%s)\n", repro ? "yes" : "NO", detail);
+        printf("  checksums (keep the work): %.6g %.6g %.6g\n", sg, so, sp);
+        if (ro / rg < TARGET_SAMPLER_X_GSL)
+            printf("  MISSED: the ziggurat's fast path is ~10 instructions per normal after Philox; check the\n"
+                   "  SIMD level above (none is ~3x slower) and the load average (the runs are interleaved).\n");
+        add_summary("sampler 1 thread / GSL ziggurat+mt19937", ro / rg, ">= 4", ro / rg >= TARGET_SAMPLER_X_GSL);
+        char what[96];
+        snprintf(what, sizeof what, "sampler %d threads / 1 thread", threads);
+        add_summary(what, rp / ro, "-", -1);
+        add_summary("sampler bit-reproducible (1 = yes)", repro, "= 1", repro);
+    }
+    for (int t = 0; t < threads; t++) free(Ms[t]);
+    if (rng) gsl_rng_free(rng);
+    return st;
+}
+
+/* ------------------------------------------------------------------ 3. Monte Carlo */
+
+/* The per-sample work of `hyperntk kernel` (kernel.c: kernel_sample, without --fntk). */
+typedef struct {
+    hntk_net *net;
+    const double *X, *Z;
+    long B;
+} mc_ctx;
+
+static int mc_sample(void *data, long sample, double *out)
+{
+    mc_ctx *c = data;
+    long B = c->B;
+    hntk_net_sample_weights(c->net, 1, (uint32_t)sample);
+    int st = hntk_net_forward(c->net, B, c->X, c->Z, NULL);
+    if (st) return st;
+    hntk_net_backward(c->net);
+    hntk_net_ntk_gram(c->net, out);
+    hntk_net_nngp_gram(c->net, out + B * B);
+    hntk_net_g_gram(c->net, out + 2 * B * B);
+    return HNTK_OK;
+}
+
+typedef struct {
+    const char *name;
+    hntk_hyper_arch arch;
+    long B;
+    double *X, *Z;
+    int n_ctx;
+    mc_ctx *ctx;
+    void **ptrs;
+} mc_setup;
+
+static void mc_setup_free(mc_setup *s)
+{
+    if (s->ctx)
+        for (int t = 0; t < s->n_ctx; t++) hntk_net_free(s->ctx[t].net);
+    free(s->ctx);
+    free(s->ptrs);
+    free(s->X);
+    free(s->Z);
+    memset(s, 0, sizeof *s);
+}
+
+/* fig1b: x the same in every row, z_0 = (1,0), z_t on the circle, |z|^2 = 2 (inputs.c --kind circle).
+ * fig1a: two random inputs. */
+static int mc_setup_alloc(mc_setup *s, const char *name, int fig1b, long f_width, long g_width, int n_ctx)
+{
+    memset(s, 0, sizeof *s);
+    s->name = name;
+    s->arch = (hntk_hyper_arch){.f_depth = 3, .f_width = f_width, .x_dim = 2, .g_depth = 2, .g_width = g_width,
+                                .z_dim = 2};
+    s->B = fig1b ? 42 : 2;
+    s->n_ctx = n_ctx;
+    s->X = malloc(sizeof(double) * (size_t)(2 * s->B));
+    s->Z = malloc(sizeof(double) * (size_t)(2 * s->B));
+    s->ctx = calloc((size_t)n_ctx, sizeof *s->ctx);
+    s->ptrs = calloc((size_t)n_ctx, sizeof *s->ptrs);
+    if (!s->X || !s->Z || !s->ctx || !s->ptrs) {
+        mc_setup_free(s);
+        return hntk_fail(HNTK_ENOMEM, "cannot allocate the Monte Carlo benchmark");
+    }
+    if (fig1b) {
+        for (long b = 0; b < s->B; b++) {
+            double theta = b == 0 ? 0.0 : -BENCH_PI / 2 + BENCH_PI * (double)(b - 1) / (double)(s->B - 2);
+            s->X[2 * b] = s->X[2 * b + 1] = 1.0;
+            s->Z[2 * b] = sqrt(2.0) * cos(theta);
+            s->Z[2 * b + 1] = sqrt(2.0) * sin(theta);
+        }
+    } else {
+        random_rows(2000, s->X, s->B, 2);
+        random_rows(2001, s->Z, s->B, 2);
+    }
+    for (int t = 0; t < n_ctx; t++) {
+        int st = hntk_net_alloc(&s->arch, s->B, cli_default_budget(), &s->ctx[t].net);
+        if (st) {
+            mc_setup_free(s);
+            return st;
+        }
+        s->ctx[t].X = s->X;
+        s->ctx[t].Z = s->Z;
+        s->ctx[t].B = s->B;
+        s->ptrs[t] = &s->ctx[t];
+    }
+    return HNTK_OK;
+}
+
+/* Run `samples` samples on `threads` threads; wall and CPU seconds. */
+static int mc_time(mc_setup *s, int threads, long first, long samples, double *wall, double *cpu)
+{
+    hntk_welford *acc;
+    int st = hntk_welford_alloc(3 * s->B * s->B, &acc);
+    if (st) return st;
+    set_threads(threads);
+    hntk_mc_job job = {.samples = samples, .first_sample = first, .dim = 3 * s->B * s->B, .n_ctx = threads,
+                       .ctx = s->ptrs, .fn = mc_sample};
+    double c0 = cpu_seconds(), t0 = cli_now();
+    st = hntk_mc_run(&job, acc);
+    *wall = cli_now() - t0;
+    *cpu = cpu_seconds() - c0;
+    hntk_welford_free(acc);
+    return st;
+}
+
+/* Per-stage seconds of one sample on one thread: weights, forward, backward, Grams (best of reps). */
+static void mc_stages(mc_setup *s, int reps, double stage[4])
+{
+    mc_ctx *c = &s->ctx[0];
+    long B = s->B;
+    double *out = malloc(sizeof(double) * (size_t)(3 * B * B));
+    for (int k = 0; k < 4; k++) stage[k] = INFINITY;
+    if (!out) return;
+    for (int r = 0; r < reps; r++) {
+        double t0 = cli_now();
+        hntk_net_sample_weights(c->net, 1, (uint32_t)r);
+        double t1 = cli_now();
+        hntk_net_forward(c->net, B, c->X, c->Z, NULL);
+        double t2 = cli_now();
+        hntk_net_backward(c->net);
+        double t3 = cli_now();
+        hntk_net_ntk_gram(c->net, out);
+        hntk_net_nngp_gram(c->net, out + B * B);
+        hntk_net_g_gram(c->net, out + 2 * B * B);
+        double t4 = cli_now(), t[4] = {t1 - t0, t2 - t1, t3 - t2, t4 - t3};
+        for (int k = 0; k < 4; k++)
+            if (t[k] < stage[k]) stage[k] = t[k];
+    }
+    free(out);
+}
+
+/* Memory read bandwidth (GB/s) with `threads` threads: sum of an array of
+ * `bytes` (far beyond the caches), best of 3. */
+static double read_bandwidth(const double *a, size_t n, int threads)
+{
+    double best = INFINITY, sink = 0.0;
+    for (int rep = 0; rep < 3; rep++) {
+        double s = 0.0, t0 = cli_now();
+#pragma omp parallel for schedule(static) num_threads(threads) reduction(+ : s)
+        for (size_t i = 0; i < n; i++) s += a[i];
+        double t = cli_now() - t0;
+        sink += s;
+        if (t < best) best = t;
+    }
+    if (sink == 1.2345) printf(" "); /* keep the sums */
+    return (double)n * sizeof(double) / best / 1e9;
+}
+
+static int bench_mc(const bench_opts *o)
+{
+    int T = o->threads;
+    struct {
+        const char *name;
+        int fig1b;
+        long f_width, g_width;
+    } configs[2] = {{"Figure 1(b): L=3 H=2 f 500 g 800, B=42", 1, 500, 800},
+                    {"Figure 1(a) widest: L=3 H=2 f 1600 g 640, B=2", 0, 1600, 640}};
+    printf("\n[mc] end-to-end Monte Carlo samples per second (weights + forward + backward + the three\n"
+           "  Gram matrices of `hyperntk kernel`), OpenMP over samples; reference: the same job on 1 thread.\n"
+           "  Alternating 1-thread and %d-thread runs, best of 3 each; 'CPUs' = CPU time / wall time the\n"
+           "  run obtained (at most %d on an idle machine), 'per CPU' = the speedup per CPU-second.\n",
+           T, T);
+    /* Memory bandwidth, to tell a bandwidth bound from a CPU-share bound. */
+    size_t bw_n = o->quick ? ((size_t)1 << 22) : ((size_t)1 << 25); /* 32 MiB / 256 MiB */
+    double *bw = malloc(sizeof(double) * bw_n);
+    double bw1 = NAN, bwT = NAN;
+    if (bw) {
+        for (size_t i = 0; i < bw_n; i++) bw[i] = (double)(i & 1023);
+        bw1 = read_bandwidth(bw, bw_n, 1);
+        bwT = read_bandwidth(bw, bw_n, T);
+        free(bw);
+    }
+    char la[64];
+    load_average(la, sizeof la);
+    printf("  memory read bandwidth (%.0f MiB array): 1 thread %.1f GB/s, %d threads %.1f GB/s (%.2fx); load %s\n",
+           bw_n * 8.0 / 1048576.0, bw1, T, bwT, bwT / bw1, la);
+    printf("  %-46s %9s %9s %6s %9s %6s %7s %8s %8s\n", "configuration", "1 thr/s", "N thr/s", "ratio", "target",
+           "CPUs", "per CPU", "verdict", "samples");
+    for (int k = 0; k < 2; k++) {
+        mc_setup s;
+        int st = mc_setup_alloc(&s, configs[k].name, configs[k].fig1b, configs[k].f_width, configs[k].g_width, T);
+        if (st) return st;
+        double stage[4];
+        mc_stages(&s, o->quick ? 2 : 5, stage);
+        double per_sample = stage[0] + stage[1] + stage[2] + stage[3];
+        /* samples per run: about 8 `seconds` of work on one thread (quick: 2 blocks), a multiple of 4 T */
+        long block = 4L * T;
+        long samples = (long)ceil((o->quick ? 0.0 : 8.0 * o->seconds) / per_sample / (double)block) * block;
+        if (samples < 2 * block) samples = 2 * block;
+        double w1 = INFINITY, wT = INFINITY, c1 = 0, cT = 0;
+        for (int rep = 0; rep < (o->quick ? 1 : 3) && !st; rep++) {
+            double w, c;
+            if (!(st = mc_time(&s, 1, 0, samples, &w, &c)) && w < w1) { w1 = w; c1 = c; }
+            if (!st && !(st = mc_time(&s, T, 0, samples, &w, &c)) && w < wT) { wT = w; cT = c; }
+        }
+        set_threads(max_threads());
+        if (st) {
+            mc_setup_free(&s);
+            return st;
+        }
+        double r1 = samples / w1, rT = samples / wT, ratio = rT / r1;
+        double cpus1 = c1 / w1, cpusT = cT / wT;
+        double per_cpu = (samples / cT) / (samples / c1); /* samples per CPU-second, N threads over 1 */
+        int met = ratio >= TARGET_MC_SPEEDUP;
+        printf("  %-46s %9.2f %9.2f %5.2fx %9s %6.2f %6.2fx %8s %8ld\n", s.name, r1, rT, ratio, ">= 1.8x", cpusT,
+               per_cpu, verdict_word(met), samples);
+        printf("    one sample on 1 thread: %.2f ms = weights %.2f (%.0f%%) + forward %.2f + backward %.2f + Grams %.2f ms;\n"
+               "    %.3g weights (%.1f MB) per sample, %.0f M normals/s in the sampler here; 1-thread run %.2f CPUs\n",
+               1e3 * per_sample, 1e3 * stage[0], 100.0 * stage[0] / per_sample, 1e3 * stage[1], 1e3 * stage[2],
+               1e3 * stage[3], (double)hntk_param_count(&s.arch), 8e-6 * (double)hntk_param_count(&s.arch),
+               1e-6 * (double)hntk_param_count(&s.arch) / stage[0], cpus1);
+        if (!met) {
+            if (cpusT < 0.95 * TARGET_MC_SPEEDUP * cpus1)
+                printf("    MISSED, bound by the CPU share: the %d-thread run obtained only %.2f CPUs (machine shared,\n"
+                       "    load %s); per CPU-second it did %.2fx the 1-thread work, so the code scales: at\n"
+                       "    %d free cores it would reach about %.2fx.\n",
+                       T, cpusT, la, per_cpu, T, per_cpu * T / (cpus1 > 0 ? cpus1 : 1.0));
+            else
+                printf("    MISSED with %.2f CPUs obtained: per CPU-second %.2fx; bound by memory bandwidth when the\n"
+                       "    %d-thread read bandwidth (%.2fx above) is below the speedup needed.\n",
+                       cpusT, per_cpu, T, bwT / bw1);
+        }
+        char what[96];
+        snprintf(what, sizeof what, "MC %s: %d thr / 1 thr", k == 0 ? "fig1b" : "fig1a widest", T);
+        add_summary(what, ratio, ">= 1.8", met);
+        snprintf(what, sizeof what, "MC %s: per CPU-second, %d thr / 1 thr", k == 0 ? "fig1b" : "fig1a widest", T);
+        add_summary(what, per_cpu, "-", -1);
+        mc_setup_free(&s);
+    }
+    return HNTK_OK;
+}
+
+/* ------------------------------------------------------------------ 4. Taylor */
+
+typedef struct {
+    hntk_net *net;
+    hntk_taylor_ws *ws;
+    const double *X, *Z;
+    double K[2 * HNTK_TAYLOR_MAX_ORDER];
+    int what; /* 0: forward + backward of 1 input; 1: of the pair; 2: all R orders for the pair */
+} taylor_case;
+
+static void run_taylor(void *data)
+{
+    taylor_case *b = data;
+    if (b->what < 2) {
+        hntk_net_forward(b->net, b->what == 0 ? 1 : 2, b->X, b->Z, NULL);
+        hntk_net_backward(b->net);
+    } else {
+        hntk_taylor_kernels(b->net, b->ws, 2, b->X, b->Z, 1, b->K);
+    }
+}
+
+static int bench_taylor(const bench_opts *o)
+{
+    enum { R = 6 };
+    long n = o->quick ? 512 : 4096;
+    hntk_hyper_arch a = {.f_depth = 3, .f_width = n, .x_dim = 3, .g_depth = 2, .g_width = 8, .z_dim = 3};
+    taylor_case b = {0};
+    double X[6], Z[6];
+    random_rows(2100, X, 2, 3);
+    random_rows(2101, Z, 2, 3);
+    int st = hntk_net_alloc(&a, 2, cli_default_budget(), &b.net);
+    if (!st) st = hntk_taylor_ws_alloc(&a, 2, R, 0, &b.ws);
+    if (st) {
+        hntk_net_free(b.net);
+        printf("\n[taylor] not available: %s\n", hntk_last_error());
+        add_summary("Taylor K^(1..R) / fwd+bwd: not available", NAN, "<= R+2", -1);
+        return HNTK_OK;
+    }
+    hntk_net_sample_weights(b.net, 1, 0);
+    b.X = X;
+    b.Z = Z;
+    double t[3];
+    for (b.what = 0; b.what < 3; b.what++) t[b.what] = time_best(run_taylor, &b, o->seconds, 3);
+    double ratio = t[2] / t[0];
+    int met = ratio <= R + 2;
+    printf("\n[taylor] all R = %d orders K^(1..R)(u, u') of one pair by Taylor mode (taylor.h), against one\n"
+           "  forward + backward pass of one input (the metric of `hyperntk thm1 --bench`); thm1's L3_H2:\n"
+           "  L = 3, H = 2, f width %ld, g width 8, x_dim = z_dim = 3, 1 thread, weights excluded\n",
+           R, n);
+    printf("  reference: forward + backward of 1 input %.3f ms (of the pair %.3f ms)\n", 1e3 * t[0], 1e3 * t[1]);
+    printf("  K^(1..%d) of the pair: %.3f ms = %.2fx the reference  target <= R + 2 = %d  %s;\n"
+           "  the jets alone (minus the pair's forward + backward) cost %.2fx\n",
+           R, 1e3 * t[2], ratio, R + 2, verdict_word(met), (t[2] - t[1]) / t[0]);
+    if (!met)
+        printf("  MISSED: the jets run one dgemm per layer on the stacked orders (min(l, R) B rows), so their\n"
+               "  cost is that of a forward on %d rows plus the Cauchy products through g.\n", 2 * R);
+    add_summary("Taylor K^(1..6) pair / fwd+bwd(1)", ratio, "<= 8", met);
+    hntk_taylor_ws_free(b.ws);
+    hntk_net_free(b.net);
+    return HNTK_OK;
+}
+
+/* ------------------------------------------------------------------ 5. memory */
+
+typedef struct {
+    int done;
+    double baseline, peak, expected, net_bytes, weights, jacobian;
+    long samples;
+    int threads;
+} memory_result;
+
+/* Run the widest configuration (Figure 1(a) cell) on T threads for a few samples
+ * and record ru_maxrss against what the nets need. */
+static int measure_memory(const bench_opts *o, memory_result *m)
+{
+    memset(m, 0, sizeof *m);
+    m->threads = o->threads;
+    m->baseline = rss_now_bytes();
+    mc_setup s;
+    int st = mc_setup_alloc(&s, "widest", 0, 1600, 640, o->threads);
+    if (st) return st;
+    m->samples = 4L * o->threads;
+    double w, c;
+    st = mc_time(&s, o->threads, 0, m->samples, &w, &c);
+    set_threads(max_threads());
+    m->peak = maxrss_bytes();
+    m->net_bytes = (double)hntk_net_bytes(&s.arch, s.B);
+    m->weights = 8.0 * (double)hntk_param_count(&s.arch);
+    m->jacobian = 8.0 * (double)s.B * (double)hntk_param_count(&s.arch);
+    /* nets + the block's sample slots + the accumulator */
+    m->expected = m->net_bytes * o->threads + 8.0 * (double)(4L * o->threads + 2) * 3.0 * (double)(s.B * s.B);
+    mc_setup_free(&s);
+    m->done = !st;
+    return st;
+}
+
+static void print_memory(const memory_result *m)
+{
+    const double MB = 1048576.0;
+    double used = m->peak - m->baseline;
+    printf("\n[memory] peak resident memory of the widest configuration (Figure 1(a) cell: L=3 H=2 f 1600\n"
+           "  g 640, B=2), %d threads, %ld samples; measured before any other section (ru_maxrss only grows)\n",
+           m->threads, m->samples);
+    printf("  reference: weights + activations (hntk_net_bytes) %.1f MiB per thread x %d = %.1f MiB\n",
+           m->net_bytes / MB, m->threads, m->expected / MB);
+    printf("  peak RSS %.1f MiB - resident at start %.1f MiB = %.1f MiB = %.3fx the reference\n", m->peak / MB,
+           m->baseline / MB, used / MB, used / m->expected);
+    printf("  (weights alone %.1f MiB per thread; an explicit Jacobian of the batch would add %.1f MiB\n"
+           "  per thread; the excess over 1x is thread stacks, OpenBLAS and HDF5/libc buffers)\n",
+           m->weights / MB, m->jacobian / MB);
+    add_summary("memory: peak RSS growth / (weights + activations)", used / m->expected, "~ 1", -1);
+}
+
+/* ------------------------------------------------------------------ entry */
+
+int hntk_cmd_bench(int argc, char **argv)
+{
+    bench_opts o;
+    int st = parse_options(argc, argv, &o);
+    if (st) return st < 0 ? CLI_EXIT_OK : st;
+    n_summary = 0;
+
+    memory_result mem = {0};
+    if (o.sections & SEC_MEMORY) st = measure_memory(&o, &mem);
+
+    char cpu[128], la[64];
+    cpu_model(cpu, sizeof cpu);
+    load_average(la, sizeof la);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    printf("hyperntk bench%s: hyperntk %s (git %s)\n", o.quick ? " --quick (smoke run: timings not meaningful)" : "",
+           hntk_version(), hntk_git_revision());
+    printf("machine: %ld CPUs (%s), OpenMP max threads %d, scaling rows use %d threads\n", cores, cpu, max_threads(),
+           o.threads);
+    printf("OpenBLAS: %s (core %s), 1 thread inside every sample; RNG SIMD: %s\n", openblas_get_config(),
+           openblas_get_corename(), SIMD_NAMES[hntk_rng_set_simd(o.simd)]);
+    printf("load average at start: %s (a shared machine slows every figure; the ratios are measured in\n"
+           "one run, interleaved, best of several repetitions)\n",
+           la);
+
+    if (!st && (o.sections & SEC_GRAM)) st = bench_gram(&o);
+    if (!st && (o.sections & SEC_SAMPLER)) st = bench_sampler(&o);
+    if (!st && (o.sections & SEC_MC)) st = bench_mc(&o);
+    if (!st && (o.sections & SEC_TAYLOR)) st = bench_taylor(&o);
+    if (!st && mem.done) print_memory(&mem);
+
+    if (!st) {
+        load_average(la, sizeof la);
+        printf("\n[summary] every ratio (figure / reference), target and verdict; load average at end: %s\n", la);
+        printf("  %-52s %9s %9s %8s\n", "figure / reference", "ratio", "target", "verdict");
+        for (int i = 0; i < n_summary; i++)
+            printf("  %-52s %9.3f %9s %8s\n", summary[i].what, summary[i].ratio, summary[i].target,
+                   verdict_word(summary[i].verdict));
+    }
+    free_opts(&o);
+    return st ? cli_report(CMD, st) : CLI_EXIT_OK;
+}

@@ -1,0 +1,258 @@
+/* fig1_common.c: shared pieces of the Figure 1 drivers (see fig1_common.h). */
+#define _POSIX_C_SOURCE 200809L
+#include "fig1_common.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ------------------------------------------------------------ interruption */
+
+volatile sig_atomic_t fig1_stop_signal;
+
+/* First signal: remember it and hand both signals back to h5io's cleanup
+ * handler, so that a second one stops the process at once.  Only
+ * async-signal-safe calls (sigaction, sigemptyset, sigaddset). */
+static void stop_handler(int sig)
+{
+    fig1_stop_signal = sig;
+    hntk_h5_install_signal_cleanup();
+}
+
+void fig1_signals_install(void)
+{
+    static const int sigs[] = {SIGINT, SIGTERM};
+    for (size_t k = 0; k < sizeof sigs / sizeof sigs[0]; k++) {
+        struct sigaction old, sa;
+        /* A signal ignored at start-up (a background job, nohup) stays ignored. */
+        if (sigaction(sigs[k], NULL, &old) == 0 && old.sa_handler == SIG_IGN) continue;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = stop_handler;
+        sigemptyset(&sa.sa_mask);
+        sigaddset(&sa.sa_mask, SIGINT);
+        sigaddset(&sa.sa_mask, SIGTERM);
+        sigaction(sigs[k], &sa, NULL);
+    }
+}
+
+void fig1_die_if_signalled(void)
+{
+    int sig = fig1_stop_signal;
+    if (!sig) return;
+    fflush(stdout);
+    fflush(stderr);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+/* -------------------------------------------------------------- workspaces */
+
+size_t fig1_thread_bytes(const hntk_hyper_arch *a, long B)
+{
+    return hntk_net_bytes(a, B) + sizeof(double) * (size_t)(B * B) + sizeof(fig1_ctx);
+}
+
+int fig1_check_budget(size_t per_thread, int threads, double budget_gib)
+{
+    double total = (double)per_thread * threads / 1073741824.0;
+    if (total > budget_gib)
+        return hntk_fail(HNTK_EBUDGET,
+                         "%d thread workspaces of the largest cell, %.3g GiB each, need %.3g GiB, over the memory "
+                         "budget of %.3g GiB (--mem-budget, accepted up to the machine's memory)",
+                         threads, per_thread / 1073741824.0, total, budget_gib);
+    return HNTK_OK;
+}
+
+void fig1_workers_free(fig1_workers *w)
+{
+    if (w->ctx)
+        for (int t = 0; t < w->threads; t++) {
+            hntk_net_free(w->ctx[t].net);
+            free(w->ctx[t].gram);
+        }
+    free(w->ctx);
+    free(w->ctx_ptrs);
+    memset(w, 0, sizeof *w);
+}
+
+int fig1_workers_alloc(fig1_workers *w, int threads, const hntk_hyper_arch *a, long B, const double *X,
+                       const double *Z, uint64_t seed)
+{
+    memset(w, 0, sizeof *w);
+    w->threads = threads;
+    w->ctx = calloc((size_t)threads, sizeof *w->ctx);
+    w->ctx_ptrs = calloc((size_t)threads, sizeof *w->ctx_ptrs);
+    if (!w->ctx || !w->ctx_ptrs) {
+        fig1_workers_free(w);
+        return hntk_fail(HNTK_ENOMEM, "cannot allocate %d thread contexts", threads);
+    }
+    for (int t = 0; t < threads; t++) {
+        fig1_ctx *c = &w->ctx[t];
+        int st = hntk_net_alloc(a, B, 0, &c->net);
+        if (st) {
+            fig1_workers_free(w);
+            return st;
+        }
+        c->gram = malloc(sizeof(double) * (size_t)(B * B));
+        if (!c->gram) {
+            fig1_workers_free(w);
+            return hntk_fail(HNTK_ENOMEM, "cannot allocate a %ld x %ld Gram matrix", B, B);
+        }
+        c->X = X;
+        c->Z = Z;
+        c->B = B;
+        c->seed = seed;
+        w->ctx_ptrs[t] = c;
+    }
+    return HNTK_OK;
+}
+
+int fig1_check_streams(long cells, long samples)
+{
+    const long streams = 4294967296L; /* the sample counter of rng.h is 32 bits */
+    if (samples > streams / cells)
+        return hntk_fail(HNTK_EINVAL,
+                         "--samples = %ld is out of range for %ld cells: cell c uses samples c*N..c*N+N-1 of the "
+                         "seed and there are 2^32 of them: accepted 2..%ld",
+                         samples, cells, streams / cells);
+    return HNTK_OK;
+}
+
+/* ---------------------------------------------------------------- progress */
+
+double fig1_sample_cost(const hntk_hyper_arch *a, long B)
+{
+    /* Drawing the weights (N_w normals) dominates; the passes add B flops per weight. */
+    return (double)hntk_param_count(a) * (4.0 + (double)B);
+}
+
+void fig1_progress_init(fig1_progress *p, const char *cmd, double total_cost)
+{
+    memset(p, 0, sizeof *p);
+    p->cmd = cmd;
+    p->enabled = isatty(STDERR_FILENO);
+    p->start = cli_now();
+    p->total_cost = total_cost > 0 ? total_cost : 1.0;
+}
+
+void fig1_progress_skip(fig1_progress *p, double cost) { p->done_cost += cost; }
+
+void fig1_progress_begin_cell(fig1_progress *p, double cost, const char *label)
+{
+    p->cell_cost = cost;
+    snprintf(p->label, sizeof p->label, "%s", label);
+    fig1_progress_update(p, 0, 1);
+}
+
+void fig1_progress_update(void *data, long done, long total)
+{
+    fig1_progress *p = data;
+    if (!p->enabled) return;
+    double now = cli_now();
+    if (done > 0 && done < total && now - p->last_print < 0.2) return; /* at most 5 updates a second */
+    p->last_print = now;
+    double part = p->cell_cost * (double)done / (double)(total > 0 ? total : 1);
+    double elapsed = now - p->start, run = p->run_cost + part;
+    double left = p->total_cost - p->done_cost - part;
+    fprintf(stderr, "\r%s: %s: %3.0f%% of the work, %.1f s", p->cmd, p->label,
+            100.0 * (p->done_cost + part) / p->total_cost, elapsed);
+    if (run > 0 && elapsed > 1.0) fprintf(stderr, ", ~%.0f s left", elapsed / run * left);
+    fprintf(stderr, "\033[K");
+    fflush(stderr);
+}
+
+void fig1_progress_end_cell(fig1_progress *p)
+{
+    p->done_cost += p->cell_cost;
+    p->run_cost += p->cell_cost;
+    p->cell_cost = 0;
+}
+
+void fig1_progress_end(fig1_progress *p)
+{
+    if (p->enabled) fprintf(stderr, "\r\033[K");
+}
+
+/* ---------------------------------------------------- configuration strings */
+
+static void config_append(fig1_config *c, const char *fmt, ...)
+{
+    if (c->failed) return;
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(c->text + c->len, c->cap - c->len, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            c->failed = 1;
+            return;
+        }
+        if ((size_t)n < c->cap - c->len) {
+            c->len += (size_t)n;
+            return;
+        }
+        size_t cap = 2 * c->cap + (size_t)n + 1;
+        char *text = realloc(c->text, cap);
+        if (!text) {
+            c->failed = 1;
+            return;
+        }
+        c->text = text;
+        c->cap = cap;
+    }
+}
+
+void fig1_config_init(fig1_config *c, const char *cmd)
+{
+    memset(c, 0, sizeof *c);
+    c->cap = 256;
+    c->text = malloc(c->cap);
+    if (!c->text) {
+        c->failed = 1;
+        return;
+    }
+    c->text[0] = '\0';
+    config_append(c, "hyperntk %s", cmd);
+}
+
+void fig1_config_long(fig1_config *c, const char *name, long value) { config_append(c, " %s=%ld", name, value); }
+
+void fig1_config_double(fig1_config *c, const char *name, double value)
+{
+    config_append(c, " %s=%.17g", name, value);
+}
+
+void fig1_config_list(fig1_config *c, const char *name, const long *values, long count)
+{
+    config_append(c, " %s=", name);
+    for (long i = 0; i < count; i++) config_append(c, "%s%ld", i ? "," : "", values[i]);
+}
+
+int fig1_config_status(const fig1_config *c)
+{
+    return c->failed ? hntk_fail(HNTK_ENOMEM, "cannot build the configuration string") : HNTK_OK;
+}
+
+void fig1_config_free(fig1_config *c)
+{
+    free(c->text);
+    memset(c, 0, sizeof *c);
+}
+
+char *fig1_checkpoint_path(const char *out)
+{
+    size_t n = strlen(out) + sizeof ".ckpt";
+    char *path = malloc(n);
+    if (path) snprintf(path, n, "%s.ckpt", out);
+    return path;
+}
+
+int fig1_check_increasing(const char *cmd, const char *name, const long *values, long count)
+{
+    for (long i = 1; i < count; i++)
+        if (values[i] <= values[i - 1])
+            return cli_usage_error(cmd, "--%s: %ld after %ld: the widths must be strictly increasing", name,
+                                   values[i], values[i - 1]);
+    return CLI_EXIT_OK;
+}

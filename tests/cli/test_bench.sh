@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# `hyperntk bench --quick`: every row of every section is printed (a smoke run:
+# no timing is asserted -- performance is read from the ratios, never tested
+# against a clock), and the option errors name the bad value.
+# Usage: test_bench.sh PATH/TO/hyperntk WORKDIR
+set -u
+bin=$(realpath "$1")
+work=$2
+rm -rf "$work" && mkdir -p "$work" && cd "$work" || exit 1
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+
+"$bin" --help | grep -q "^  bench " && ok || bad "hyperntk --help does not list bench"
+"$bin" bench --help | grep -q "Usage: hyperntk bench" && ok || bad "bench --help"
+
+OMP_NUM_THREADS=2 "$bin" bench --quick > out.txt 2> err.txt
+code=$?
+[ $code -eq 0 ] && ok || bad "bench --quick exited $code: $(cat err.txt)"
+
+# has "LABEL" REGEX: one line of the output matches
+has() { grep -Eq -- "$2" out.txt && ok || bad "no $1 row (regex: $2)"; }
+has "machine" "^machine: [0-9]+ CPUs"
+has "load" "^load average at start: "
+# Gram: the dgemm reference and all 9 cells of B x n, each with its ratio to dgemm
+has "dgemm reference" "reference: OpenBLAS dgemm [0-9]+x[0-9]+x[0-9]+, 1 thread: [0-9.]+ GFLOP/s"
+for n in 512 2048 4096; do
+  for B in 1 16 128; do
+    has "Gram B=$B n=$n" "^ +$B +$n +[0-9.]+ +[0-9.]+ +[0-9.]+% +[0-9.]+ "
+  done
+done
+[ "$(grep -Ec '>= 50% +(met|MISSED)' out.txt)" -eq 2 ] && ok || bad "Gram target rows (B=128, n>=2048) without a verdict"
+# sampler: GSL reference, ours on 1 and 2 threads with ratios, reproducibility
+has "GSL reference" "reference: GSL gsl_ran_gaussian_ziggurat \+ mt19937, 1 thread: +[0-9.]+ M/s"
+has "sampler 1 thread" "ziggurat, 1 thread: +[0-9.]+ M/s +[0-9.]+x GSL +target >= 4x +(met|MISSED)"
+has "sampler 2 threads" "ziggurat, 2 threads: +[0-9.]+ M/s +[0-9.]+x GSL +[0-9.]+x 1 thread"
+has "bit-reproducible" "bit-reproducible: yes"
+# Monte Carlo: both configurations, 1 and 2 threads, ratio, target, stage breakdown
+has "memory bandwidth" "memory read bandwidth .* 1 thread [0-9.]+ GB/s, 2 threads [0-9.]+ GB/s"
+has "MC fig1b" "^  Figure 1\(b\): L=3 H=2 f 500 g 800, B=42 +[0-9.]+ +[0-9.]+ +[0-9.]+x +>= 1.8x .*(met|MISSED)"
+has "MC fig1a" "^  Figure 1\(a\) widest: L=3 H=2 f 1600 g 640, B=2 +[0-9.]+ +[0-9.]+ +[0-9.]+x +>= 1.8x .*(met|MISSED)"
+[ "$(grep -c 'one sample on 1 thread: .* weights .* forward .* backward .* Grams' out.txt)" -eq 2 ] && ok ||
+  bad "per-stage breakdown missing"
+# Taylor: available (taylor.h) with its ratio, or said plainly to be unavailable
+has "Taylor" "(K\^\(1\.\.6\) of the pair: [0-9.]+ ms = [0-9.]+x the reference +target <= R \+ 2 = 8)|(\[taylor\] not available)"
+# memory: the reference and the ratio
+has "memory reference" "reference: weights \+ activations \(hntk_net_bytes\) [0-9.]+ MiB per thread x 2"
+has "memory peak" "peak RSS [0-9.]+ MiB - resident at start [0-9.]+ MiB = [0-9.]+ MiB = [0-9.]+x the reference"
+# summary: every ratio again
+has "summary" "^\[summary\] every ratio"
+[ "$(sed -n '/^\[summary\]/,$p' out.txt | grep -Ec ' (met|MISSED|-)$')" -ge 17 ] && ok || bad "summary has too few rows"
+
+# --only runs just the named sections
+"$bin" bench --quick --only taylor > only.txt 2>&1 && ok || bad "bench --only taylor failed: $(cat only.txt)"
+grep -q "^\[taylor\]" only.txt && ! grep -q "^\[gram\]" only.txt && ok || bad "--only taylor ran other sections"
+
+# errors name the bad value and what is accepted
+"$bin" bench --only frob > e.txt 2>&1
+[ $? -eq 2 ] && grep -q "'frob' is not one of gram, sampler, mc, taylor, memory" e.txt && ok || bad "--only frob: $(cat e.txt)"
+"$bin" bench --seconds 0 > e.txt 2>&1
+[ $? -eq 2 ] && grep -q -- "--seconds: '0'" e.txt && ok || bad "--seconds 0: $(cat e.txt)"
+"$bin" bench --simd sse > e.txt 2>&1
+[ $? -eq 2 ] && grep -q "'sse' is not one of none, avx2, avx512" e.txt && ok || bad "--simd sse: $(cat e.txt)"
+"$bin" bench --threads 1 > e.txt 2>&1
+[ $? -eq 2 ] && grep -q -- "--threads: '1'" e.txt && ok || bad "--threads 1: $(cat e.txt)"
+
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]

@@ -29,9 +29,32 @@ hyperntk_require(HDF5_FOUND "the HDF5 C library" libhdf5-dev)
 
 find_library(MATH_LIBRARY m)
 
+# MPI (optional): `mpirun -np K hyperntk ...` splits the samples across K ranks
+# (include/hyperntk/parallel.h).  A missing MPI builds without it.  The option is
+# also declared in CMakeLists.txt (same default); declaring it here lets this
+# module run first.
+option(HYPERNTK_WITH_MPI "Build with MPI (Open MPI) when it is found" ON)
+set(HYPERNTK_MPI_FOUND FALSE)
+if(HYPERNTK_WITH_MPI)
+  find_package(MPI COMPONENTS C QUIET)
+  if(MPI_C_FOUND)
+    set(HYPERNTK_MPI_FOUND TRUE)
+    message(STATUS "hyperntk: building with MPI ${MPI_C_VERSION} (${MPI_C_LIB_NAMES}): mpirun -np K hyperntk ...")
+  else()
+    message(STATUS "hyperntk: MPI not found, building without it "
+                   "(apt-get install libopenmpi-dev openmpi-bin to run across processes)")
+  endif()
+else()
+  message(STATUS "hyperntk: building without MPI (HYPERNTK_WITH_MPI=OFF)")
+endif()
+
 add_library(hyperntk_deps INTERFACE)
 add_library(hyperntk::deps ALIAS hyperntk_deps)
 target_include_directories(hyperntk_deps SYSTEM INTERFACE ${GSL_INCLUDE_DIR} ${RANDOM123_INCLUDE_DIR} ${HDF5_C_INCLUDE_DIRS} ${HDF5_INCLUDE_DIRS})
 target_compile_definitions(hyperntk_deps INTERFACE ${HDF5_C_DEFINITIONS} ${HDF5_DEFINITIONS})
 target_link_libraries(hyperntk_deps INTERFACE ${GSL_LIBRARY} ${OPENBLAS_LIBRARY} OpenMP::OpenMP_C
                                               ${HDF5_C_LIBRARIES} ${HDF5_LIBRARIES} ${MATH_LIBRARY})
+if(HYPERNTK_MPI_FOUND)
+  target_link_libraries(hyperntk_deps INTERFACE MPI::MPI_C)
+  target_compile_definitions(hyperntk_deps INTERFACE HYPERNTK_HAVE_MPI=1)
+endif()

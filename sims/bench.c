@@ -118,9 +118,10 @@ static void usage(FILE *out)
             "  --threads T        thread count of the scaling rows, 2..256 (default 2)\n"
             "  --help             this text\n\n"
             "Configurations: Figure 1(b) is L = 3, H = 2, f width 500, g width 800, 42 inputs\n"
-            "(x = x', z on the circle); the widest Figure 1(a) cell is L = 3, H = 2, f width 1600,\n"
-            "g width 640, 2 inputs; the Taylor row is thm1's L3_H2 at n = 4096, m = 8, R = 6\n"
-            "(quick: n = 512).  x_dim = z_dim = 2 unless noted.\n");
+            "(x = x', z on the circle); Figure 1(a) cells are L = 3, H = 2, 2 inputs, f x g widths\n"
+            "1600 x 640 and 3200 x 1280 (the widest of fig1a's default grid, also the memory row);\n"
+            "the Taylor row is thm1's L3_H2 at n = 4096, m = 8, R = 6 (quick: n = 512).\n"
+            "x_dim = z_dim = 2 unless noted.\n");
 }
 
 static int parse_sections(const char *text, unsigned *sections)
@@ -727,8 +728,10 @@ static int bench_mc(const bench_opts *o)
         const char *name;
         int fig1b;
         long f_width, g_width;
-    } configs[2] = {{"Figure 1(b): L=3 H=2 f 500 g 800, B=42", 1, 500, 800},
-                    {"Figure 1(a) widest: L=3 H=2 f 1600 g 640, B=2", 0, 1600, 640}};
+        const char *tag;
+    } configs[3] = {{"Figure 1(b): L=3 H=2 f 500 g 800, B=42", 1, 500, 800, "fig1b"},
+                    {"Figure 1(a) cell: L=3 H=2 f 1600 g 640, B=2", 0, 1600, 640, "fig1a 1600x640"},
+                    {"Figure 1(a) widest: L=3 H=2 f 3200 g 1280, B=2", 0, 3200, 1280, "fig1a 3200x1280"}};
     printf("\n[mc] end-to-end Monte Carlo samples per second (weights + forward + backward + the three\n"
            "  Gram matrices of `hyperntk kernel`), OpenMP over samples; reference: the same job on 1 thread.\n"
            "  Alternating 1-thread and %d-thread runs, best of 3 each; 'CPUs' = CPU time / wall time the\n"
@@ -748,9 +751,9 @@ static int bench_mc(const bench_opts *o)
     load_average(la, sizeof la);
     printf("  memory read bandwidth (%.0f MiB array): 1 thread %.1f GB/s, %d threads %.1f GB/s (%.2fx); load %s\n",
            bw_n * 8.0 / 1048576.0, bw1, T, bwT, bwT / bw1, la);
-    printf("  %-46s %9s %9s %6s %9s %6s %7s %8s %8s\n", "configuration", "1 thr/s", "N thr/s", "ratio", "target",
+    printf("  %-48s %9s %9s %6s %9s %6s %7s %8s %8s\n", "configuration", "1 thr/s", "N thr/s", "ratio", "target",
            "CPUs", "per CPU", "verdict", "samples");
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < 3; k++) {
         mc_setup s;
         int st = mc_setup_alloc(&s, configs[k].name, configs[k].fig1b, configs[k].f_width, configs[k].g_width, T);
         if (st) return st;
@@ -776,7 +779,7 @@ static int bench_mc(const bench_opts *o)
         double cpus1 = c1 / w1, cpusT = cT / wT;
         double per_cpu = (samples / cT) / (samples / c1); /* samples per CPU-second, N threads over 1 */
         int met = ratio >= TARGET_MC_SPEEDUP;
-        printf("  %-46s %9.2f %9.2f %5.2fx %9s %6.2f %6.2fx %8s %8ld\n", s.name, r1, rT, ratio, ">= 1.8x", cpusT,
+        printf("  %-48s %9.2f %9.2f %5.2fx %9s %6.2f %6.2fx %8s %8ld\n", s.name, r1, rT, ratio, ">= 1.8x", cpusT,
                per_cpu, verdict_word(met), samples);
         printf("    one sample on 1 thread: %.2f ms = weights %.2f (%.0f%%) + forward %.2f + backward %.2f + Grams %.2f ms;\n"
                "    %.3g weights (%.1f MB) per sample, %.0f M normals/s in the sampler here; 1-thread run %.2f CPUs\n",
@@ -795,9 +798,9 @@ static int bench_mc(const bench_opts *o)
                        cpusT, per_cpu, T, bwT / bw1);
         }
         char what[96];
-        snprintf(what, sizeof what, "MC %s: %d thr / 1 thr", k == 0 ? "fig1b" : "fig1a widest", T);
+        snprintf(what, sizeof what, "MC %s: %d thr / 1 thr", configs[k].tag, T);
         add_summary(what, ratio, ">= 1.8", met);
-        snprintf(what, sizeof what, "MC %s: per CPU-second, %d thr / 1 thr", k == 0 ? "fig1b" : "fig1a widest", T);
+        snprintf(what, sizeof what, "MC %s: per CPU-second, %d thr / 1 thr", configs[k].tag, T);
         add_summary(what, per_cpu, "-", -1);
         mc_setup_free(&s);
     }
@@ -883,7 +886,7 @@ static int measure_memory(const bench_opts *o, memory_result *m)
     m->threads = o->threads;
     m->baseline = rss_now_bytes();
     mc_setup s;
-    int st = mc_setup_alloc(&s, "widest", 0, 1600, 640, o->threads);
+    int st = mc_setup_alloc(&s, "widest", 0, 3200, 1280, o->threads);
     if (st) return st;
     m->samples = 4L * o->threads;
     double w, c;
@@ -904,8 +907,9 @@ static void print_memory(const memory_result *m)
 {
     const double MB = 1048576.0;
     double used = m->peak - m->baseline;
-    printf("\n[memory] peak resident memory of the widest configuration (Figure 1(a) cell: L=3 H=2 f 1600\n"
-           "  g 640, B=2), %d threads, %ld samples; measured before any other section (ru_maxrss only grows)\n",
+    printf("\n[memory] peak resident memory of the widest configuration (Figure 1(a)'s widest default cell:\n"
+           "  L=3 H=2 f 3200 g 1280, B=2), %d threads, %ld samples; measured before any other section\n"
+           "  (ru_maxrss only grows)\n",
            m->threads, m->samples);
     printf("  reference: weights + activations (hntk_net_bytes) %.1f MiB per thread x %d = %.1f MiB\n",
            m->net_bytes / MB, m->threads, m->expected / MB);

@@ -250,6 +250,7 @@ typedef struct {
     long points;
     double slope, slope_se;           /* log var = c0 + slope log width, all points */
     double tail_slope, tail_slope_se; /* the last TAIL_POINTS points */
+    double tail_mean, tail_mean_se;   /* mean variance over the last TAIL_POINTS points: the floor, if any */
     double first, last;               /* variance at the narrowest and the widest point */
 } edge_fit;
 
@@ -274,35 +275,44 @@ static void loglog_slope(const double *x, const double *y, long n, double *slope
     *se = n > 2 ? sqrt(cov11) : NAN;
 }
 
-static void fit_edge(const double *x, const double *y, long n, edge_fit *e)
+/* x: widths, y: variances, ys: their standard errors (n points). */
+static void fit_edge(const double *x, const double *y, const double *ys, long n, edge_fit *e)
 {
     e->points = n;
     loglog_slope(x, y, n, &e->slope, &e->slope_se);
     long t = n < TAIL_POINTS ? n : TAIL_POINTS;
     loglog_slope(x + n - t, y + n - t, t, &e->tail_slope, &e->tail_slope_se);
+    double sum = 0.0, sum_se2 = 0.0;
+    for (long i = n - t; i < n; i++) {
+        sum += y[i];
+        sum_se2 += ys[i] * ys[i];
+    }
+    e->tail_mean = sum / (double)t;
+    e->tail_mean_se = sqrt(sum_se2) / (double)t;
     e->first = y[0];
     e->last = y[n - 1];
 }
 
 /* The five edges: x is the width along the edge (the geometric mean sqrt(n m)
  * on the diagonal), y the variance. */
-static void fit_edges(const fig1a_opts *o, const double *var, edge_fit e[N_EDGES])
+static void fit_edges(const fig1a_opts *o, const double *var, const double *var_se, edge_fit e[N_EDGES])
 {
     long A = o->A, G = o->G, D = A < G ? A : G;
-    double x[FIG1_MAX_WIDTHS] = {0}, y[FIG1_MAX_WIDTHS] = {0};
-    for (long a = 0; a < A; a++) { x[a] = (double)o->f_widths[a]; y[a] = var[a * G]; }
-    fit_edge(x, y, A, &e[0]);
-    for (long a = 0; a < A; a++) y[a] = var[a * G + G - 1];
-    fit_edge(x, y, A, &e[1]);
-    for (long g = 0; g < G; g++) { x[g] = (double)o->g_widths[g]; y[g] = var[g]; }
-    fit_edge(x, y, G, &e[2]);
-    for (long g = 0; g < G; g++) y[g] = var[(A - 1) * G + g];
-    fit_edge(x, y, G, &e[3]);
+    double x[FIG1_MAX_WIDTHS] = {0}, y[FIG1_MAX_WIDTHS] = {0}, ys[FIG1_MAX_WIDTHS] = {0};
+    for (long a = 0; a < A; a++) { x[a] = (double)o->f_widths[a]; y[a] = var[a * G]; ys[a] = var_se[a * G]; }
+    fit_edge(x, y, ys, A, &e[0]);
+    for (long a = 0; a < A; a++) { y[a] = var[a * G + G - 1]; ys[a] = var_se[a * G + G - 1]; }
+    fit_edge(x, y, ys, A, &e[1]);
+    for (long g = 0; g < G; g++) { x[g] = (double)o->g_widths[g]; y[g] = var[g]; ys[g] = var_se[g]; }
+    fit_edge(x, y, ys, G, &e[2]);
+    for (long g = 0; g < G; g++) { y[g] = var[(A - 1) * G + g]; ys[g] = var_se[(A - 1) * G + g]; }
+    fit_edge(x, y, ys, G, &e[3]);
     for (long k = 0; k < D; k++) {
         x[k] = sqrt((double)o->f_widths[k] * (double)o->g_widths[k]);
         y[k] = var[k * G + k];
+        ys[k] = var_se[k * G + k];
     }
-    fit_edge(x, y, D, &e[4]);
+    fit_edge(x, y, ys, D, &e[4]);
 }
 
 /* var(n, m) = a/n + b/m + c/(n m), weighted least squares with weights
@@ -436,36 +446,36 @@ static void print_report(const fig1a_opts *o, const fig1a_result *r)
         print_grid("(mean of K^h - Theta^h) / standard error", o, z, " %9.2f");
         free(z);
     }
-    static const char *label[N_EDGES] = {"f axis, m = narrowest", "f axis, m = widest", "g axis, n = narrowest",
-                                         "g axis, n = widest", "diagonal (n_i, m_i)"};
-    printf("\nlog-log slope of the variance along the edges (gsl_fit_linear; -1: falls like 1/width, 0: a floor)\n");
-    printf("%-22s %-22s %10s %10s %16s %20s\n", "edge", "widths", "var first", "var last", "slope (all)",
-           "slope (last 3 pts)");
+    long D = A < G ? A : G;
+    printf("\nthe variance along the edges of the grid and its diagonal: log-log slopes (gsl_fit_linear; -1: falls\n"
+           "like 1/width, 0: a floor) and the mean variance over the %d widest points of each edge (the floor, if any)\n",
+           TAIL_POINTS);
+    printf("%-32s %10s %22s %17s %17s\n", "edge", "var first", "widest 3: mean +- se", "slope (all)",
+           "slope (widest 3)");
     for (int k = 0; k < N_EDGES; k++) {
         const edge_fit *e = &r->edges[k];
-        char widths[64];
-        long D = A < G ? A : G;
+        char label[96];
         switch (k) {
-        case 0: snprintf(widths, sizeof widths, "n %ld..%ld, m %ld", o->f_widths[0], o->f_widths[A - 1], o->g_widths[0]); break;
-        case 1: snprintf(widths, sizeof widths, "n %ld..%ld, m %ld", o->f_widths[0], o->f_widths[A - 1], o->g_widths[G - 1]); break;
-        case 2: snprintf(widths, sizeof widths, "m %ld..%ld, n %ld", o->g_widths[0], o->g_widths[G - 1], o->f_widths[0]); break;
-        case 3: snprintf(widths, sizeof widths, "m %ld..%ld, n %ld", o->g_widths[0], o->g_widths[G - 1], o->f_widths[A - 1]); break;
-        default: snprintf(widths, sizeof widths, "(%ld,%ld)..(%ld,%ld)", o->f_widths[0], o->g_widths[0], o->f_widths[D - 1], o->g_widths[D - 1]); break;
+        case 0: snprintf(label, sizeof label, "f axis n %ld..%ld at m = %ld", o->f_widths[0], o->f_widths[A - 1], o->g_widths[0]); break;
+        case 1: snprintf(label, sizeof label, "f axis n %ld..%ld at m = %ld", o->f_widths[0], o->f_widths[A - 1], o->g_widths[G - 1]); break;
+        case 2: snprintf(label, sizeof label, "g axis m %ld..%ld at n = %ld", o->g_widths[0], o->g_widths[G - 1], o->f_widths[0]); break;
+        case 3: snprintf(label, sizeof label, "g axis m %ld..%ld at n = %ld", o->g_widths[0], o->g_widths[G - 1], o->f_widths[A - 1]); break;
+        default: snprintf(label, sizeof label, "diagonal (%ld,%ld)..(%ld,%ld)", o->f_widths[0], o->g_widths[0], o->f_widths[D - 1], o->g_widths[D - 1]); break;
         }
-        printf("%-22s %-22s %10.3g %10.3g %7.3f +- %-6.3f %9.3f +- %-6.3f\n", label[k], widths, e->first, e->last,
-               e->slope, e->slope_se, e->tail_slope, e->tail_slope_se);
+        printf("%-32s %10.3g %11.3g +- %-8.2g %7.3f +- %-6.3f %7.3f +- %-6.3f\n", label, e->first, e->tail_mean,
+               e->tail_mean_se, e->slope, e->slope_se, e->tail_slope, e->tail_slope_se);
     }
     const model_fit *m = &r->model;
     if (m->ok) {
-        printf("\nfit var = a/n + b/m + c/(n m) over all %ld cells (weights 1/var_stderr^2):\n", N);
+        printf("\nleading-order fit var = a/n + b/m + c/(n m) over all %ld cells (weights 1/var_stderr^2):\n", N);
         printf("  a = %.4g +- %.2g   b = %.4g +- %.2g   c = %.4g +- %.2g   (reduced chi^2 %.3g, RMS relative misfit %.3g)\n",
                m->coef[0], m->coef_se[0], m->coef[1], m->coef_se[1], m->coef[2], m->coef_se[2], m->chi2_dof,
                m->rel_rms);
-        printf("  floors: n -> inf at m = %ld: b/m = %.3g (measured at n = %ld: %.3g);"
-               " m -> inf at n = %ld: a/n = %.3g (measured at m = %ld: %.3g)\n",
-               o->g_widths[0], m->coef[1] / (double)o->g_widths[0], o->f_widths[A - 1], r->var[(A - 1) * G],
-               o->f_widths[0], m->coef[0] / (double)o->f_widths[0], o->g_widths[G - 1], r->var[G - 1]);
-        printf("  both -> inf: the variance tends to 0 (%.3g at n = %ld, m = %ld)\n", r->var[N - 1],
+        printf("  floor along the f axis (n -> inf) at m = %ld: b/m = %.3g +- %.2g\n", o->g_widths[0],
+               m->coef[1] / (double)o->g_widths[0], m->coef_se[1] / (double)o->g_widths[0]);
+        printf("  floor along the g axis (m -> inf) at n = %ld: a/n = %.3g +- %.2g (leading order in 1/n)\n",
+               o->f_widths[0], m->coef[0] / (double)o->f_widths[0], m->coef_se[0] / (double)o->f_widths[0]);
+        printf("  both widths -> inf: the fit tends to 0; measured %.3g at n = %ld, m = %ld\n", r->var[N - 1],
                o->f_widths[A - 1], o->g_widths[G - 1]);
     }
 }
@@ -506,19 +516,23 @@ static int write_results(const fig1a_opts *o, const fig1a_result *r, int argc, c
     if (!st) st = hntk_h5_write(f, "/inputs/x", 2, xd, r->X);
     if (!st) st = hntk_h5_write(f, "/inputs/z", 2, zd, r->Z);
     if (!st) {
-        double v[6][N_EDGES];
+        enum { N_EDGE_DATASETS = 8 };
+        double v[N_EDGE_DATASETS][N_EDGES];
         for (int k = 0; k < N_EDGES; k++) {
             v[0][k] = r->edges[k].slope;
             v[1][k] = r->edges[k].slope_se;
             v[2][k] = r->edges[k].tail_slope;
             v[3][k] = r->edges[k].tail_slope_se;
-            v[4][k] = r->edges[k].first;
-            v[5][k] = r->edges[k].last;
+            v[4][k] = r->edges[k].tail_mean;
+            v[5][k] = r->edges[k].tail_mean_se;
+            v[6][k] = r->edges[k].first;
+            v[7][k] = r->edges[k].last;
         }
-        static const char *names[6] = {"/fit/edge_slope", "/fit/edge_slope_stderr", "/fit/edge_tail_slope",
-                                       "/fit/edge_tail_slope_stderr", "/fit/edge_var_first", "/fit/edge_var_last"};
+        static const char *names[N_EDGE_DATASETS] = {
+            "/fit/edge_slope",     "/fit/edge_slope_stderr",     "/fit/edge_tail_slope", "/fit/edge_tail_slope_stderr",
+            "/fit/edge_tail_mean", "/fit/edge_tail_mean_stderr", "/fit/edge_var_first",  "/fit/edge_var_last"};
         long ed[1] = {N_EDGES}, md[1] = {N_MODEL};
-        for (int q = 0; q < 6 && !st; q++) st = hntk_h5_write(f, names[q], 1, ed, v[q]);
+        for (int q = 0; q < N_EDGE_DATASETS && !st; q++) st = hntk_h5_write(f, names[q], 1, ed, v[q]);
         if (!st) st = hntk_h5_attr_string(f, "/fit", "edges", EDGE_NAMES);
         if (!st) st = hntk_h5_attr_long(f, "/fit", "tail_points", TAIL_POINTS);
         if (!st) st = hntk_h5_write(f, "/fit/model", 1, md, r->model.coef);
@@ -675,7 +689,7 @@ int hntk_cmd_fig1a(int argc, char **argv)
             r.var_se[c] = v[3];
         }
         gsl_set_error_handler_off();
-        fit_edges(&o, r.var, r.edges);
+        fit_edges(&o, r.var, r.var_se, r.edges);
         fit_model(&o, r.var, r.var_se, &r.model);
         print_report(&o, &r);
         double wall = previous + (cli_now() - t0);

@@ -389,10 +389,14 @@ int hntk_cmd_kernel(int argc, char **argv)
         hntk_welford_finish(r.acc, r.var, r.se);
         print_table(&o, &r);
         double wall = cli_now() - t0;
-        st = write_results(&o, &r, argc, argv, wall);
-        if (!st) printf("wrote %s (%.2f s on %d threads)\n", o.out, wall, r.threads);
+        /* Under MPI every rank holds the same statistics; rank 0 writes. */
+        if (hntk_parallel_rank() == 0) st = write_results(&o, &r, argc, argv, wall);
+        if (!st && hntk_parallel_size() > 1)
+            printf("wrote %s (%.2f s on %d MPI ranks x %d threads)\n", o.out, wall, hntk_parallel_size(), r.threads);
+        else if (!st)
+            printf("wrote %s (%.2f s on %d threads)\n", o.out, wall, r.threads);
     }
-    if (!st && o.dump) {
+    if (!st && o.dump && hntk_parallel_rank() == 0) {
         st = write_dump(&o, &r, argc, argv);
         if (!st) printf("wrote sample %ld's weights and kernel to %s\n", o.dump_sample, o.dump);
     }

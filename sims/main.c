@@ -33,6 +33,29 @@ static void print_help(FILE *out)
             hntk_version(), hntk_git_revision());
 }
 
+/* Under MPI (include/hyperntk/parallel.h) every rank runs the command: the
+ * Monte Carlo engine splits the samples, rank 0 prints (the other ranks'
+ * stdout goes to /dev/null) and writes the files. */
+static int run_command(int i, int argc, char **argv)
+{
+    if (hntk_parallel_init(&argc, &argv)) {
+        fprintf(stderr, "hyperntk: %s: %s\n", hntk_status_name(HNTK_EMPI), hntk_last_error());
+        return 1;
+    }
+    if (hntk_parallel_rank() != 0 && !freopen("/dev/null", "w", stdout)) {
+        fprintf(stderr, "hyperntk: MPI rank %d cannot silence its standard output\n", hntk_parallel_rank());
+        hntk_parallel_abort(1);
+    }
+    int code = commands[i].run(argc - 1, argv + 1);
+    fflush(stdout);
+    fflush(stderr);
+    /* A rank that failed while the others wait in a collective call would hang
+     * them: stop every rank. */
+    if (code != 0) hntk_parallel_abort(code);
+    hntk_parallel_finalize();
+    return code;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -44,12 +67,12 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!strcmp(argv[1], "--version")) {
-        printf("hyperntk %s (git %s)\n", hntk_version(), hntk_git_revision());
+        printf("hyperntk %s (git %s)\nMPI: %s\n", hntk_version(), hntk_git_revision(), hntk_parallel_library());
         return 0;
     }
     hntk_blas_single_thread();
     for (int i = 0; i < N_COMMANDS; i++)
-        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+        if (!strcmp(argv[1], commands[i].name)) return run_command(i, argc, argv);
     fprintf(stderr, "hyperntk: unknown command '%s'; accepted: ", argv[1]);
     for (int i = 0; i < N_COMMANDS; i++) fprintf(stderr, "%s%s", i ? ", " : "", commands[i].name);
     fprintf(stderr, ".\nTry 'hyperntk --help'.\n");

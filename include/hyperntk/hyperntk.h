@@ -9,6 +9,7 @@
 #include "hyperntk/h5io.h"
 #include "hyperntk/mc.h"
 #include "hyperntk/net.h"
+#include "hyperntk/parallel.h"
 #include "hyperntk/rng.h"
 #include "hyperntk/taylor.h"
 #include "hyperntk/version.h"

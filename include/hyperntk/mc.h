@@ -3,6 +3,13 @@
  * Samples are computed in parallel (OpenMP over samples), each into its own
  * slot; the slots are then reduced strictly in sample order (Welford), so the
  * mean and variance are bit-identical for any number of threads.
+ *
+ * Under MPI (parallel.h) the samples are also split across the ranks and the
+ * reduction stays in sample order: bit-identical for any number of processes.
+ * hntk_mc_run is then collective (every rank calls it with the same job
+ * sizes) and every rank returns with the same accumulator.  The sample
+ * function must only write its `out` slot: a side effect (storing per-sample
+ * values elsewhere) happens on one rank only -- use `collect` for that.
  */
 #ifndef HYPERNTK_MC_H
 #define HYPERNTK_MC_H
@@ -18,8 +25,16 @@ extern "C" {
  * calling thread's private context (a workspace sized once). */
 typedef int (*hntk_mc_sample_fn)(void *ctx, long sample, double *out);
 
-/* Called from the calling thread after each block: done of total samples. */
+/* Called from the calling thread after each block: done of total samples
+ * (under MPI on rank 0 only). */
 typedef void (*hntk_mc_progress_fn)(void *data, long done, long total);
+
+/* Called from the calling thread for every sample, in sample order, with its
+ * `dim` statistics, after its block: for drivers that keep per-sample values
+ * (quantiles, bootstrap) beside the running mean and variance.  Under MPI it
+ * is called on every rank with every sample (the block's slots are gathered
+ * on all ranks). */
+typedef void (*hntk_mc_collect_fn)(void *data, long sample, const double *stats);
 
 /* Streaming mean/variance of a vector, updated in sample order. */
 typedef struct {
@@ -46,7 +61,10 @@ typedef struct {
     hntk_mc_sample_fn fn;
     hntk_mc_progress_fn progress; /* may be NULL */
     void *progress_data;
-    volatile sig_atomic_t *stop;  /* if non-NULL and set, stop between blocks (HNTK_EINTR) */
+    volatile sig_atomic_t *stop;  /* if non-NULL and set, stop between blocks (HNTK_EINTR);
+                                     under MPI a stop on any rank stops every rank */
+    hntk_mc_collect_fn collect;   /* may be NULL */
+    void *collect_data;
 } hntk_mc_job;
 
 /* Run the job and push every sample, in order, into `acc` (which is not reset,

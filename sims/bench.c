@@ -789,9 +789,9 @@ static int bench_mc(const bench_opts *o)
         if (!met) {
             if (cpusT < 0.95 * TARGET_MC_SPEEDUP * cpus1)
                 printf("    MISSED, bound by the CPU share: the %d-thread run obtained only %.2f CPUs (machine shared,\n"
-                       "    load %s); per CPU-second it did %.2fx the 1-thread work, so the code scales: at\n"
-                       "    %d free cores it would reach about %.2fx.\n",
-                       T, cpusT, la, per_cpu, T, per_cpu * T / (cpus1 > 0 ? cpus1 : 1.0));
+                       "    load %s); per CPU-second it did %.2fx the 1-thread work, so on %d free cores it\n"
+                       "    would reach about %.2fx (per-CPU ratio x cores).\n",
+                       T, cpusT, la, per_cpu, T, per_cpu * T);
             else
                 printf("    MISSED with %.2f CPUs obtained: per CPU-second %.2fx; bound by memory bandwidth when the\n"
                        "    %d-thread read bandwidth (%.2fx above) is below the speedup needed.\n",

@@ -85,7 +85,7 @@ set xlabel 'width n of f'
 set ylabel "var K^h(u,u')"
 set yrange [*:*]
 set autoscale y
-set key top right font ',8' title 'width m of g' spacing 0.9
+set key bottom left font ',8' title 'width m of g' spacing 0.9
 set bars small
 set samples 200
 # x from a little below the narrowest to a little above the widest width

@@ -47,7 +47,7 @@ do for [panel = 1:2] {
         set ylabel "K^h(u,u')"
         limit = "{/Symbol Q}^h (infinite width)"
     } else {
-        set title "NNGP h(u) h(u')"
+        set title "NNGP h(u) h(u'): a product of two values of a GP, random at every width"
         set ylabel "h(u) h(u')"
         limit = "{/Symbol L}^H (infinite width)"
     }

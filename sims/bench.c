@@ -561,8 +561,8 @@ static int bench_sampler(const bench_opts *o)
         printf("  bit-reproducible: %s (%s)\n", repro ? "yes" : "NO", detail);
         printf("  checksums (keep the work): %.6g %.6g %.6g\n", sg, so, sp);
         if (ro / rg < TARGET_SAMPLER_X_GSL)
-            printf("  MISSED: the ziggurat's fast path is ~10 instructions per normal after Philox; check the\n"
-                   "  SIMD level above (none is ~3x slower) and the load average (the runs are interleaved).\n");
+            printf("  MISSED: check the Philox SIMD level above (`--simd none` shows the scalar rate) and the\n"
+                   "  load average: both generators run interleaved on the same core.\n");
         add_summary("sampler 1 thread / GSL ziggurat+mt19937", ro / rg, ">= 4", ro / rg >= TARGET_SAMPLER_X_GSL);
         char what[96];
         snprintf(what, sizeof what, "sampler %d threads / 1 thread", threads);
@@ -781,20 +781,36 @@ static int bench_mc(const bench_opts *o)
         int met = ratio >= TARGET_MC_SPEEDUP;
         printf("  %-48s %9.2f %9.2f %5.2fx %9s %6.2f %6.2fx %8s %8ld\n", s.name, r1, rT, ratio, ">= 1.8x", cpusT,
                per_cpu, verdict_word(met), samples);
+        /* What bounds a sample: forward reads every W^l once, backward W^L..W^2 once
+         * (2 B flops per weight read); the sampler writes every weight once. */
+        double nw = (double)hntk_param_count(&s.arch);
+        double first_layer = (double)hntk_f_layer_width(&s.arch, 1) * (double)hntk_f_layer_width(&s.arch, 0);
+        double read = 8.0 * (2.0 * nw - first_layer), fb = stage[1] + stage[2];
+        double gflops = 2.0 * (double)s.B * (2.0 * nw - first_layer) / fb / 1e9, gbs = read / fb / 1e9;
+        int mem_bound = gbs > 0.7 * bw1;
         printf("    one sample on 1 thread: %.2f ms = weights %.2f (%.0f%%) + forward %.2f + backward %.2f + Grams %.2f ms;\n"
-               "    %.3g weights (%.1f MB) per sample, %.0f M normals/s in the sampler here; 1-thread run %.2f CPUs\n",
+               "    %.3g weights (%.1f MB) per sample, %.0f M normals/s in the sampler here; forward + backward\n"
+               "    %.1f GFLOP/s, reading the weights at %.1f GB/s (%s); 1-thread run %.2f CPUs\n",
                1e3 * per_sample, 1e3 * stage[0], 100.0 * stage[0] / per_sample, 1e3 * stage[1], 1e3 * stage[2],
-               1e3 * stage[3], (double)hntk_param_count(&s.arch), 8e-6 * (double)hntk_param_count(&s.arch),
-               1e-6 * (double)hntk_param_count(&s.arch) / stage[0], cpus1);
+               1e3 * stage[3], nw, 8e-6 * nw, 1e-6 * nw / stage[0], gflops, gbs,
+               mem_bound ? "memory-bound: the 1-thread read bandwidth" : "compute-bound: dgemm on B rows", cpus1);
         if (!met) {
             if (cpusT < 0.95 * TARGET_MC_SPEEDUP * cpus1)
                 printf("    MISSED, bound by the CPU share: the %d-thread run obtained only %.2f CPUs (machine shared,\n"
                        "    load %s); per CPU-second it did %.2fx the 1-thread work, so on %d free cores it\n"
                        "    would reach about %.2fx (per-CPU ratio x cores).\n",
                        T, cpusT, la, per_cpu, T, per_cpu * T);
+            else if (mem_bound)
+                printf("    MISSED with %.2f CPUs obtained (per CPU-second %.2fx): bound by memory bandwidth.  A sample\n"
+                       "    moves ~%.0f MB through memory (the sampler's writes, x2 for write-allocate, and the\n"
+                       "    reads %s), %.1f GB/s at 1 thread;\n"
+                       "    %d threads need %.1f GB/s for %.1fx, against %.1f GB/s of read bandwidth (%.2fx of 1 thread).\n",
+                       cpusT, per_cpu, (8.0 * nw * 2.0 + read) / 1e6, "of forward and backward",
+                       (8.0 * nw * 2.0 + read) * r1 / 1e9, T, (8.0 * nw * 2.0 + read) * r1 * TARGET_MC_SPEEDUP / 1e9,
+                       TARGET_MC_SPEEDUP, bwT, bwT / bw1);
             else
-                printf("    MISSED with %.2f CPUs obtained: per CPU-second %.2fx; bound by memory bandwidth when the\n"
-                       "    %d-thread read bandwidth (%.2fx above) is below the speedup needed.\n",
+                printf("    MISSED with %.2f CPUs obtained: per CPU-second %.2fx (barrier at the end of each block,\n"
+                       "    shared caches); the %d-thread read bandwidth is %.2fx of 1 thread.\n",
                        cpusT, per_cpu, T, bwT / bw1);
         }
         char what[96];

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* ------------------------------------------------------------ interruption */
@@ -44,6 +45,49 @@ void fig1_die_if_signalled(void)
     fflush(stderr);
     signal(sig, SIG_DFL);
     raise(sig);
+}
+
+/* ------------------------------------------------------------ cells, MPI */
+
+int fig1_is_root(void) { return hntk_parallel_rank() == 0; }
+
+int fig1_cell_done(const hntk_checkpoint *ck, long cell, int *done)
+{
+    int here = hntk_checkpoint_is_done(ck, cell);
+    int any_done = hntk_parallel_any(here), any_todo = hntk_parallel_any(!here);
+    *done = here;
+    if (any_done && any_todo)
+        return hntk_fail(HNTK_EIO,
+                         "the MPI ranks disagree whether cell %ld is in the checkpoint %s: it must be on a file "
+                         "system that every rank shares",
+                         cell, hntk_checkpoint_path(ck));
+    return HNTK_OK;
+}
+
+int fig1_should_stop(long computed, long stop_after)
+{
+    return hntk_parallel_any(fig1_stop_signal != 0) || (stop_after >= 0 && computed >= stop_after);
+}
+
+void fig1_report_stop(const char *cmd, long computed, long stop_after, long done, long total, const char *what,
+                      const char *ckpath)
+{
+    if (!fig1_is_root()) return;
+    if (stop_after >= 0 && computed >= stop_after && !fig1_stop_signal)
+        fprintf(stderr, "hyperntk %s: stopped after %ld new %s as asked (--stop-after-cells); %ld of %ld %s are saved in "
+                        "%s: run the command again to continue\n", cmd, computed, what, done, total, what, ckpath);
+    else if (done == 0)
+        fprintf(stderr, "hyperntk %s: interrupted by a signal before any of the %s was complete: nothing saved\n", cmd,
+                what);
+    else
+        fprintf(stderr, "hyperntk %s: interrupted by signal %d after %ld of %ld %s; they are saved in %s: run the same "
+                        "command to continue\n", cmd, (int)fig1_stop_signal, done, total, what, ckpath);
+}
+
+int fig1_cell_store(hntk_checkpoint *ck, long cell, const double *values, double seconds)
+{
+    return fig1_is_root() ? hntk_checkpoint_store(ck, cell, values, seconds)
+                          : hntk_checkpoint_record(ck, cell, values, seconds);
 }
 
 /* -------------------------------------------------------------- workspaces */
@@ -131,7 +175,7 @@ void fig1_progress_init(fig1_progress *p, const char *cmd, double total_cost)
 {
     memset(p, 0, sizeof *p);
     p->cmd = cmd;
-    p->enabled = isatty(STDERR_FILENO);
+    p->enabled = isatty(STDERR_FILENO) && fig1_is_root();
     p->start = cli_now();
     p->total_cost = total_cost > 0 ? total_cost : 1.0;
 }
@@ -213,7 +257,8 @@ void fig1_config_init(fig1_config *c, const char *cmd)
         return;
     }
     c->text[0] = '\0';
-    config_append(c, "hyperntk %s", cmd);
+    /* The version too: another version may draw or reduce differently. */
+    config_append(c, "hyperntk %s version=%s", cmd, hntk_version());
 }
 
 void fig1_config_long(fig1_config *c, const char *name, long value) { config_append(c, " %s=%ld", name, value); }
@@ -246,6 +291,23 @@ char *fig1_checkpoint_path(const char *out)
     char *path = malloc(n);
     if (path) snprintf(path, n, "%s.ckpt", out);
     return path;
+}
+
+int fig1_check_out_dir(const char *out)
+{
+    const char *slash = strrchr(out, '/');
+    if (!slash) return HNTK_OK; /* the current directory */
+    size_t n = slash == out ? 1 : (size_t)(slash - out);
+    char *dir = malloc(n + 1);
+    if (!dir) return hntk_fail(HNTK_ENOMEM, "out of memory");
+    memcpy(dir, out, n);
+    dir[n] = '\0';
+    struct stat sb;
+    int st = HNTK_OK;
+    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        st = hntk_fail(HNTK_EIO, "cannot write '%s': the directory '%s' does not exist", out, dir);
+    free(dir);
+    return st;
 }
 
 int fig1_check_increasing(const char *cmd, const char *name, const long *values, long count)

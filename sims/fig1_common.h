@@ -41,6 +41,25 @@ void fig1_signals_install(void);
 /* If a signal asked the run to stop, die by it now (the default action). */
 void fig1_die_if_signalled(void);
 
+/* ---- cells under MPI (parallel.h): every rank runs every cell's Monte Carlo
+ * job (a collective call), only rank 0 writes files and prints to stderr ---- */
+
+int fig1_is_root(void);
+/* Collective: *done = 1 if the checkpoint holds `cell` (on every rank), 0 if
+ * not; HNTK_EIO when the ranks disagree (the checkpoint is not on a file
+ * system that every rank shares). */
+int fig1_cell_done(const hntk_checkpoint *ck, long cell, int *done);
+/* Collective: stop before the next cell?  (a signal on any rank, or
+ * --stop-after-cells reached: computed >= stop_after >= 0) */
+int fig1_should_stop(long computed, long stop_after);
+/* Rank 0 says on stderr why the run stopped (a signal, or --stop-after-cells
+ * after `computed` new cells) and where the `done` of `total` completed
+ * `what` ("cells", "widths of g") are saved. */
+void fig1_report_stop(const char *cmd, long computed, long stop_after, long done, long total, const char *what,
+                      const char *ckpath);
+/* Rank 0 stores the cell in the checkpoint file; the other ranks record it. */
+int fig1_cell_store(hntk_checkpoint *ck, long cell, const double *values, double seconds);
+
 /* ---- workspaces: one network per thread, sized for one cell ---- */
 
 typedef struct {
@@ -115,6 +134,10 @@ void fig1_config_free(fig1_config *c);
 
 /* "<out>.ckpt", malloc'd (NULL when out of memory). */
 char *fig1_checkpoint_path(const char *out);
+
+/* HNTK_EIO naming both if the directory of `out` does not exist: checked
+ * before the first cell rather than found at its checkpoint. */
+int fig1_check_out_dir(const char *out);
 
 /* Is the comma list strictly increasing?  Prints the usage error otherwise. */
 int fig1_check_increasing(const char *cmd, const char *name, const long *values, long count);

@@ -81,7 +81,8 @@ static void usage(FILE *out)
             "Interrupted (Ctrl-C, SIGTERM: it stops at the next block of samples), the same command\n"
             "continues from the completed cells and writes the same file as an uninterrupted run;\n"
             "the checkpoint is removed once OUT.h5 is written.\n"
-            "Threads: OMP_NUM_THREADS.  The result is bit-identical for any thread count.\n",
+            "Threads: OMP_NUM_THREADS; processes: mpirun -np K (when built with MPI).  The result is\n"
+            "bit-identical for any thread and process count, also across a resumption.\n",
             HNTK_MAX_WIDTH, HNTK_MAX_DEPTH, HNTK_MAX_DEPTH, HNTK_MAX_WIDTH, HNTK_MAX_WIDTH);
 }
 
@@ -568,11 +569,14 @@ static int run_cells(const fig1a_opts *o, const fig1a_result *r, hntk_checkpoint
     for (long c = 0; c < cells && !st; c++) {
         hntk_hyper_arch a = cell_arch(o, o->f_widths[c / G], o->g_widths[c % G]);
         double cost = fig1_sample_cost(&a, 2) * (double)o->samples;
-        if (hntk_checkpoint_is_done(ck, c)) {
+        int done;
+        st = fig1_cell_done(ck, c, &done);
+        if (st) break;
+        if (done) {
             fig1_progress_skip(&progress, cost);
             continue;
         }
-        if (fig1_stop_signal || (o->stop_after >= 0 && *computed >= o->stop_after)) {
+        if (fig1_should_stop(*computed, o->stop_after)) {
             st = HNTK_EINTR;
             break;
         }
@@ -593,7 +597,7 @@ static int run_cells(const fig1a_opts *o, const fig1a_result *r, hntk_checkpoint
         if (st) break;
         double values[CELL_DIM];
         cell_values(acc, r->analytic, values);
-        st = hntk_checkpoint_store(ck, c, values, cli_now() - t0);
+        st = fig1_cell_store(ck, c, values, cli_now() - t0);
         if (st) break;
         fig1_progress_end_cell(&progress);
         (*computed)++;
@@ -620,7 +624,8 @@ int hntk_cmd_fig1a(int argc, char **argv)
 
     /* Everything is checked before the first sample: the widest cell is the largest. */
     hntk_hyper_arch widest = cell_arch(&o, o.f_widths[A - 1], o.g_widths[G - 1]);
-    st = hntk_hyper_arch_validate(&widest);
+    st = fig1_check_out_dir(o.out);
+    if (!st) st = hntk_hyper_arch_validate(&widest);
     if (!st) st = fig1_check_budget(fig1_thread_bytes(&widest, 2), threads, o.budget_gib);
     if (!st) st = fig1_check_streams(cells, o.samples);
     if (!st) {
@@ -659,20 +664,13 @@ int hntk_cmd_fig1a(int argc, char **argv)
     if (!st) {
         previous = hntk_checkpoint_seconds(ck);
         loaded = hntk_checkpoint_cells_done(ck);
-        if (loaded > 0)
+        if (loaded > 0 && fig1_is_root())
             fprintf(stderr, "hyperntk %s: resuming from %s: %ld of %ld cells already done\n", CMD, ckpath, loaded,
                     cells);
         st = run_cells(&o, &r, ck, threads, &computed);
     }
     if (st == HNTK_EINTR) {
-        long done = hntk_checkpoint_cells_done(ck);
-        if (fig1_stop_signal)
-            fprintf(stderr, "hyperntk %s: interrupted by signal %d after %ld of %ld cells; they are saved in %s: "
-                            "run the same command to continue\n", CMD, (int)fig1_stop_signal, done, cells, ckpath);
-        else
-            fprintf(stderr, "hyperntk %s: stopped after %ld new cells as asked (--stop-after-cells); %ld of %ld "
-                            "cells are saved in %s: run the command again to continue\n",
-                    CMD, computed, done, cells, ckpath);
+        fig1_report_stop(CMD, computed, o.stop_after, hntk_checkpoint_cells_done(ck), cells, "cells", ckpath);
         hntk_checkpoint_free(ck);
         free(config);
         free(ckpath);
@@ -693,9 +691,13 @@ int hntk_cmd_fig1a(int argc, char **argv)
         fit_model(&o, r.var, r.var_se, &r.model);
         print_report(&o, &r);
         double wall = previous + (cli_now() - t0);
-        st = write_results(&o, &r, argc, argv, wall);
-        if (!st) st = hntk_checkpoint_remove(ck);
-        if (!st)
+        /* Under MPI every rank holds the same cells; rank 0 writes and removes the checkpoint. */
+        if (fig1_is_root()) st = write_results(&o, &r, argc, argv, wall);
+        if (!st && fig1_is_root()) st = hntk_checkpoint_remove(ck);
+        if (!st && hntk_parallel_size() > 1)
+            printf("wrote %s (%.2f s on %d MPI ranks x %d threads%s)\n", o.out, wall, hntk_parallel_size(), threads,
+                   loaded ? ", including the runs before resuming" : "");
+        else if (!st)
             printf("wrote %s (%.2f s on %d threads%s)\n", o.out, wall, threads,
                    loaded ? ", including the runs before resuming" : "");
     }

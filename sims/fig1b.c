@@ -71,7 +71,8 @@ static void usage(FILE *out)
             "Resuming: after each width of g the completed ones are saved atomically in OUT.h5.ckpt.\n"
             "Interrupted (Ctrl-C, SIGTERM), the same command continues from them and writes the same\n"
             "file as an uninterrupted run; the checkpoint is removed once OUT.h5 is written.\n"
-            "Threads: OMP_NUM_THREADS.  The result is bit-identical for any thread count.\n",
+            "Threads: OMP_NUM_THREADS; processes: mpirun -np K (when built with MPI).  The result is\n"
+            "bit-identical for any thread and process count, also across a resumption.\n",
             HNTK_MAX_WIDTH, HNTK_MAX_WIDTH, HNTK_MAX_DEPTH, HNTK_MAX_DEPTH, MAX_THETAS, HNTK_MAX_WIDTH,
             HNTK_MAX_WIDTH);
 }
@@ -380,11 +381,14 @@ static int run_cells(const fig1b_opts *o, const fig1b_result *r, hntk_checkpoint
     for (long g = 0; g < G && !st; g++) {
         hntk_hyper_arch a = cell_arch(o, o->g_widths[g]);
         double cost = fig1_sample_cost(&a, B) * (double)o->samples;
-        if (hntk_checkpoint_is_done(ck, g)) {
+        int done;
+        st = fig1_cell_done(ck, g, &done);
+        if (st) break;
+        if (done) {
             fig1_progress_skip(&progress, cost);
             continue;
         }
-        if (fig1_stop_signal || (o->stop_after >= 0 && *computed >= o->stop_after)) {
+        if (fig1_should_stop(*computed, o->stop_after)) {
             st = HNTK_EINTR;
             break;
         }
@@ -405,7 +409,7 @@ static int run_cells(const fig1b_opts *o, const fig1b_result *r, hntk_checkpoint
         /* cell values: [mean (2T) | var (2T) | stderr (2T)], each [K^h (T) | NNGP (T)] */
         memcpy(values, acc->mean, sizeof(double) * (size_t)dim);
         hntk_welford_finish(acc, values + dim, values + 2 * dim);
-        st = hntk_checkpoint_store(ck, g, values, cli_now() - t0);
+        st = fig1_cell_store(ck, g, values, cli_now() - t0);
         if (st) break;
         fig1_progress_end_cell(&progress);
         (*computed)++;
@@ -432,7 +436,8 @@ int hntk_cmd_fig1b(int argc, char **argv)
     char *config = NULL, *ckpath = NULL;
 
     hntk_hyper_arch widest = cell_arch(&o, o.g_widths[G - 1]);
-    st = hntk_hyper_arch_validate(&widest);
+    st = fig1_check_out_dir(o.out);
+    if (!st) st = hntk_hyper_arch_validate(&widest);
     if (!st) st = fig1_check_budget(fig1_thread_bytes(&widest, B), threads, o.budget_gib);
     if (!st) st = fig1_check_streams(G, o.samples);
     if (!st) st = result_alloc(&o, &r);
@@ -462,20 +467,13 @@ int hntk_cmd_fig1b(int argc, char **argv)
     if (!st) {
         previous = hntk_checkpoint_seconds(ck);
         loaded = hntk_checkpoint_cells_done(ck);
-        if (loaded > 0)
+        if (loaded > 0 && fig1_is_root())
             fprintf(stderr, "hyperntk %s: resuming from %s: %ld of %ld widths of g already done\n", CMD, ckpath,
                     loaded, G);
         st = run_cells(&o, &r, ck, threads, &computed);
     }
     if (st == HNTK_EINTR) {
-        long done = hntk_checkpoint_cells_done(ck);
-        if (fig1_stop_signal)
-            fprintf(stderr, "hyperntk %s: interrupted by signal %d after %ld of %ld widths of g; they are saved in "
-                            "%s: run the same command to continue\n", CMD, (int)fig1_stop_signal, done, G, ckpath);
-        else
-            fprintf(stderr, "hyperntk %s: stopped after %ld new widths of g as asked (--stop-after-cells); %ld of "
-                            "%ld are saved in %s: run the command again to continue\n",
-                    CMD, computed, done, G, ckpath);
+        fig1_report_stop(CMD, computed, o.stop_after, hntk_checkpoint_cells_done(ck), G, "widths of g", ckpath);
         hntk_checkpoint_free(ck);
         free(config);
         free(ckpath);
@@ -496,9 +494,13 @@ int hntk_cmd_fig1b(int argc, char **argv)
         }
         print_report(&o, &r);
         double wall = previous + (cli_now() - t0);
-        st = write_results(&o, &r, argc, argv, wall);
-        if (!st) st = hntk_checkpoint_remove(ck);
-        if (!st)
+        /* Under MPI every rank holds the same cells; rank 0 writes and removes the checkpoint. */
+        if (fig1_is_root()) st = write_results(&o, &r, argc, argv, wall);
+        if (!st && fig1_is_root()) st = hntk_checkpoint_remove(ck);
+        if (!st && hntk_parallel_size() > 1)
+            printf("wrote %s (%.2f s on %d MPI ranks x %d threads%s)\n", o.out, wall, hntk_parallel_size(), threads,
+                   loaded ? ", including the runs before resuming" : "");
+        else if (!st)
             printf("wrote %s (%.2f s on %d threads%s)\n", o.out, wall, threads,
                    loaded ? ", including the runs before resuming" : "");
     }

@@ -136,6 +136,7 @@ int hntk_checkpoint_open(const char *path, const char *config, long cells, long 
     return HNTK_OK;
 }
 
+const char *hntk_checkpoint_path(const hntk_checkpoint *c) { return c->path; }
 long hntk_checkpoint_cells(const hntk_checkpoint *c) { return c->cells; }
 long hntk_checkpoint_cells_done(const hntk_checkpoint *c) { return c->done_count; }
 double hntk_checkpoint_seconds(const hntk_checkpoint *c) { return c->seconds; }
@@ -171,7 +172,7 @@ static int write_file(const hntk_checkpoint *c)
     return hntk_h5_commit(f);
 }
 
-int hntk_checkpoint_store(hntk_checkpoint *c, long cell, const double *values, double seconds)
+int hntk_checkpoint_record(hntk_checkpoint *c, long cell, const double *values, double seconds)
 {
     if (cell < 0 || cell >= c->cells)
         return hntk_fail(HNTK_EINVAL, "cell = %ld is out of range: accepted 0..%ld", cell, c->cells - 1);
@@ -179,7 +180,13 @@ int hntk_checkpoint_store(hntk_checkpoint *c, long cell, const double *values, d
     if (c->done[cell] != 1.0) c->done_count++;
     c->done[cell] = 1.0;
     c->seconds += seconds;
-    return write_file(c);
+    return HNTK_OK;
+}
+
+int hntk_checkpoint_store(hntk_checkpoint *c, long cell, const double *values, double seconds)
+{
+    int st = hntk_checkpoint_record(c, cell, values, seconds);
+    return st ? st : write_file(c);
 }
 
 int hntk_checkpoint_remove(hntk_checkpoint *c)

@@ -89,6 +89,13 @@ int hntk_parallel_size(void)
     return size;
 }
 
+int hntk_parallel_any(int flag)
+{
+    flag = flag != 0;
+    if (hntk_parallel_size() > 1) MPI_Allreduce(MPI_IN_PLACE, &flag, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    return flag;
+}
+
 #else /* without MPI: one rank */
 
 int hntk_parallel_built_with_mpi(void) { return 0; }
@@ -103,5 +110,6 @@ void hntk_parallel_finalize(void) {}
 void hntk_parallel_abort(int code) { (void)code; }
 int hntk_parallel_rank(void) { return 0; }
 int hntk_parallel_size(void) { return 1; }
+int hntk_parallel_any(int flag) { return flag != 0; }
 
 #endif

@@ -40,6 +40,7 @@ int hntk_checkpoint_open(const char *path, const char *config, long cells, long 
                          hntk_checkpoint **out);
 void hntk_checkpoint_free(hntk_checkpoint *c); /* NULL is harmless; the file stays */
 
+const char *hntk_checkpoint_path(const hntk_checkpoint *c);
 long hntk_checkpoint_cells(const hntk_checkpoint *c);
 long hntk_checkpoint_cells_done(const hntk_checkpoint *c);
 /* 1 if cell `cell` is complete (loaded or stored), else 0 (also for an out-of-range cell). */
@@ -53,6 +54,10 @@ double hntk_checkpoint_seconds(const hntk_checkpoint *c);
  * far, and rewrite the file atomically.  On a write failure the file on disk
  * is unchanged and the cell stays recorded in memory only. */
 int hntk_checkpoint_store(hntk_checkpoint *c, long cell, const double *values, double seconds);
+
+/* The same in memory only, without touching the file: for processes that
+ * track the run but do not own the file (MPI ranks other than 0). */
+int hntk_checkpoint_record(hntk_checkpoint *c, long cell, const double *values, double seconds);
 
 /* Delete the file (once the final result is committed).  A missing file is fine. */
 int hntk_checkpoint_remove(hntk_checkpoint *c);

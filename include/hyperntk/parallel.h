@@ -49,6 +49,12 @@ int hntk_parallel_rank(void);
 /* Number of ranks (1 without MPI). */
 int hntk_parallel_size(void);
 
+/* Collective: 1 on every rank if `flag` is non-zero on any rank, else 0 (the
+ * flag itself with one rank).  For decisions taken outside the engine that
+ * every rank must take alike, e.g. "a signal asked us to stop" between two
+ * Monte Carlo jobs (a signal may reach the ranks at different moments). */
+int hntk_parallel_any(int flag);
+
 #ifdef __cplusplus
 }
 #endif

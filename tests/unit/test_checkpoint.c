@@ -48,6 +48,7 @@ static void test_round_trip(void)
     hntk_checkpoint *c;
     CHECK(hntk_checkpoint_open(path, config, 3, 4, 1, &c) == HNTK_OK, "open a new checkpoint: %s", hntk_last_error());
     CHECK(hntk_checkpoint_cells(c) == 3, "cells");
+    CHECK(!strcmp(hntk_checkpoint_path(c), path), "path");
     CHECK(hntk_checkpoint_cells_done(c) == 0, "a new checkpoint has no cell done");
     CHECK(!file_exists(path), "nothing is written before the first store");
     CHECK(hntk_checkpoint_values(c, 0) == NULL, "values of a cell not done are NULL");
@@ -150,6 +151,15 @@ static void test_refusals(void)
     CHECK(hntk_checkpoint_open(path, "x", 1L << 20, 1L << 12, 1, &c) == HNTK_EINVAL, "too many values");
     CHECK(hntk_checkpoint_open("", "x", 2, 2, 1, &c) == HNTK_EINVAL, "empty path");
     CHECK(hntk_checkpoint_open(path, NULL, 2, 2, 1, &c) == HNTK_EINVAL, "NULL configuration");
+
+    /* record: memory only, the file is untouched. */
+    const char *mem = in_dir("mem.ckpt");
+    CHECK(hntk_checkpoint_open(mem, "x", 2, 2, 1, &c) == HNTK_OK, "open for record");
+    CHECK(hntk_checkpoint_record(c, 1, v, 2.0) == HNTK_OK && !file_exists(mem), "record writes no file");
+    CHECK(hntk_checkpoint_is_done(c, 1) && hntk_checkpoint_cells_done(c) == 1 && hntk_checkpoint_seconds(c) == 2.0,
+          "record marks the cell done and adds the time");
+    CHECK(hntk_checkpoint_record(c, 2, v, 0) == HNTK_EINVAL, "record of an out-of-range cell");
+    hntk_checkpoint_free(c);
 
     /* A store into a directory that does not exist fails and leaves no file. */
     CHECK(hntk_checkpoint_open(in_dir("missing/dir.ckpt"), "x", 2, 2, 1, &c) == HNTK_OK, "open in a missing dir");

@@ -141,6 +141,10 @@ int main(int argc, char **argv)
     st = hntk_mc_run(&stopped, acc);
     CHECK(st == HNTK_EINTR, "rank %d: a stop on rank %d gave status %d", rank, size - 1, st);
 
+    /* hntk_parallel_any: a flag raised on the last rank only is seen by all. */
+    CHECK(hntk_parallel_any(rank == size - 1) == 1, "rank %d: hntk_parallel_any missed the last rank's flag", rank);
+    CHECK(hntk_parallel_any(0) == 0, "rank %d: hntk_parallel_any(0) != 0", rank);
+
     /* Bad arguments are refused on every rank alike. */
     hntk_mc_job zero = {.samples = 0, .dim = DIM, .n_ctx = 4, .ctx = ptrs, .fn = sample_fn};
     CHECK(hntk_mc_run(&zero, acc) == HNTK_EINVAL, "samples = 0 accepted");

@@ -379,7 +379,6 @@ typedef struct {
     uint64_t key;
     int R;
     long pair_i;     /* row of K: 0 = K(u, u'), 1 = K(u', u') */
-    double *store;   /* (N, R) shared; sample s writes row s only */
     double K[BATCH * HNTK_TAYLOR_MAX_ORDER];
 } sample_ctx;
 
@@ -390,8 +389,21 @@ static int thm1_sample(void *data, long sample, double *out)
     int st = hntk_taylor_kernels(c->net, c->ws, BATCH, c->X, c->Z, 1, c->K);
     if (st) return st;
     memcpy(out, c->K + c->pair_i * c->R, sizeof(double) * (size_t)c->R);
-    memcpy(c->store + (size_t)sample * (size_t)c->R, out, sizeof(double) * (size_t)c->R);
     return HNTK_OK;
+}
+
+/* The engine's collect callback: sees every sample, in order, on every MPI rank
+ * (a sample computed on another rank included), so the medians and the bootstrap
+ * below see all N samples whatever the number of ranks. */
+typedef struct {
+    double *store; /* (N, R) */
+    int R;
+} sample_store;
+
+static void store_sample(void *data, long sample, const double *k)
+{
+    sample_store *s = data;
+    memcpy(s->store + (size_t)sample * (size_t)s->R, k, sizeof(double) * (size_t)s->R);
 }
 
 typedef struct {
@@ -711,15 +723,16 @@ static int run_config(const thm1_opts *o, const thm1_config *c, cfg_result *res)
                 x->key = stream_key(o->seed, c, n);
                 x->R = R;
                 x->pair_i = o->pair_diag ? 1 : 0;
-                x->store = store;
             }
+            sample_store collected = {store, R};
             char label[96];
             snprintf(label, sizeof label, "thm1 %s n=%ld", c->name, n);
             cli_progress progress;
             cli_progress_init(&progress, label);
             hntk_welford_reset(acc);
             hntk_mc_job job = {.samples = N, .dim = R, .n_ctx = threads, .ctx = ts.ptrs, .fn = thm1_sample,
-                               .progress = cli_progress_update, .progress_data = &progress};
+                               .progress = cli_progress_update, .progress_data = &progress,
+                               .collect = store_sample, .collect_data = &collected};
             st = hntk_mc_run(&job, acc);
             cli_progress_end(&progress);
             if (!st) {
@@ -1103,7 +1116,7 @@ int hntk_cmd_thm1(int argc, char **argv)
             done++;
         }
     }
-    if (!st) {
+    if (!st && hntk_parallel_rank() == 0) { /* under MPI every rank has the results; rank 0 writes */
         double wall = cli_now() - t0;
         st = write_results(&o, res, done, argc, argv, wall);
         if (!st && o.export_dir) st = export_columns(&o, res, done);

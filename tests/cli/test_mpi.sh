@@ -72,6 +72,20 @@ run seed 2 1 kernel --inputs ../in.h5 --f-depth 3 --f-width 120 --g-depth 2 --g-
   --out k.h5 && ok || bad "run with seed 22"
 "$bin" compare single/k.h5 seed/k.h5 > /dev/null 2>&1 && bad "seeds 21 and 22 gave identical files" || ok
 
+# the other drivers: Theorem 1 (its medians and bootstrap see every sample through the
+# engine's `collect`, whichever rank computed it) and Figure 1(a)/(b) quick presets
+t1args=(thm1 --configs L2_H2,L3_H1 --widths 16,32,64 --fit-widths 3 --samples 30 --samples-l2 30 --bootstrap 100 --orders 3
+        --seed 4 --out t.h5)
+rm -f cmp.txt
+run thm1_single 0 2 "${t1args[@]}" && run thm1_np2 2 1 "${t1args[@]}" &&
+  "$bin" compare thm1_single/t.h5 thm1_np2/t.h5 > cmp.txt 2>&1 && ok ||
+  bad "thm1 under mpirun -np 2 differs from the single process: $(cat cmp.txt thm1_np2/err.txt 2> /dev/null)"
+for fig in fig1a fig1b; do
+  run ${fig}_single 0 2 $fig --quick --out f.h5 && run ${fig}_np2 2 1 $fig --quick --out f.h5 &&
+    "$bin" compare ${fig}_single/f.h5 ${fig}_np2/f.h5 > cmp.txt 2>&1 && ok ||
+    bad "$fig --quick under mpirun -np 2 differs from the single process: $(cat cmp.txt ${fig}_np2/err.txt 2> /dev/null)"
+done
+
 # a failing run stops every rank (no hang), exits non-zero, writes nothing
 run failing 2 1 kernel --inputs ../in.h5 --f-width 0 --out k.h5
 code=$?

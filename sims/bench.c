@@ -587,11 +587,8 @@ static int mc_sample(void *data, long sample, double *out)
 {
     mc_ctx *c = data;
     long B = c->B;
-    hntk_net_sample_weights(c->net, 1, (uint32_t)sample);
-    int st = hntk_net_forward(c->net, B, c->X, c->Z, NULL);
+    int st = hntk_net_sample_ntk_gram(c->net, 1, (uint32_t)sample, B, c->X, c->Z, out);
     if (st) return st;
-    hntk_net_backward(c->net);
-    hntk_net_ntk_gram(c->net, out);
     hntk_net_nngp_gram(c->net, out + B * B);
     hntk_net_g_gram(c->net, out + 2 * B * B);
     return HNTK_OK;

@@ -213,11 +213,8 @@ enum { SAMPLE_DIM = 4, CELL_DIM = 4 };
 static int fig1a_sample(void *data, long sample, double *out)
 {
     fig1_ctx *c = data;
-    hntk_net_sample_weights(c->net, c->seed, (uint32_t)sample);
-    int st = hntk_net_forward(c->net, 2, c->X, c->Z, NULL);
+    int st = hntk_net_sample_ntk_gram(c->net, c->seed, (uint32_t)sample, 2, c->X, c->Z, c->gram);
     if (st) return st;
-    hntk_net_backward(c->net);
-    hntk_net_ntk_gram(c->net, c->gram);
     double k = c->gram[1], d = k - c->center;
     out[0] = k;
     out[1] = d * d;

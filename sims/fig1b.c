@@ -192,11 +192,8 @@ static int fig1b_sample(void *data, long sample, double *out)
 {
     fig1_ctx *c = data;
     long B = c->B, T = B - 1;
-    hntk_net_sample_weights(c->net, c->seed, (uint32_t)sample);
-    int st = hntk_net_forward(c->net, B, c->X, c->Z, NULL);
+    int st = hntk_net_sample_ntk_gram(c->net, c->seed, (uint32_t)sample, B, c->X, c->Z, c->gram);
     if (st) return st;
-    hntk_net_backward(c->net);
-    hntk_net_ntk_gram(c->net, c->gram);
     memcpy(out, c->gram + 1, sizeof(double) * (size_t)T);
     hntk_net_nngp_gram(c->net, c->gram);
     memcpy(out + T, c->gram + 1, sizeof(double) * (size_t)T);

@@ -314,6 +314,17 @@ void hntk_net_ntk_gram(hntk_net *net, double *K)
     symmetrize_upper(K, B);
 }
 
+int hntk_net_sample_ntk_gram(hntk_net *net, uint64_t seed, uint32_t sample, long B, const double *X,
+                             const double *Z, double *K)
+{
+    hntk_net_sample_weights(net, seed, sample);
+    int st = hntk_net_forward(net, B, X, Z, NULL);
+    if (st) return st;
+    hntk_net_backward(net);
+    hntk_net_ntk_gram(net, K);
+    return HNTK_OK;
+}
+
 double hntk_net_ntk_gram_flops(const hntk_hyper_arch *a, long B)
 {
     /* dsyrk on (B, k) computes B(B+1)/2 dot products of length k: B(B+1) k flops. */

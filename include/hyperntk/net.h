@@ -71,6 +71,13 @@ void hntk_net_weight_grad(const hntk_net *net, long b, int l, double *grad);
  *   K = sum_l (E^l E^l^T) o (Q^{l-1} Q^{l-1}^T) / n_{l-1}        (BLAS-3, no Jacobian) */
 void hntk_net_ntk_gram(hntk_net *net, double *K);
 
+/* One sample's hyperkernel in one call: draw the weights of (seed, sample), run
+ * the forward and backward passes on the batch X (B, x_dim), Z (B, z_dim) and
+ * write the Gram K (B x B).  The sample's NNGP and g-part then follow from
+ * hntk_net_nngp_gram and hntk_net_g_gram. */
+int hntk_net_sample_ntk_gram(hntk_net *net, uint64_t seed, uint32_t sample, long B, const double *X,
+                             const double *Z, double *K);
+
 /* Empirical NNGP term h(u_i) h(u_j) (B x B). */
 void hntk_net_nngp_gram(const hntk_net *net, double *K);
 

@@ -21,11 +21,8 @@ typedef struct {
 static int sample_kernels(void *data, long sample, double *out)
 {
     ctx_t *c = data;
-    hntk_net_sample_weights(c->net, 4242, (uint32_t)sample);
-    int st = hntk_net_forward(c->net, c->B, c->X, c->Z, NULL);
+    int st = hntk_net_sample_ntk_gram(c->net, 4242, (uint32_t)sample, c->B, c->X, c->Z, out);
     if (st) return st;
-    hntk_net_backward(c->net);
-    hntk_net_ntk_gram(c->net, out);
     hntk_net_nngp_gram(c->net, out + c->B * c->B);
     if (c->fntk) hntk_net_fntk_stats(c->net, c->fntk, 0, 1, out + 2 * c->B * c->B, out + 2 * c->B * c->B + 1);
     return HNTK_OK;

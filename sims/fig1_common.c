@@ -247,6 +247,70 @@ static void config_append(fig1_config *c, const char *fmt, ...)
     }
 }
 
+int fig1_run_cells(const fig1_grid *g, hntk_checkpoint *ck, int threads, long *computed)
+{
+    double total = 0.0;
+    for (long c = 0; c < g->cells; c++) {
+        hntk_hyper_arch a = g->arch(g->driver, c);
+        total += fig1_sample_cost(&a, g->batch) * (double)g->samples;
+    }
+    fig1_progress progress;
+    fig1_progress_init(&progress, g->cmd, total);
+    hntk_welford *acc = NULL;
+    double *values = malloc(sizeof(double) * (size_t)g->cell_dim);
+    int st = values ? hntk_welford_alloc(g->sample_dim, &acc) : hntk_fail(HNTK_ENOMEM, "cannot allocate cell values");
+    *computed = 0;
+    for (long c = 0; c < g->cells && !st; c++) {
+        hntk_hyper_arch a = g->arch(g->driver, c);
+        double cost = fig1_sample_cost(&a, g->batch) * (double)g->samples;
+        int done;
+        st = fig1_cell_done(ck, c, &done);
+        if (st) break;
+        if (done) {
+            fig1_progress_skip(&progress, cost);
+            continue;
+        }
+        if (fig1_should_stop(*computed, g->stop_after)) {
+            st = HNTK_EINTR;
+            break;
+        }
+        char label[128];
+        g->label(g->driver, c, label, sizeof label);
+        fig1_progress_begin_cell(&progress, cost, label);
+        double t0 = cli_now();
+        fig1_workers w;
+        st = fig1_workers_alloc(&w, threads, &a, g->batch, g->X, g->Z, g->seed);
+        if (st) break;
+        for (int t = 0; t < threads; t++) w.ctx[t].center = g->center;
+        hntk_welford_reset(acc);
+        hntk_mc_job job = {.samples = g->samples, .first_sample = c * g->samples, .dim = g->sample_dim,
+                           .n_ctx = threads, .ctx = w.ctx_ptrs, .fn = g->sample, .progress = fig1_progress_update,
+                           .progress_data = &progress, .stop = &fig1_stop_signal};
+        st = hntk_mc_run(&job, acc);
+        fig1_workers_free(&w);
+        if (st) break;
+        g->values(g->driver, acc, values);
+        st = fig1_cell_store(ck, c, values, cli_now() - t0);
+        if (st) break;
+        fig1_progress_end_cell(&progress);
+        (*computed)++;
+    }
+    fig1_progress_end(&progress);
+    hntk_welford_free(acc);
+    free(values);
+    return st;
+}
+
+void fig1_print_wrote(const char *out, double wall, int threads, long loaded)
+{
+    const char *resumed = loaded ? ", including the runs before resuming" : "";
+    if (hntk_parallel_size() > 1)
+        printf("wrote %s (%.2f s on %d MPI ranks x %d threads%s)\n", out, wall, hntk_parallel_size(), threads,
+               resumed);
+    else
+        printf("wrote %s (%.2f s on %d threads%s)\n", out, wall, threads, resumed);
+}
+
 void fig1_config_init(fig1_config *c, const char *cmd)
 {
     memset(c, 0, sizeof *c);

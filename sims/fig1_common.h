@@ -116,6 +116,38 @@ void fig1_progress_end(fig1_progress *p);
 /* Cost of one sample of an architecture (arbitrary units, for progress only). */
 double fig1_sample_cost(const hntk_hyper_arch *a, long B);
 
+/* ---- the grid: every cell the checkpoint does not hold yet ---- */
+
+/* What a driver computes in each cell.  Cell c is a Monte Carlo job over the
+ * samples c*samples .. c*samples + samples - 1 of the seed on `batch` inputs;
+ * `values` turns its accumulator into the cell_dim numbers kept in the
+ * checkpoint. */
+typedef struct {
+    const char *cmd;
+    long cells;
+    long batch;              /* inputs per sample: X (batch, x_dim), Z (batch, z_dim) */
+    const double *X, *Z;
+    uint64_t seed;
+    long samples;            /* per cell */
+    long stop_after;         /* --stop-after-cells (-1: never) */
+    long sample_dim;         /* statistics per sample */
+    long cell_dim;           /* values per cell */
+    double center;           /* copied into every fig1_ctx (fig1a's moment sums) */
+    hntk_mc_sample_fn sample;
+    const void *driver;      /* the driver's options, handed to the callbacks */
+    hntk_hyper_arch (*arch)(const void *driver, long cell);
+    void (*label)(const void *driver, long cell, char *buf, size_t cap);
+    void (*values)(const void *driver, const hntk_welford *acc, double *values);
+} fig1_grid;
+
+/* Compute, store and checkpoint every cell not in `ck`, with progress over the
+ * whole grid.  HNTK_OK when all cells are done, HNTK_EINTR when stopped (a
+ * signal, or --stop-after-cells after *computed new cells). */
+int fig1_run_cells(const fig1_grid *g, hntk_checkpoint *ck, int threads, long *computed);
+
+/* "wrote OUT (T s on K MPI ranks x N threads ...)" on stdout. */
+void fig1_print_wrote(const char *out, double wall, int threads, long loaded);
+
 /* ---- configuration strings ---- */
 
 typedef struct {

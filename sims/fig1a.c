@@ -548,60 +548,41 @@ static int write_results(const fig1a_opts *o, const fig1a_result *r, int argc, c
     return hntk_h5_commit(f);
 }
 
+/* ---- the grid: cell c is the width pair (f_widths[c / G], g_widths[c % G]) ---- */
+
+typedef struct {
+    const fig1a_opts *o;
+    const fig1a_result *r;
+} grid_data;
+
+static hntk_hyper_arch grid_arch(const void *data, long c)
+{
+    const fig1a_opts *o = ((const grid_data *)data)->o;
+    return cell_arch(o, o->f_widths[c / o->G], o->g_widths[c % o->G]);
+}
+
+static void grid_label(const void *data, long c, char *buf, size_t cap)
+{
+    const fig1a_opts *o = ((const grid_data *)data)->o;
+    snprintf(buf, cap, "cell %ld/%ld (n = %ld, m = %ld)", c + 1, o->A * o->G, o->f_widths[c / o->G],
+             o->g_widths[c % o->G]);
+}
+
+static void grid_values(const void *data, const hntk_welford *acc, double *values)
+{
+    cell_values(acc, ((const grid_data *)data)->r->analytic, values);
+}
+
 /* Compute every cell not in the checkpoint.  Returns HNTK_OK when all cells are
  * done, HNTK_EINTR when stopped (signal or --stop-after-cells). */
 static int run_cells(const fig1a_opts *o, const fig1a_result *r, hntk_checkpoint *ck, int threads, long *computed)
 {
-    long A = o->A, G = o->G, cells = A * G;
-    double total = 0.0;
-    for (long c = 0; c < cells; c++) {
-        hntk_hyper_arch a = cell_arch(o, o->f_widths[c / G], o->g_widths[c % G]);
-        total += fig1_sample_cost(&a, 2) * (double)o->samples;
-    }
-    fig1_progress progress;
-    fig1_progress_init(&progress, CMD, total);
-    hntk_welford *acc = NULL;
-    int st = hntk_welford_alloc(SAMPLE_DIM, &acc);
-    *computed = 0;
-    for (long c = 0; c < cells && !st; c++) {
-        hntk_hyper_arch a = cell_arch(o, o->f_widths[c / G], o->g_widths[c % G]);
-        double cost = fig1_sample_cost(&a, 2) * (double)o->samples;
-        int done;
-        st = fig1_cell_done(ck, c, &done);
-        if (st) break;
-        if (done) {
-            fig1_progress_skip(&progress, cost);
-            continue;
-        }
-        if (fig1_should_stop(*computed, o->stop_after)) {
-            st = HNTK_EINTR;
-            break;
-        }
-        char label[128];
-        snprintf(label, sizeof label, "cell %ld/%ld (n = %ld, m = %ld)", c + 1, cells, a.f_width, a.g_width);
-        fig1_progress_begin_cell(&progress, cost, label);
-        double t0 = cli_now();
-        fig1_workers w;
-        st = fig1_workers_alloc(&w, threads, &a, 2, r->X, r->Z, o->seed);
-        if (st) break;
-        for (int t = 0; t < threads; t++) w.ctx[t].center = r->analytic;
-        hntk_welford_reset(acc);
-        hntk_mc_job job = {.samples = o->samples, .first_sample = c * o->samples, .dim = SAMPLE_DIM, .n_ctx = threads,
-                           .ctx = w.ctx_ptrs, .fn = fig1a_sample, .progress = fig1_progress_update,
-                           .progress_data = &progress, .stop = &fig1_stop_signal};
-        st = hntk_mc_run(&job, acc);
-        fig1_workers_free(&w);
-        if (st) break;
-        double values[CELL_DIM];
-        cell_values(acc, r->analytic, values);
-        st = fig1_cell_store(ck, c, values, cli_now() - t0);
-        if (st) break;
-        fig1_progress_end_cell(&progress);
-        (*computed)++;
-    }
-    fig1_progress_end(&progress);
-    hntk_welford_free(acc);
-    return st;
+    grid_data data = {o, r};
+    fig1_grid g = {.cmd = CMD, .cells = o->A * o->G, .batch = 2, .X = r->X, .Z = r->Z, .seed = o->seed,
+                   .samples = o->samples, .stop_after = o->stop_after, .sample_dim = SAMPLE_DIM,
+                   .cell_dim = CELL_DIM, .center = r->analytic, .sample = fig1a_sample, .driver = &data,
+                   .arch = grid_arch, .label = grid_label, .values = grid_values};
+    return fig1_run_cells(&g, ck, threads, computed);
 }
 
 int hntk_cmd_fig1a(int argc, char **argv)
@@ -691,12 +672,7 @@ int hntk_cmd_fig1a(int argc, char **argv)
         /* Under MPI every rank holds the same cells; rank 0 writes and removes the checkpoint. */
         if (fig1_is_root()) st = write_results(&o, &r, argc, argv, wall);
         if (!st && fig1_is_root()) st = hntk_checkpoint_remove(ck);
-        if (!st && hntk_parallel_size() > 1)
-            printf("wrote %s (%.2f s on %d MPI ranks x %d threads%s)\n", o.out, wall, hntk_parallel_size(), threads,
-                   loaded ? ", including the runs before resuming" : "");
-        else if (!st)
-            printf("wrote %s (%.2f s on %d threads%s)\n", o.out, wall, threads,
-                   loaded ? ", including the runs before resuming" : "");
+        if (!st) fig1_print_wrote(o.out, wall, threads, loaded);
     }
     int code = st ? cli_report(CMD, st) : CLI_EXIT_OK;
     hntk_checkpoint_free(ck);

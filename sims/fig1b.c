@@ -360,61 +360,38 @@ static int write_results(const fig1b_opts *o, const fig1b_result *r, int argc, c
     return hntk_h5_commit(f);
 }
 
+/* ---- the grid: cell g is the g-th width of g ---- */
+
+static hntk_hyper_arch grid_arch(const void *data, long g)
+{
+    const fig1b_opts *o = data;
+    return cell_arch(o, o->g_widths[g]);
+}
+
+static void grid_label(const void *data, long g, char *buf, size_t cap)
+{
+    const fig1b_opts *o = data;
+    snprintf(buf, cap, "width %ld/%ld (m = %ld)", g + 1, o->G, o->g_widths[g]);
+}
+
+/* cell values: [mean (2T) | var (2T) | stderr (2T)], each [K^h (T) | NNGP (T)] */
+static void grid_values(const void *data, const hntk_welford *acc, double *values)
+{
+    (void)data;
+    long dim = acc->dim;
+    memcpy(values, acc->mean, sizeof(double) * (size_t)dim);
+    hntk_welford_finish(acc, values + dim, values + 2 * dim);
+}
+
 /* Compute every width of g not in the checkpoint.  HNTK_EINTR when stopped. */
 static int run_cells(const fig1b_opts *o, const fig1b_result *r, hntk_checkpoint *ck, int threads, long *computed)
 {
-    long T = o->thetas, B = T + 1, G = o->G, dim = 2 * T;
-    double total = 0.0;
-    for (long g = 0; g < G; g++) {
-        hntk_hyper_arch a = cell_arch(o, o->g_widths[g]);
-        total += fig1_sample_cost(&a, B) * (double)o->samples;
-    }
-    fig1_progress progress;
-    fig1_progress_init(&progress, CMD, total);
-    hntk_welford *acc = NULL;
-    double *values = malloc(sizeof(double) * (size_t)(3 * dim));
-    int st = values ? hntk_welford_alloc(dim, &acc) : hntk_fail(HNTK_ENOMEM, "cannot allocate cell values");
-    *computed = 0;
-    for (long g = 0; g < G && !st; g++) {
-        hntk_hyper_arch a = cell_arch(o, o->g_widths[g]);
-        double cost = fig1_sample_cost(&a, B) * (double)o->samples;
-        int done;
-        st = fig1_cell_done(ck, g, &done);
-        if (st) break;
-        if (done) {
-            fig1_progress_skip(&progress, cost);
-            continue;
-        }
-        if (fig1_should_stop(*computed, o->stop_after)) {
-            st = HNTK_EINTR;
-            break;
-        }
-        char label[128];
-        snprintf(label, sizeof label, "width %ld/%ld (m = %ld)", g + 1, G, a.g_width);
-        fig1_progress_begin_cell(&progress, cost, label);
-        double t0 = cli_now();
-        fig1_workers w;
-        st = fig1_workers_alloc(&w, threads, &a, B, r->X, r->Z, o->seed);
-        if (st) break;
-        hntk_welford_reset(acc);
-        hntk_mc_job job = {.samples = o->samples, .first_sample = g * o->samples, .dim = dim, .n_ctx = threads,
-                           .ctx = w.ctx_ptrs, .fn = fig1b_sample, .progress = fig1_progress_update,
-                           .progress_data = &progress, .stop = &fig1_stop_signal};
-        st = hntk_mc_run(&job, acc);
-        fig1_workers_free(&w);
-        if (st) break;
-        /* cell values: [mean (2T) | var (2T) | stderr (2T)], each [K^h (T) | NNGP (T)] */
-        memcpy(values, acc->mean, sizeof(double) * (size_t)dim);
-        hntk_welford_finish(acc, values + dim, values + 2 * dim);
-        st = fig1_cell_store(ck, g, values, cli_now() - t0);
-        if (st) break;
-        fig1_progress_end_cell(&progress);
-        (*computed)++;
-    }
-    fig1_progress_end(&progress);
-    hntk_welford_free(acc);
-    free(values);
-    return st;
+    long T = o->thetas, dim = 2 * T;
+    fig1_grid g = {.cmd = CMD, .cells = o->G, .batch = T + 1, .X = r->X, .Z = r->Z, .seed = o->seed,
+                   .samples = o->samples, .stop_after = o->stop_after, .sample_dim = dim, .cell_dim = 3 * dim,
+                   .sample = fig1b_sample, .driver = o, .arch = grid_arch, .label = grid_label,
+                   .values = grid_values};
+    return fig1_run_cells(&g, ck, threads, computed);
 }
 
 int hntk_cmd_fig1b(int argc, char **argv)
@@ -494,12 +471,7 @@ int hntk_cmd_fig1b(int argc, char **argv)
         /* Under MPI every rank holds the same cells; rank 0 writes and removes the checkpoint. */
         if (fig1_is_root()) st = write_results(&o, &r, argc, argv, wall);
         if (!st && fig1_is_root()) st = hntk_checkpoint_remove(ck);
-        if (!st && hntk_parallel_size() > 1)
-            printf("wrote %s (%.2f s on %d MPI ranks x %d threads%s)\n", o.out, wall, hntk_parallel_size(), threads,
-                   loaded ? ", including the runs before resuming" : "");
-        else if (!st)
-            printf("wrote %s (%.2f s on %d threads%s)\n", o.out, wall, threads,
-                   loaded ? ", including the runs before resuming" : "");
+        if (!st) fig1_print_wrote(o.out, wall, threads, loaded);
     }
     int code = st ? cli_report(CMD, st) : CLI_EXIT_OK;
     hntk_checkpoint_free(ck);

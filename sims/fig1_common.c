@@ -301,6 +301,31 @@ int fig1_run_cells(const fig1_grid *g, hntk_checkpoint *ck, int threads, long *c
     return st;
 }
 
+int fig1_run_grid(const fig1_grid *g, const char *ckpath, const char *config, int restart, const char *what,
+                  int threads, hntk_checkpoint **ck, double *previous, long *loaded)
+{
+    *previous = 0.0;
+    *loaded = 0;
+    int st = hntk_checkpoint_open(ckpath, config, g->cells, g->cell_dim, !restart, ck);
+    if (st == HNTK_EINVAL || st == HNTK_EFORMAT) {
+        char why[1024];
+        snprintf(why, sizeof why, "%s", hntk_last_error());
+        return hntk_fail(st, "%s; rerun with the arguments that made the checkpoint to resume it, or pass "
+                             "--restart to discard it", why);
+    }
+    if (st) return st;
+    *previous = hntk_checkpoint_seconds(*ck);
+    *loaded = hntk_checkpoint_cells_done(*ck);
+    if (*loaded > 0 && fig1_is_root())
+        fprintf(stderr, "hyperntk %s: resuming from %s: %ld of %ld %s already done\n", g->cmd, ckpath, *loaded,
+                g->cells, what);
+    long computed = 0;
+    st = fig1_run_cells(g, *ck, threads, &computed);
+    if (st == HNTK_EINTR)
+        fig1_report_stop(g->cmd, computed, g->stop_after, hntk_checkpoint_cells_done(*ck), g->cells, what, ckpath);
+    return st;
+}
+
 void fig1_print_wrote(const char *out, double wall, int threads, long loaded)
 {
     const char *resumed = loaded ? ", including the runs before resuming" : "";

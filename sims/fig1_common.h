@@ -145,6 +145,18 @@ typedef struct {
  * signal, or --stop-after-cells after *computed new cells). */
 int fig1_run_cells(const fig1_grid *g, hntk_checkpoint *ck, int threads, long *computed);
 
+/* The whole resumable run: open the checkpoint at `ckpath` for `config` (resumed
+ * unless `restart`), say on stderr what is resumed, and run the grid.
+ *   HNTK_OK: *ck holds every cell, *previous the compute seconds of earlier runs,
+ *     *loaded the cells they left;
+ *   HNTK_EINTR: stopped; the reason and what is saved are on stderr (the caller
+ *     frees, calls fig1_die_if_signalled and exits FIG1_EXIT_INCOMPLETE);
+ *   otherwise the status with its message; a checkpoint written for other
+ *     arguments says how to resume it or discard it with --restart.
+ * `what` names the cells in messages ("cells", "widths of g"). */
+int fig1_run_grid(const fig1_grid *g, const char *ckpath, const char *config, int restart, const char *what,
+                  int threads, hntk_checkpoint **ck, double *previous, long *loaded);
+
 /* "wrote OUT (T s on K MPI ranks x N threads ...)" on stdout. */
 void fig1_print_wrote(const char *out, double wall, int threads, long loaded);
 

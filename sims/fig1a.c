@@ -573,16 +573,15 @@ static void grid_values(const void *data, const hntk_welford *acc, double *value
     cell_values(acc, ((const grid_data *)data)->r->analytic, values);
 }
 
-/* Compute every cell not in the checkpoint.  Returns HNTK_OK when all cells are
- * done, HNTK_EINTR when stopped (signal or --stop-after-cells). */
-static int run_cells(const fig1a_opts *o, const fig1a_result *r, hntk_checkpoint *ck, int threads, long *computed)
+static fig1_grid make_grid(const grid_data *data)
 {
-    grid_data data = {o, r};
+    const fig1a_opts *o = data->o;
+    const fig1a_result *r = data->r;
     fig1_grid g = {.cmd = CMD, .cells = o->A * o->G, .batch = 2, .X = r->X, .Z = r->Z, .seed = o->seed,
                    .samples = o->samples, .stop_after = o->stop_after, .sample_dim = SAMPLE_DIM,
-                   .cell_dim = CELL_DIM, .center = r->analytic, .sample = fig1a_sample, .driver = &data,
+                   .cell_dim = CELL_DIM, .center = r->analytic, .sample = fig1a_sample, .driver = data,
                    .arch = grid_arch, .label = grid_label, .values = grid_values};
-    return fig1_run_cells(&g, ck, threads, computed);
+    return g;
 }
 
 int hntk_cmd_fig1a(int argc, char **argv)
@@ -625,30 +624,12 @@ int hntk_cmd_fig1a(int argc, char **argv)
         r.analytic = theta_h[1];
     }
     if (!st) st = build_config(&o, &config);
-    if (!st) {
-        st = hntk_checkpoint_open(ckpath, config, cells, CELL_DIM, !o.restart, &ck);
-        if (st == HNTK_EINVAL || st == HNTK_EFORMAT) {
-            int code = cli_report(CMD, st);
-            fprintf(stderr, "hyperntk %s: rerun with the arguments that made the checkpoint to resume it, or pass "
-                            "--restart to discard it\n", CMD);
-            free(config);
-            free(ckpath);
-            result_free(&r);
-            return code;
-        }
-    }
     double previous = 0.0;
-    long loaded = 0, computed = 0;
-    if (!st) {
-        previous = hntk_checkpoint_seconds(ck);
-        loaded = hntk_checkpoint_cells_done(ck);
-        if (loaded > 0 && fig1_is_root())
-            fprintf(stderr, "hyperntk %s: resuming from %s: %ld of %ld cells already done\n", CMD, ckpath, loaded,
-                    cells);
-        st = run_cells(&o, &r, ck, threads, &computed);
-    }
+    long loaded = 0;
+    grid_data data = {&o, &r};
+    fig1_grid grid = make_grid(&data);
+    if (!st) st = fig1_run_grid(&grid, ckpath, config, o.restart, "cells", threads, &ck, &previous, &loaded);
     if (st == HNTK_EINTR) {
-        fig1_report_stop(CMD, computed, o.stop_after, hntk_checkpoint_cells_done(ck), cells, "cells", ckpath);
         hntk_checkpoint_free(ck);
         free(config);
         free(ckpath);

@@ -383,15 +383,14 @@ static void grid_values(const void *data, const hntk_welford *acc, double *value
     hntk_welford_finish(acc, values + dim, values + 2 * dim);
 }
 
-/* Compute every width of g not in the checkpoint.  HNTK_EINTR when stopped. */
-static int run_cells(const fig1b_opts *o, const fig1b_result *r, hntk_checkpoint *ck, int threads, long *computed)
+static fig1_grid make_grid(const fig1b_opts *o, const fig1b_result *r)
 {
     long T = o->thetas, dim = 2 * T;
     fig1_grid g = {.cmd = CMD, .cells = o->G, .batch = T + 1, .X = r->X, .Z = r->Z, .seed = o->seed,
                    .samples = o->samples, .stop_after = o->stop_after, .sample_dim = dim, .cell_dim = 3 * dim,
                    .sample = fig1b_sample, .driver = o, .arch = grid_arch, .label = grid_label,
                    .values = grid_values};
-    return fig1_run_cells(&g, ck, threads, computed);
+    return g;
 }
 
 int hntk_cmd_fig1b(int argc, char **argv)
@@ -424,30 +423,11 @@ int hntk_cmd_fig1b(int argc, char **argv)
         limits(&o, &r);
         st = build_config(&o, &config);
     }
-    if (!st) {
-        st = hntk_checkpoint_open(ckpath, config, G, 3 * dim, !o.restart, &ck);
-        if (st == HNTK_EINVAL || st == HNTK_EFORMAT) {
-            int code = cli_report(CMD, st);
-            fprintf(stderr, "hyperntk %s: rerun with the arguments that made the checkpoint to resume it, or pass "
-                            "--restart to discard it\n", CMD);
-            free(config);
-            free(ckpath);
-            result_free(&r);
-            return code;
-        }
-    }
     double previous = 0.0;
-    long loaded = 0, computed = 0;
-    if (!st) {
-        previous = hntk_checkpoint_seconds(ck);
-        loaded = hntk_checkpoint_cells_done(ck);
-        if (loaded > 0 && fig1_is_root())
-            fprintf(stderr, "hyperntk %s: resuming from %s: %ld of %ld widths of g already done\n", CMD, ckpath,
-                    loaded, G);
-        st = run_cells(&o, &r, ck, threads, &computed);
-    }
+    long loaded = 0;
+    fig1_grid grid = make_grid(&o, &r);
+    if (!st) st = fig1_run_grid(&grid, ckpath, config, o.restart, "widths of g", threads, &ck, &previous, &loaded);
     if (st == HNTK_EINTR) {
-        fig1_report_stop(CMD, computed, o.stop_after, hntk_checkpoint_cells_done(ck), G, "widths of g", ckpath);
         hntk_checkpoint_free(ck);
         free(config);
         free(ckpath);

@@ -3,14 +3,7 @@
 # no timing is asserted -- performance is read from the ratios, never tested
 # against a clock), and the option errors name the bad value.
 # Usage: test_bench.sh PATH/TO/hyperntk WORKDIR
-set -u
-bin=$(realpath "$1")
-work=$2
-rm -rf "$work" && mkdir -p "$work" && cd "$work" || exit 1
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+. "$(dirname "$0")/harness.sh"
 
 "$bin" --help | grep -q "^  bench " && ok || bad "hyperntk --help does not list bench"
 "$bin" bench --help | grep -q "Usage: hyperntk bench" && ok || bad "bench --help"
@@ -66,5 +59,4 @@ grep -q "^\[taylor\]" only.txt && ! grep -q "^\[gram\]" only.txt && ok || bad "-
 "$bin" bench --threads 1 > e.txt 2>&1
 [ $? -eq 2 ] && grep -q -- "--threads: '1'" e.txt && ok || bad "--threads 1: $(cat e.txt)"
 
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+summary

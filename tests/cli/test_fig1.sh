@@ -9,16 +9,9 @@
 # exporter's columns bit-exact against the HDF5 data; and Makefile.plots
 # rendering the figures (when gnuplot is installed).
 # Usage: test_fig1.sh PATH/TO/hyperntk WORKDIR
-set -u
-bin=$(realpath "$1")
-work=$2
 src=$(cd "$(dirname "$0")/../.." && pwd)
-rm -rf "$work" && mkdir -p "$work" && cd "$work" || exit 1
+. "$src/tests/cli/harness.sh"
 export OMP_NUM_THREADS=2
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
 
 # expect_error "description" CODE REGEX -- command...: exit status CODE and stderr matching REGEX
 expect_error() {
@@ -274,5 +267,4 @@ else
   echo "note: gnuplot not installed: Makefile.plots not exercised"
 fi
 
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+summary

@@ -3,14 +3,7 @@
 # inputs, a run whose file follows docs/file-formats.md, determinism across
 # thread counts, and no result file left behind by a failed or interrupted run.
 # Usage: test_kernel.sh PATH/TO/hyperntk WORKDIR
-set -u
-bin=$(realpath "$1")
-work=$2
-rm -rf "$work" && mkdir -p "$work" && cd "$work" || exit 1
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+. "$(dirname "$0")/harness.sh"
 
 # expect_error "description" REGEX -- command...: non-zero exit and stderr matching REGEX
 expect_error() {
@@ -92,5 +85,4 @@ code=$?
 [ $code -ne 0 ] && ok || bad "interrupted run exited 0"
 [ ! -e int.h5 ] && ! ls int.h5.tmp.* > /dev/null 2>&1 && ok || bad "interrupted run left a file"
 
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+summary

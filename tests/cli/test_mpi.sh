@@ -6,14 +6,7 @@
 # evenly.  Only rank 0 prints; a failing run stops every rank and leaves no
 # file.  Skipped, saying so, when hyperntk was built without MPI.
 # Usage: test_mpi.sh PATH/TO/hyperntk WORKDIR
-set -u
-bin=$(realpath "$1")
-work=$2
-rm -rf "$work" && mkdir -p "$work" && cd "$work" || exit 1
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+. "$(dirname "$0")/harness.sh"
 
 if "$bin" --version | grep -q "^MPI: none"; then
   echo "skipped: hyperntk was built without MPI (install libopenmpi-dev openmpi-bin and rebuild).  The MPI test did NOT run."
@@ -109,5 +102,4 @@ else
   echo "note: $unit not built; the engine's own MPI test did not run"
 fi
 
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+summary

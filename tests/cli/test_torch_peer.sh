@@ -8,16 +8,9 @@
 # Needs python3-torch, python3-h5py, python3-numpy (scripts/install-deps); when
 # no python3 can import torch and h5py the test says it was skipped and passes.
 # Usage: test_torch_peer.sh PATH/TO/hyperntk WORKDIR
-set -u
-bin=$(realpath "$1")
-work=$2
 here=$(cd "$(dirname "$0")" && pwd)
 peer=$here/../../bench/torch_peer.py
-rm -rf "$work" && mkdir -p "$work" && cd "$work" || exit 1
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+. "$here/harness.sh"
 
 # The python3 on PATH may be another installation (pyenv, a venv) than Debian's,
 # which is where python3-torch installs: try both.
@@ -67,5 +60,4 @@ grep -q "^\[check\] 4 passed, 0 failed" peer.txt && ok || bad "check summary"
 grep -Eq "^  1 +[0-9.]+ explicit Jacobian J J\^T +[0-9.]+ +[0-9.]+x" peer.txt && ok || bad "no 1-thread timing row"
 grep -Eq "^  2 +[0-9.]+ factorized" peer.txt && ok || bad "no 2-thread timing row"
 
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+summary

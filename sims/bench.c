@@ -641,8 +641,8 @@ static int mc_setup_alloc(mc_setup *s, const char *name, int fig1b, long f_width
             s->Z[2 * b + 1] = sqrt(2.0) * sin(theta);
         }
     } else {
-        random_rows(2000, s->X, s->B, 2);
-        random_rows(2001, s->Z, s->B, 2);
+        random_rows(HNTK_TENSOR_INPUT_X, s->X, s->B, 2);
+        random_rows(HNTK_TENSOR_INPUT_Z, s->Z, s->B, 2);
     }
     for (int t = 0; t < n_ctx; t++) {
         int st = hntk_net_alloc(&s->arch, s->B, cli_default_budget(), &s->ctx[t].net);

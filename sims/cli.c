@@ -177,3 +177,84 @@ int cli_write_provenance(hntk_h5 *f, const char *cmd, int argc, char **argv, dou
     if ((st = hntk_h5_attr_double(f, "/", "wall_time_seconds", wall_seconds))) return st;
     return HNTK_OK;
 }
+
+/* ---------------------------------------------------- configuration strings */
+
+static void config_append(cli_config *c, const char *fmt, ...)
+{
+    if (c->failed) return;
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(c->text + c->len, c->cap - c->len, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            c->failed = 1;
+            return;
+        }
+        if ((size_t)n < c->cap - c->len) {
+            c->len += (size_t)n;
+            return;
+        }
+        size_t cap = 2 * c->cap + (size_t)n + 1;
+        char *text = realloc(c->text, cap);
+        if (!text) {
+            c->failed = 1;
+            return;
+        }
+        c->text = text;
+        c->cap = cap;
+    }
+}
+
+void cli_config_init(cli_config *c, const char *cmd)
+{
+    memset(c, 0, sizeof *c);
+    c->cap = 256;
+    c->text = malloc(c->cap);
+    if (!c->text) {
+        c->failed = 1;
+        return;
+    }
+    c->text[0] = '\0';
+    /* The version too: another version may draw or reduce differently. */
+    config_append(c, "hyperntk %s version=%s", cmd, hntk_version());
+}
+
+void cli_config_long(cli_config *c, const char *name, long value) { config_append(c, " %s=%ld", name, value); }
+
+void cli_config_double(cli_config *c, const char *name, double value)
+{
+    config_append(c, " %s=%.17g", name, value);
+}
+
+void cli_config_list(cli_config *c, const char *name, const long *values, long count)
+{
+    config_append(c, " %s=", name);
+    for (long i = 0; i < count; i++) config_append(c, "%s%ld", i ? "," : "", values[i]);
+}
+
+void cli_config_string(cli_config *c, const char *name, const char *value)
+{
+    config_append(c, " %s=%s", name, value);
+}
+
+int cli_config_status(const cli_config *c)
+{
+    return c->failed ? hntk_fail(HNTK_ENOMEM, "cannot build the configuration string") : HNTK_OK;
+}
+
+void cli_config_free(cli_config *c)
+{
+    free(c->text);
+    memset(c, 0, sizeof *c);
+}
+
+
+void cli_cos_sin(double angle, double *c, double *s)
+{
+    if (angle == 0.0) { *c = 1.0; *s = 0.0; }
+    else if (angle == CLI_PI / 2.0) { *c = 0.0; *s = 1.0; }
+    else if (angle == CLI_PI) { *c = -1.0; *s = 0.0; }
+    else { *c = cos(angle); *s = sin(angle); }
+}

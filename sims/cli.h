@@ -42,6 +42,12 @@ void cli_progress_init(cli_progress *p, const char *label);
 void cli_progress_update(void *p, long done, long total); /* matches hntk_mc_progress_fn */
 void cli_progress_end(cli_progress *p);
 
+#define CLI_PI 3.14159265358979323846
+
+/* (cos A, sin A) of an angle in radians, exact at 0, pi/2 and pi (the doubles
+ * nearest to them), so that "pi/2" gives exactly perpendicular inputs. */
+void cli_cos_sin(double angle, double *c, double *s);
+
 /* Seconds since an arbitrary origin (monotonic clock). */
 double cli_now(void);
 
@@ -52,5 +58,23 @@ int cli_write_provenance(hntk_h5 *f, const char *cmd, int argc, char **argv, dou
 
 /* Default memory budget (bytes) for one run: 3/4 of physical memory. */
 size_t cli_default_budget(void);
+
+/* ---- configuration strings: one line naming every parameter that affects
+ * a run's values, for checkpoints (checkpoint.h) ---- */
+
+typedef struct {
+    char *text;
+    size_t len, cap;
+    int failed;
+} cli_config;
+
+void cli_config_init(cli_config *c, const char *cmd);
+void cli_config_long(cli_config *c, const char *name, long value);
+void cli_config_double(cli_config *c, const char *name, double value); /* %.17g */
+void cli_config_list(cli_config *c, const char *name, const long *values, long count);
+void cli_config_string(cli_config *c, const char *name, const char *value);
+/* HNTK_ENOMEM if an append failed. */
+int cli_config_status(const cli_config *c);
+void cli_config_free(cli_config *c);
 
 #endif

@@ -14,7 +14,6 @@
 
 static const char *CMD = "inputs";
 
-enum { TENSOR_INPUT_X = 2000, TENSOR_INPUT_Z = 2001 };
 
 static void usage(FILE *out)
 {
@@ -91,7 +90,7 @@ int hntk_cmd_inputs(int argc, char **argv)
         return cli_report(CMD, hntk_fail(HNTK_ENOMEM, "cannot allocate %ld inputs", B));
     }
     if (circle) {
-        random_directions(seed, TENSOR_INPUT_X, X, 1, x_dim);
+        random_directions(seed, HNTK_TENSOR_INPUT_X, X, 1, x_dim);
         for (long r = 1; r < B; r++) memcpy(X + r * x_dim, X, sizeof(double) * (size_t)x_dim);
         double radius = sqrt((double)z_dim);
         Z[0] = radius;
@@ -101,8 +100,8 @@ int hntk_cmd_inputs(int argc, char **argv)
             Z[(t + 1) * z_dim + 1] = radius * sin(theta);
         }
     } else {
-        random_directions(seed, TENSOR_INPUT_X, X, B, x_dim);
-        random_directions(seed, TENSOR_INPUT_Z, Z, B, z_dim);
+        random_directions(seed, HNTK_TENSOR_INPUT_X, X, B, x_dim);
+        random_directions(seed, HNTK_TENSOR_INPUT_Z, Z, B, z_dim);
     }
     hntk_h5 *f;
     long xd[2] = {B, x_dim}, zd[2] = {B, z_dim};

@@ -897,3 +897,13 @@ void hntk_fill_normal_matrix(uint64_t seed, uint32_t sample, uint32_t tensor, do
         db_normals(&d, M + r * cols, cols, scale);
     }
 }
+
+uint64_t hntk_rng_mix64(uint64_t z)
+{
+    z += 0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+uint64_t hntk_rng_derive_key(uint64_t seed, uint64_t code) { return hntk_rng_mix64(seed ^ hntk_rng_mix64(code)); }

@@ -10,6 +10,7 @@
 #include "hyperntk/mc.h"
 #include "hyperntk/net.h"
 #include "hyperntk/parallel.h"
+#include "hyperntk/pool.h"
 #include "hyperntk/rng.h"
 #include "hyperntk/taylor.h"
 #include "hyperntk/version.h"

@@ -36,12 +36,27 @@
 extern "C" {
 #endif
 
-/* Tensor ids used by the networks (distinct streams). */
-enum {
+/* The registry of tensor ids: every stream of the project is (key, sample,
+ * tensor, row) with its tensor id from this list, so no two uses of one key
+ * can collide.  Fixed: result files depend on these numbers. */
+enum hntk_tensor_id {
     HNTK_TENSOR_F_LAYER0 = 0,        /* f's layer l uses tensor id l (1..L) */
     HNTK_TENSOR_FOURIER_W = 1000,    /* Fourier-feature frequencies (k x z_dim) */
-    HNTK_TENSOR_FOURIER_B = 1001     /* Fourier-feature phases (k) */
+    HNTK_TENSOR_FOURIER_B = 1001,    /* Fourier-feature phases (k) */
+    HNTK_TENSOR_INPUT_X = 2000,      /* random inputs x of `hyperntk inputs` and bench */
+    HNTK_TENSOR_INPUT_Z = 2001,      /* random inputs z */
+    HNTK_TENSOR_BOOTSTRAP = 3000,    /* bootstrap resampling: (key, replicate, 3000, row) */
+    HNTK_TENSOR_BENCH = 4000         /* benchmark-only matrices */
 };
+
+/* SplitMix64's finalizer: a bijection of 64-bit words that mixes every bit. */
+uint64_t hntk_rng_mix64(uint64_t z);
+
+/* The key of the streams of one part of a run: a function of the run's seed
+ * and a 64-bit code naming the part (a configuration and a width, say), so
+ * that different parts draw independent weights from one --seed:
+ * key = mix64(seed ^ mix64(code)).  Code 0 is not special. */
+uint64_t hntk_rng_derive_key(uint64_t seed, uint64_t code);
 
 typedef struct {
     uint32_t key[2];      /* seed */

@@ -1,0 +1,159 @@
+/* grid.h: the resumable grid every Monte Carlo driver runs on.
+ *
+ * A run is a list of independent cells (a width pair of Figure 1(a), a
+ * (configuration, width) of Theorem 1, ...), each a Monte Carlo job over
+ * `samples` initializations of one architecture.  After every completed cell
+ * the checkpoint (include/hyperntk/checkpoint.h) is rewritten atomically; a
+ * restarted run with the same configuration string reloads the completed cells
+ * bit for bit and computes only the others, so an interrupted and resumed run
+ * gives the same file as an uninterrupted one.  A checkpoint written for other
+ * arguments is refused.  The pieces:
+ *
+ *   - sample streams: the driver names each cell's key and first sample, so a
+ *     cell's values are a function of (seed, cell, sample) only: independent
+ *     of the order of the cells, of resumption, of thread and process counts;
+ *   - workers: one library pool (pool.h) per cell, sized for the cell, after a
+ *     budget check of the largest cell before the first sample;
+ *   - per-sample collection (a driver that needs quantiles or a bootstrap gets
+ *     every sample's statistics, in sample order, on every MPI rank);
+ *   - graceful interruption: the first SIGINT/SIGTERM asks the run to stop at
+ *     the next block of samples; the process then dies by that signal.  A
+ *     second signal kills at once (h5io's handler: temporaries are deleted,
+ *     the checkpoint stays valid);
+ *   - progress over the whole grid, weighted by the cost of each cell, on a
+ *     terminal as a live line, otherwise (nohup, Slurm logs) one line per cell
+ *     and at most every 30 s inside a long cell, each with the whole-run ETA.
+ */
+#ifndef HYPERNTK_SIMS_GRID_H
+#define HYPERNTK_SIMS_GRID_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cli.h"
+
+/* Exit status of a run stopped by --stop-after-cells: the checkpoint holds the
+ * completed cells and the same command continues the run. */
+enum { GRID_EXIT_INCOMPLETE = 3 };
+
+/* Longest --f-widths / --g-widths list, and the largest --thetas. */
+enum { FIG1_MAX_WIDTHS = 64, FIG1_MAX_THETAS = 100000 };
+
+/* ---- interruption ---- */
+
+/* The signal that asked the run to stop (0 while running). */
+extern volatile sig_atomic_t grid_stop_signal;
+/* Install the handlers (respects signals ignored at start-up, as h5io does). */
+void grid_signals_install(void);
+/* If a signal asked the run to stop, die by it now (the default action). */
+void grid_die_if_signalled(void);
+
+/* ---- cells under MPI (parallel.h): every rank runs every cell's Monte Carlo
+ * job (a collective call), only rank 0 writes files and prints to stderr ---- */
+
+int grid_is_root(void);
+/* Collective: *done = 1 if the checkpoint holds `cell` (on every rank), 0 if
+ * not; HNTK_EIO when the ranks disagree (the checkpoint is not on a file
+ * system that every rank shares). */
+int grid_cell_done(const hntk_checkpoint *ck, long cell, int *done);
+/* Collective: stop before the next cell?  (a signal on any rank, or
+ * --stop-after-cells reached: computed >= stop_after >= 0) */
+int grid_should_stop(long computed, long stop_after);
+/* Rank 0 says on stderr why the run stopped (a signal, or --stop-after-cells
+ * after `computed` new cells) and where the `done` of `total` completed
+ * `what` ("cells", "widths of g") are saved. */
+void grid_report_stop(const char *cmd, long computed, long stop_after, long done, long total, const char *what,
+                      const char *ckpath);
+/* Rank 0 stores the cell in the checkpoint file; the other ranks record it. */
+int grid_cell_store(hntk_checkpoint *ck, long cell, const double *values, double seconds);
+
+
+/* ---- progress over the grid (rank 0, stderr) ---- */
+
+typedef struct {
+    const char *cmd;
+    int tty;            /* live line on a terminal, else a line per cell */
+    int enabled;
+    double start;
+    double total_cost;  /* all cells of the grid */
+    double done_cost;   /* cells completed, loaded or computed */
+    double run_cost;    /* cells computed by this run (for the rate) */
+    double cell_cost;   /* the cell in progress */
+    double cell_start;
+    char label[200];    /* "cell 3/64 (n = 100, m = 40)", then "... done in 3.1 s" */
+    double last_print;
+} grid_progress;
+
+void grid_progress_init(grid_progress *p, const char *cmd, double total_cost);
+/* A cell was loaded from the checkpoint: it counts as done, not in the rate. */
+void grid_progress_skip(grid_progress *p, double cost);
+void grid_progress_begin_cell(grid_progress *p, double cost, const char *label);
+void grid_progress_update(void *p, long done, long total); /* an hntk_mc_progress_fn */
+void grid_progress_end_cell(grid_progress *p);
+void grid_progress_end(grid_progress *p);
+
+/* Cost of one sample of an architecture (arbitrary units, for progress only). */
+double grid_sample_cost(const hntk_hyper_arch *a, long B);
+
+/* ---- the grid ---- */
+
+/* One cell, as the driver describes it.  The workers' job pointer
+ * (hntk_worker.job) is this struct during the cell's Monte Carlo job, so the
+ * sample function reads the cell's key, inputs and driver from it. */
+typedef struct {
+    long index;                /* the cell */
+    hntk_hyper_arch arch;      /* its network */
+    hntk_pool_needs needs;     /* what each worker holds (batch, Gram, Taylor, ...) */
+    long samples;              /* initializations, >= 2 */
+    long first_sample;         /* sample counter of the first one (the streams are (key, sample, ...)) */
+    uint64_t key;              /* stream key of the cell's weights */
+    long sample_dim;           /* statistics per sample */
+    const double *X, *Z;       /* inputs, (batch, x_dim) and (batch, z_dim) */
+    double center;             /* a driver's constant (fig1a: Theta^h) */
+    const void *driver;        /* the driver's options and results */
+    char label[128];           /* for progress: "cell 3/64 (n = 100, m = 40)" */
+} grid_cell;
+
+/* What a driver computes. */
+typedef struct {
+    const char *cmd;
+    const char *what;          /* the cells in messages: "cells", "widths of g" */
+    long cells;
+    long cell_dim;             /* values per cell kept in the checkpoint */
+    long stop_after;           /* --stop-after-cells (-1: never) */
+    int collect;               /* 1: hand every sample's statistics to `values` */
+    size_t budget_bytes;       /* the memory budget for the workers (0: none) */
+    hntk_mc_sample_fn sample;  /* ctx is an hntk_worker whose job is the grid_cell */
+    const void *driver;
+    /* Fill cell `index` (the grid sets index and driver before the call). */
+    void (*describe)(const void *driver, long index, grid_cell *cell);
+    /* The cell's values from its accumulator and, with `collect`, from every
+     * sample's statistics `samples` (cell->samples x sample_dim, in sample order). */
+    int (*values)(const grid_cell *cell, const hntk_welford *acc, const double *samples, double *values);
+} grid_spec;
+
+/* The whole resumable run: check the output directory, the budget of the
+ * largest cell's pool and the sample streams, open the checkpoint "<out>.ckpt"
+ * for `config` (resumed unless `restart`), say on stderr what is resumed, and
+ * run every cell not done yet with progress.
+ *   HNTK_OK: *ck holds every cell, *previous the compute seconds of earlier runs,
+ *     *loaded the cells they left;
+ *   HNTK_EINTR: stopped; the reason and what is saved are on stderr (the caller
+ *     frees, calls grid_die_if_signalled and exits GRID_EXIT_INCOMPLETE);
+ *   otherwise the status with its message; a checkpoint written for other
+ *     arguments says how to resume it or discard it with --restart. */
+int grid_run(const grid_spec *g, const char *out, const char *config, int restart, int threads,
+             hntk_checkpoint **ck, double *previous, long *loaded);
+
+/* "wrote OUT (T s on K MPI ranks x N threads ...)" on stdout. */
+void grid_print_wrote(const char *out, double wall, int threads, long loaded);
+
+/* "<out>.ckpt", malloc'd (NULL when out of memory). */
+char *grid_checkpoint_path(const char *out);
+
+/* HNTK_EIO naming both if the directory of `out` does not exist: checked
+ * before the first cell rather than found at its checkpoint. */
+int grid_check_out_dir(const char *out);
+
+#endif

@@ -1,0 +1,420 @@
+/* opts.c: declarative options (see opts.h). */
+#define _POSIX_C_SOURCE 200809L
+#include "opts.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define OPTS_PI 3.14159265358979323846
+
+/* ------------------------------------------------------------ one value */
+
+int opts_parse_angle(const char *text, double *value)
+{
+    const char *p = text;
+    double sign = 1.0;
+    if (*p == '-') {
+        sign = -1.0;
+        p++;
+    }
+    const char *pi = strstr(p, "pi");
+    if (!pi) {
+        char *end;
+        errno = 0;
+        double d = strtod(text, &end);
+        if (errno || end == text || *end || !isfinite(d)) return -1;
+        *value = d;
+        return 0;
+    }
+    double k = 1.0, d = 1.0;
+    if (pi != p) { /* "2pi" or "2*pi" */
+        char *end;
+        k = strtod(p, &end);
+        if (end == p || !(end == pi || (*end == '*' && end + 1 == pi)) || !isfinite(k)) return -1;
+    }
+    const char *rest = pi + 2;
+    if (*rest == '/') {
+        char *end;
+        d = strtod(rest + 1, &end);
+        if (end == rest + 1 || *end || !isfinite(d) || d == 0.0) return -1;
+    } else if (*rest) {
+        return -1;
+    }
+    /* k pi / d, rounded once: pi/2 is the double nearest to M_PI/2. */
+    *value = sign * (k * OPTS_PI) / d;
+    return 0;
+}
+
+static void range_text(const opt_spec *s, char *buf, size_t cap)
+{
+    switch (s->type) {
+    case OPT_LONG: case OPT_INT: case OPT_LIST: snprintf(buf, cap, "%.0f..%.0f", s->lo, s->hi); break;
+    case OPT_DOUBLE: case OPT_ANGLE: snprintf(buf, cap, "%g..%g", s->lo, s->hi); break;
+    case OPT_SEED: snprintf(buf, cap, "0..%lld", (long long)INT64_MAX); break;
+    case OPT_CHOICE: {
+        size_t len = 0;
+        buf[0] = '\0';
+        for (int k = 0; s->choices[k]; k++)
+            len += (size_t)snprintf(buf + len, len < cap ? cap - len : 0, "%s%s", k ? ", " : "", s->choices[k]);
+        break;
+    }
+    default: buf[0] = '\0';
+    }
+}
+
+static int bad_value(const char *cmd, const opt_spec *s, const char *text, const char *what)
+{
+    char range[256];
+    range_text(s, range, sizeof range);
+    fprintf(stderr, "hyperntk %s: --%s: '%s' is not %s (accepted %s)\nTry 'hyperntk %s --help'.\n", cmd, s->name,
+            text, what, range, cmd);
+    return CLI_EXIT_USAGE;
+}
+
+static int parse_long_text(const char *text, double lo, double hi, long *value)
+{
+    char *end;
+    errno = 0;
+    double d = strtod(text, &end); /* accept 1e5 as well as 100000 */
+    if (errno || end == text || *end != '\0' || d != floor(d) || d < lo || d > hi) return -1;
+    *value = (long)d;
+    return 0;
+}
+
+/* Parse `text` into the field of `s`. */
+static int set_value(const char *cmd, const opt_spec *s, const char *text, void *target)
+{
+    switch (s->type) {
+    case OPT_LONG: {
+        long v;
+        if (parse_long_text(text, s->lo, s->hi, &v)) return bad_value(cmd, s, text, "an integer in range");
+        *OPTS_FIELD(long, target, s) = v;
+        return 0;
+    }
+    case OPT_INT: {
+        long v;
+        if (parse_long_text(text, s->lo, s->hi, &v)) return bad_value(cmd, s, text, "an integer in range");
+        *OPTS_FIELD(int, target, s) = (int)v;
+        return 0;
+    }
+    case OPT_DOUBLE: {
+        char *end;
+        errno = 0;
+        double d = strtod(text, &end);
+        if (errno || end == text || *end || !isfinite(d) || d < s->lo || d > s->hi)
+            return bad_value(cmd, s, text, "a number in range");
+        *OPTS_FIELD(double, target, s) = d;
+        return 0;
+    }
+    case OPT_ANGLE: {
+        double d;
+        if (opts_parse_angle(text, &d) || d < s->lo || d > s->hi)
+            return bad_value(cmd, s, text, "an angle in radians (a number or [k]pi[/d]) in range");
+        *OPTS_FIELD(double, target, s) = d;
+        return 0;
+    }
+    case OPT_SEED: {
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(text, &end, 0);
+        if (errno || end == text || *end || text[0] == '-' || v > (unsigned long long)INT64_MAX)
+            return bad_value(cmd, s, text, "an integer in range");
+        *OPTS_FIELD(uint64_t, target, s) = (uint64_t)v;
+        return 0;
+    }
+    case OPT_STRING:
+        if (!text[0]) return bad_value(cmd, s, text, "a non-empty value");
+        *OPTS_FIELD(const char *, target, s) = text;
+        return 0;
+    case OPT_FLAG: *OPTS_FIELD(int, target, s) = 1; return 0;
+    case OPT_CHOICE:
+        for (int k = 0; s->choices[k]; k++)
+            if (!strcmp(text, s->choices[k])) {
+                *OPTS_FIELD(int, target, s) = k;
+                return 0;
+            }
+        return bad_value(cmd, s, text, "one of the choices");
+    case OPT_LIST: {
+        opts_list *l = OPTS_FIELD(opts_list, target, s);
+        int lmin = s->list_max ? s->list_min : 1, lmax = s->list_max ? s->list_max : OPTS_LIST_MAX;
+        char buf[4096];
+        if (strlen(text) >= sizeof buf) return bad_value(cmd, s, "...", "a list of at most 4095 characters");
+        strcpy(buf, text);
+        int n = 0, commas = 0;
+        for (const char *p = text; *p; p++) commas += *p == ',';
+        char *save = NULL;
+        for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+            long v;
+            if (n == OPTS_LIST_MAX || parse_long_text(tok, s->lo, s->hi, &v)) {
+                char what[128];
+                snprintf(what, sizeof what, "a comma list of %d..%d integers, each in range (bad: '%s')", lmin, lmax,
+                         tok);
+                return bad_value(cmd, s, text, what);
+            }
+            l->v[n++] = v;
+        }
+        if (n != commas + 1 || n < lmin || n > lmax) {
+            char what[128];
+            snprintf(what, sizeof what, "a comma list of %d..%d integers, each in range", lmin, lmax);
+            return bad_value(cmd, s, text, what);
+        }
+        if (s->flags & OPT_INCREASING)
+            for (int k = 1; k < n; k++)
+                if (l->v[k] <= l->v[k - 1]) {
+                    fprintf(stderr, "hyperntk %s: --%s: %ld after %ld: the values must be strictly increasing\n"
+                                    "Try 'hyperntk %s --help'.\n", cmd, s->name, l->v[k], l->v[k - 1], cmd);
+                    return CLI_EXIT_USAGE;
+                }
+        l->n = n;
+        return 0;
+    }
+    }
+    return CLI_EXIT_USAGE;
+}
+
+static int find_spec(const opt_command *c, const char *name, size_t len)
+{
+    for (int k = 0; k < c->n_specs; k++)
+        if (strlen(c->specs[k].name) == len && !strncmp(c->specs[k].name, name, len)) return k;
+    return -1;
+}
+
+/* Apply "name=value name=value" (a preset). */
+static int apply_settings(const opt_command *c, const char *settings, void *target)
+{
+    const char *p = settings;
+    while (*p) {
+        while (*p == ' ') p++;
+        if (!*p) break;
+        const char *eq = strchr(p, '='), *end = strchr(p, ' ');
+        if (!end) end = p + strlen(p);
+        int k = eq && eq < end ? find_spec(c, p, (size_t)(eq - p)) : -1;
+        if (k < 0) {
+            fprintf(stderr, "hyperntk %s: internal error: preset setting '%.*s' names no option\n", c->cmd,
+                    (int)(end - p), p);
+            return CLI_EXIT_FAILURE;
+        }
+        char value[4096];
+        snprintf(value, sizeof value, "%.*s", (int)(end - eq - 1), eq + 1);
+        /* The value must outlive this call for OPT_STRING: presets keep strings in the table. */
+        if (c->specs[k].type == OPT_STRING) {
+            fprintf(stderr, "hyperntk %s: internal error: a preset cannot set the string --%s\n", c->cmd,
+                    c->specs[k].name);
+            return CLI_EXIT_FAILURE;
+        }
+        int st = set_value(c->cmd, &c->specs[k], value, target);
+        if (st) return st;
+        p = end;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------ parsing */
+
+int opts_parse(const opt_command *c, int argc, char **argv, void *target, opts_state *state)
+{
+    struct option longopts[OPTS_MAX_SPECS + 16];
+    int n = 0;
+    memset(state, 0, sizeof *state);
+    if (c->n_specs > OPTS_MAX_SPECS) {
+        fprintf(stderr, "hyperntk %s: internal error: more than %d options\n", c->cmd, OPTS_MAX_SPECS);
+        return CLI_EXIT_FAILURE;
+    }
+    for (int k = 0; k < c->n_specs; k++)
+        longopts[n++] = (struct option){c->specs[k].name, c->specs[k].type == OPT_FLAG ? no_argument
+                                                                                     : required_argument, 0, k};
+    for (int p = 1; p < c->n_presets; p++) longopts[n++] = (struct option){c->presets[p].name, no_argument, 0, 1000 + p};
+    longopts[n++] = (struct option){"help", no_argument, 0, 2000};
+    longopts[n] = (struct option){0, 0, 0, 0};
+
+    /* Pass 1: --help and the preset. */
+    int ch, preset = 0;
+    optind = 1;
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        if (ch == 2000) {
+            opts_usage(c, stdout);
+            return -1;
+        }
+        if (ch >= 1000 && ch < 2000) {
+            if (preset && preset != ch - 1000)
+                return cli_usage_error(c->cmd, "--%s and --%s exclude each other", c->presets[preset].name,
+                                       c->presets[ch - 1000].name);
+            preset = ch - 1000;
+        }
+        if (ch == '?' || ch == ':') return cli_usage_error(c->cmd, "unknown option, or an option without its value: '%s'", argv[optind - 1]);
+    }
+    if (optind < argc) return cli_usage_error(c->cmd, "unexpected argument '%s'", argv[optind]);
+    state->preset = preset;
+
+    /* Defaults, then the preset, then the command line. */
+    for (int k = 0; k < c->n_specs; k++) {
+        const opt_spec *s = &c->specs[k];
+        if (s->type == OPT_LIST) OPTS_FIELD(opts_list, target, s)->n = 0;
+        if (!s->def) continue;
+        int st = s->type == OPT_STRING ? (*OPTS_FIELD(const char *, target, s) = s->def, 0)
+                                       : set_value(c->cmd, s, s->def, target);
+        if (st) return st;
+    }
+    if (c->n_presets > 0) {
+        int st = apply_settings(c, c->presets[preset].settings, target);
+        if (st) return st;
+    }
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        if (ch < 0 || ch >= c->n_specs) continue;
+        int st = set_value(c->cmd, &c->specs[ch], optarg ? optarg : "", target);
+        if (st) return st;
+        state->given |= (uint64_t)1 << ch;
+    }
+    for (int k = 0; k < c->n_specs; k++)
+        if ((c->specs[k].flags & OPT_REQUIRED) && !(state->given >> k & 1))
+            return cli_usage_error(c->cmd, "--%s %s is required", c->specs[k].name,
+                                   c->specs[k].metavar ? c->specs[k].metavar : "VALUE");
+    return 0;
+}
+
+int opts_given(const opt_command *c, const opts_state *state, const char *name)
+{
+    int k = find_spec(c, name, strlen(name));
+    return k >= 0 && (state->given >> k & 1);
+}
+
+/* ------------------------------------------------------------ usage */
+
+static void print_help_text(FILE *out, const char *help, int indent)
+{
+    for (const char *p = help; *p; p++) {
+        fputc(*p, out);
+        if (*p == '\n') fprintf(out, "%*s", indent, "");
+    }
+}
+
+void opts_usage(const opt_command *c, FILE *out)
+{
+    fprintf(out, "Usage: hyperntk %s %s\n%s\n", c->cmd, c->synopsis, c->summary);
+    if (c->n_presets > 0) {
+        fprintf(out, "\nPresets (options given on the command line override them):\n");
+        for (int p = 0; p < c->n_presets; p++) {
+            char head[64];
+            snprintf(head, sizeof head, p ? "--%s" : "(default: %s)", c->presets[p].name);
+            fprintf(out, "  %-22s %s\n  %-22s   ", head, c->presets[p].help, "");
+            /* the settings, one per word */
+            int col = 0;
+            for (const char *s = c->presets[p].settings; *s; s++) {
+                if (*s == ' ' && col > 60) {
+                    fprintf(out, "\n  %-22s   ", "");
+                    col = 0;
+                    continue;
+                }
+                fputc(*s, out);
+                col++;
+            }
+            fputc('\n', out);
+        }
+    }
+    fprintf(out, "\nOptions:\n");
+    for (int k = 0; k < c->n_specs; k++) {
+        const opt_spec *s = &c->specs[k];
+        char head[64], range[256];
+        if (s->type == OPT_FLAG) snprintf(head, sizeof head, "--%s", s->name);
+        else snprintf(head, sizeof head, "--%s %s", s->name, s->metavar ? s->metavar : "VALUE");
+        fprintf(out, "  %-22s ", head);
+        print_help_text(out, s->help, 25);
+        range_text(s, range, sizeof range);
+        int extra = 0;
+        if (range[0] || s->def || (s->flags & OPT_REQUIRED)) fprintf(out, "\n%25s(", "");
+        if (s->flags & OPT_REQUIRED) fprintf(out, "%srequired", extra++ ? "; " : "");
+        if (s->def) fprintf(out, "%sdefault %s", extra++ ? "; " : "", s->def);
+        if (range[0]) {
+            if (s->type == OPT_LIST) {
+                int lmin = s->list_max ? s->list_min : 1, lmax = s->list_max ? s->list_max : OPTS_LIST_MAX;
+                fprintf(out, "%s%d..%d values, each %s%s", extra++ ? "; " : "", lmin, lmax, range,
+                        (s->flags & OPT_INCREASING) ? ", increasing" : "");
+            } else {
+                fprintf(out, "%s%s %s", extra++ ? "; " : "", s->type == OPT_CHOICE ? "one of" : "accepted", range);
+            }
+        }
+        if (extra) fputc(')', out);
+        fputc('\n', out);
+    }
+    fprintf(out, "  %-22s this text\n", "--help");
+    fprintf(out, "\n%s\n", c->footer ? c->footer
+                                     : "Threads: OMP_NUM_THREADS; processes: mpirun -np K.  The result is "
+                                       "bit-identical for any\nthread or process count.  Theory: docs/theory.md.");
+}
+
+/* ------------------------------------------------------------ config */
+
+void opts_config(const opt_command *c, const void *target, cli_config *cfg)
+{
+    for (int k = 0; k < c->n_specs; k++) {
+        const opt_spec *s = &c->specs[k];
+        if (!(s->flags & OPT_CONFIG)) continue;
+        void *t = (void *)target;
+        switch (s->type) {
+        case OPT_LONG: cli_config_long(cfg, s->name, *OPTS_FIELD(long, t, s)); break;
+        case OPT_INT: case OPT_FLAG: cli_config_long(cfg, s->name, *OPTS_FIELD(int, t, s)); break;
+        case OPT_DOUBLE: case OPT_ANGLE: cli_config_double(cfg, s->name, *OPTS_FIELD(double, t, s)); break;
+        case OPT_SEED: cli_config_long(cfg, s->name, (long)*OPTS_FIELD(uint64_t, t, s)); break;
+        case OPT_STRING: {
+            const char *v = *OPTS_FIELD(const char *, t, s);
+            cli_config_string(cfg, s->name, v ? v : "");
+            break;
+        }
+        case OPT_CHOICE: cli_config_string(cfg, s->name, s->choices[*OPTS_FIELD(int, t, s)]); break;
+        case OPT_LIST: {
+            const opts_list *l = OPTS_FIELD(opts_list, t, s);
+            cli_config_list(cfg, s->name, l->v, l->n);
+            break;
+        }
+        }
+    }
+}
+
+int opts_write_attrs(const opt_command *c, const void *target, const opts_state *state, hntk_h5 *f)
+{
+    int st = HNTK_OK;
+    if (c->n_presets > 0) st = hntk_h5_attr_string(f, "/", "preset", c->presets[state->preset].name);
+    for (int k = 0; k < c->n_specs && !st; k++) {
+        const opt_spec *s = &c->specs[k];
+        if (!(s->flags & OPT_CONFIG)) continue;
+        char name[64];
+        snprintf(name, sizeof name, "%s", s->name);
+        for (char *p = name; *p; p++)
+            if (*p == '-') *p = '_';
+        void *t = (void *)target;
+        switch (s->type) {
+        case OPT_LONG: st = hntk_h5_attr_long(f, "/", name, *OPTS_FIELD(long, t, s)); break;
+        case OPT_INT: case OPT_FLAG: st = hntk_h5_attr_long(f, "/", name, *OPTS_FIELD(int, t, s)); break;
+        case OPT_DOUBLE: case OPT_ANGLE: st = hntk_h5_attr_double(f, "/", name, *OPTS_FIELD(double, t, s)); break;
+        case OPT_SEED: st = hntk_h5_attr_long(f, "/", name, (long)*OPTS_FIELD(uint64_t, t, s)); break;
+        case OPT_STRING: {
+            const char *v = *OPTS_FIELD(const char *, t, s);
+            st = hntk_h5_attr_string(f, "/", name, v ? v : "");
+            break;
+        }
+        case OPT_CHOICE: st = hntk_h5_attr_string(f, "/", name, s->choices[*OPTS_FIELD(int, t, s)]); break;
+        case OPT_LIST: {
+            const opts_list *l = OPTS_FIELD(opts_list, t, s);
+            st = hntk_h5_attr_long_array(f, "/", name, l->n, l->v);
+            break;
+        }
+        }
+    }
+    return st;
+}
+
+/* TEMPORARY until h5io has array attributes. */
+__attribute__((weak)) int hntk_h5_attr_long_array(hntk_h5 *f, const char *obj, const char *name, long n, const long *v);
+__attribute__((weak)) int hntk_h5_attr_long_array(hntk_h5 *f, const char *obj, const char *name, long n, const long *v)
+{
+    char buf[4096];
+    size_t len = 0;
+    buf[0] = '\0';
+    for (long i = 0; i < n && len < sizeof buf; i++) len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%ld", i ? "," : "", v[i]);
+    return hntk_h5_attr_string(f, obj, name, buf);
+}

@@ -1,0 +1,112 @@
+/* opts.h: declarative options.  One table per subcommand, from which come its
+ * usage text (every default, range and preset value shown), the parsing with
+ * range checks, the defaults, the checkpoint's configuration string and the
+ * configuration attributes of the result file, so that help and behaviour
+ * cannot drift apart.
+ *
+ * A driver declares its options struct and a table of opt_spec rows, each
+ * naming a field by offsetof; opts_parse fills the struct: first every
+ * default, then the chosen preset's settings, then the command line, in that
+ * order whatever the order of the arguments.  Every value, default and preset
+ * setting included, goes through the same parser and range check.
+ *
+ * Units: angles are radians everywhere ("pi/3", "0.5", "-pi/2" are accepted). */
+#ifndef HYPERNTK_SIMS_OPTS_H
+#define HYPERNTK_SIMS_OPTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "cli.h"
+
+enum { OPTS_LIST_MAX = 64, OPTS_MAX_SPECS = 64 };
+
+typedef enum {
+    OPT_LONG,   /* long, in lo..hi (1e5 accepted for 100000) */
+    OPT_INT,    /* int, in lo..hi */
+    OPT_DOUBLE, /* double, finite, in lo..hi */
+    OPT_ANGLE,  /* double, radians, in lo..hi: a number or [k]pi[/d] */
+    OPT_SEED,   /* uint64_t, 0..2^63-1 (stored exactly as a signed 64-bit attribute) */
+    OPT_STRING, /* const char * (points into argv or the table) */
+    OPT_FLAG,   /* int, set to 1 by the option, which takes no value */
+    OPT_CHOICE, /* int, the index of the value in `choices` */
+    OPT_LIST    /* opts_list: comma-separated longs, each in lo..hi, count in list_min..list_max */
+} opt_type;
+
+/* Flags of a spec. */
+enum {
+    OPT_REQUIRED = 1u,   /* must be given (no default) */
+    OPT_CONFIG = 2u,     /* a parameter of the results: in the configuration string and file attributes */
+    OPT_INCREASING = 4u  /* OPT_LIST: strictly increasing */
+};
+
+typedef struct {
+    long v[OPTS_LIST_MAX];
+    int n;
+} opts_list;
+
+typedef struct {
+    const char *name;    /* "f-width": the option --f-width, the attribute f_width */
+    const char *metavar; /* "n" (ignored for OPT_FLAG) */
+    opt_type type;
+    size_t offset;       /* offsetof(the driver's struct, field) */
+    double lo, hi;       /* accepted range (of each element for OPT_LIST) */
+    const char *def;     /* default, as command-line text; NULL: none (0, NULL, empty list) */
+    const char *help;    /* one line (a '\n' starts an indented continuation line) */
+    unsigned flags;
+    const char *const *choices; /* OPT_CHOICE: NULL-terminated */
+    int list_min, list_max;     /* OPT_LIST: accepted number of elements (0, 0: 1..OPTS_LIST_MAX) */
+} opt_spec;
+
+/* A preset: a named set of values ("samples=400 widths=32,64,128"), selected
+ * with --NAME; presets[0] is the one in effect when none is named (its name is
+ * shown as "(default)").  Options given on the command line override it. */
+typedef struct {
+    const char *name;
+    const char *help;
+    const char *settings; /* space-separated name=value, names of specs */
+} opt_preset;
+
+typedef struct {
+    const char *cmd;      /* "kernel" */
+    const char *synopsis; /* "--inputs IN.h5 --out OUT.h5 [OPTIONS]" */
+    const char *summary;  /* what the command does, a few lines */
+    const char *footer;   /* printed after the options (NULL: the thread note) */
+    const opt_spec *specs;
+    int n_specs;
+    const opt_preset *presets; /* may be NULL */
+    int n_presets;
+} opt_command;
+
+/* Which options the command line gave (bit k: specs[k]), and the preset chosen. */
+typedef struct {
+    uint64_t given;
+    int preset;
+} opts_state;
+
+/* Fill `target` from defaults, preset and argv (argv[0] is the subcommand).
+ * Returns 0 on success, -1 after printing --help to stdout, CLI_EXIT_USAGE
+ * after printing the error (naming the value and the accepted range). */
+int opts_parse(const opt_command *c, int argc, char **argv, void *target, opts_state *state);
+void opts_usage(const opt_command *c, FILE *out);
+
+/* Was spec `name` given on the command line? */
+int opts_given(const opt_command *c, const opts_state *state, const char *name);
+
+/* Append " name=value" for every OPT_CONFIG spec to a configuration string
+ * (reals %.17g, lists comma-joined, choices by name). */
+void opts_config(const opt_command *c, const void *target, cli_config *cfg);
+
+/* Write every OPT_CONFIG spec as an attribute of "/": long/int/seed as int64,
+ * reals as float64, lists as int64 arrays, strings and choices as strings;
+ * plus "preset" (the preset's name) when the command has presets. */
+int opts_write_attrs(const opt_command *c, const void *target, const opts_state *state, hntk_h5 *f);
+
+/* Accessors for a field of `target` described by a spec. */
+#define OPTS_FIELD(type, target, spec) ((type *)((char *)(target) + (spec)->offset))
+
+/* Parse an angle: a number, or [-][k][*]pi[/d] (radians). 0 on success. */
+int opts_parse_angle(const char *text, double *value);
+
+#endif

@@ -153,9 +153,9 @@ void grid_progress_end_cell(grid_progress *p)
     p->run_cost += p->cell_cost;
     p->cell_cost = 0;
     if (p->enabled && !p->tty) {
-        char done[160];
-        snprintf(done, sizeof done, "%.150s done in %.1f s", p->label, cli_now() - p->cell_start);
-        snprintf(p->label, sizeof p->label, "%s", done);
+        /* "cell 3/64 (n = 100, m = 40) done in 3.1 s" */
+        size_t len = strlen(p->label);
+        snprintf(p->label + len, sizeof p->label - len, " done in %.1f s", cli_now() - p->cell_start);
         progress_print(p, 0.0, "\n");
     }
 }
@@ -274,10 +274,10 @@ static int check_cells(const grid_spec *g, int threads)
         if (st) return st;
         if (cell.samples < 2 || cell.first_sample < 0 || cell.first_sample > streams - cell.samples)
             return hntk_fail(HNTK_EINVAL,
-                             "%s: samples %ld..%ld of the seed: out of range: there are 2^32 sample streams per "
-                             "key (--samples too large for this grid; accepted at most %ld per cell)",
-                             cell.label, cell.first_sample, cell.first_sample + cell.samples - 1,
-                             streams / g->cells);
+                             "--samples = %ld is out of range for %ld cells: %s would use samples %ld..%ld of the "
+                             "seed and there are 2^32 of them: accepted 2..%ld",
+                             cell.samples, g->cells, cell.label, cell.first_sample,
+                             cell.first_sample + cell.samples - 1, streams / g->cells);
         size_t bytes = hntk_pool_bytes(&cell.arch, &cell.needs, threads);
         if (bytes > largest) {
             largest = bytes;

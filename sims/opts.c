@@ -48,11 +48,40 @@ int opts_parse_angle(const char *text, double *value)
     return 0;
 }
 
+/* An angle as "0", "pi", "-pi/2", "pi/4" when it is one of those doubles, else %g. */
+static void angle_text(double a, char *buf, size_t cap)
+{
+    static const int den[] = {1, 2, 3, 4, 6};
+    if (a == 0.0) {
+        snprintf(buf, cap, "0");
+        return;
+    }
+    for (int k = -4; k <= 4; k++)
+        for (size_t d = 0; d < sizeof den / sizeof den[0]; d++)
+            if (k != 0 && a == (k * OPTS_PI) / den[d]) {
+                const char *sign = k < 0 ? "-" : "";
+                int m = k < 0 ? -k : k;
+                if (m == 1 && den[d] == 1) snprintf(buf, cap, "%spi", sign);
+                else if (den[d] == 1) snprintf(buf, cap, "%s%dpi", sign, m);
+                else if (m == 1) snprintf(buf, cap, "%spi/%d", sign, den[d]);
+                else snprintf(buf, cap, "%s%dpi/%d", sign, m, den[d]);
+                return;
+            }
+    snprintf(buf, cap, "%g", a);
+}
+
 static void range_text(const opt_spec *s, char *buf, size_t cap)
 {
     switch (s->type) {
     case OPT_LONG: case OPT_INT: case OPT_LIST: snprintf(buf, cap, "%.0f..%.0f", s->lo, s->hi); break;
-    case OPT_DOUBLE: case OPT_ANGLE: snprintf(buf, cap, "%g..%g", s->lo, s->hi); break;
+    case OPT_DOUBLE: snprintf(buf, cap, "%g..%g", s->lo, s->hi); break;
+    case OPT_ANGLE: {
+        char lo[32], hi[32];
+        angle_text(s->lo, lo, sizeof lo);
+        angle_text(s->hi, hi, sizeof hi);
+        snprintf(buf, cap, "%s..%s", lo, hi);
+        break;
+    }
     case OPT_SEED: snprintf(buf, cap, "0..%lld", (long long)INT64_MAX); break;
     case OPT_CHOICE: {
         size_t len = 0;
@@ -245,7 +274,7 @@ int opts_parse(const opt_command *c, int argc, char **argv, void *target, opts_s
                                        c->presets[ch - 1000].name);
             preset = ch - 1000;
         }
-        if (ch == '?' || ch == ':') return cli_usage_error(c->cmd, "unknown option, or an option without its value: '%s'", argv[optind - 1]);
+        if (ch == '?' || ch == ':') return cli_usage_error(c->cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
     }
     if (optind < argc) return cli_usage_error(c->cmd, "unexpected argument '%s'", argv[optind]);
     state->preset = preset;

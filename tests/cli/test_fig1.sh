@@ -37,14 +37,15 @@ done
 a=("$bin" fig1a --out bad.h5 --f-widths 10,20 --g-widths 5 --samples 4)
 expect_error "fig1a f-depth 1" 2 "--f-depth: '1' .* 2\.\.32" -- "${a[@]}" --f-depth 1
 expect_error "fig1a g-depth 33" 2 "--g-depth: '33' .* 2\.\.32" -- "${a[@]}" --g-depth 33
-expect_error "fig1a width 0" 2 "--f-widths: '0' .* 1\.\.1048576" -- "${a[@]}" --f-widths 10,0
+expect_error "fig1a width 0" 2 "--f-widths: '10,0' .*bad: '0'.* 1\.\.1048576" -- "${a[@]}" --f-widths 10,0
 expect_error "fig1a widths not increasing" 2 "--g-widths: 5 after 10.*increasing" -- "${a[@]}" --g-widths 10,5
 expect_error "fig1a widths not a list" 2 "--f-widths: '10,,20'" -- "${a[@]}" --f-widths 10,,20
 expect_error "fig1a samples 1" 2 "--samples: '1' .* 2\.\." -- "${a[@]}" --samples 1
-expect_error "fig1a angle 181" 2 "--x-angle: '181' .* 0\.\.180" -- "${a[@]}" --x-angle 181
+expect_error "fig1a angle 4" 2 "--x-angle: '4' .*radians.* 0\.\.pi" -- "${a[@]}" --x-angle 4
+expect_error "fig1a angle 2pi" 2 "--z-angle: '2pi' .*radians.* 0\.\.pi" -- "${a[@]}" --z-angle 2pi
 expect_error "fig1a z-dim 1" 2 "--z-dim: '1' .* 2\.\." -- "${a[@]}" --z-dim 1
 expect_error "fig1a negative seed" 2 "--seed: '-1'" -- "${a[@]}" --seed -1
-expect_error "fig1a stop-after -1" 2 "--stop-after-cells: '-1' .* 0\.\." -- "${a[@]}" --stop-after-cells -1
+expect_error "fig1a stop-after -2" 2 "--stop-after-cells: '-2' .* -1\.\." -- "${a[@]}" --stop-after-cells -2
 expect_error "fig1a unknown option" 2 "unknown or incomplete option '--bogus'" -- "${a[@]}" --bogus
 expect_error "fig1a stray argument" 2 "unexpected argument 'extra'" -- "${a[@]}" extra
 expect_error "fig1a missing out" 2 "--out FILE is required" -- "$bin" fig1a --quick
@@ -101,7 +102,7 @@ done
 # configuration attributes, named after the options, with the preset's values
 attr() { "$bin" export "$1" --attr "$2" 2> /dev/null; }
 [ "$(attr qa.h5 f_depth) $(attr qa.h5 g_depth) $(attr qa.h5 samples) $(attr qa.h5 seed)" = "3 2 100 1" ] && ok || bad "fig1a depth/samples/seed attributes"
-[ "$(attr qa.h5 x_angle) $(attr qa.h5 z_angle) $(attr qa.h5 x_dim) $(attr qa.h5 z_dim) $(attr qa.h5 preset)" = "90 90 2 2 quick" ] && ok || bad "fig1a input attributes"
+[ "$(attr qa.h5 x_angle) $(attr qa.h5 z_angle) $(attr qa.h5 x_dim) $(attr qa.h5 z_dim) $(attr qa.h5 preset)" = "1.5707963267948966 1.5707963267948966 2 2 quick" ] && ok || bad "fig1a input attributes"
 [ "$(attr qb.h5 f_width) $(attr qb.h5 thetas) $(attr qb.h5 f_depth) $(attr qb.h5 g_depth) $(attr qb.h5 samples)" = "500 21 3 2 100" ] && ok || bad "fig1b attributes"
 for p in program subcommand version git_revision command_line created_utc host wall_time_seconds; do
   [ -n "$(attr qa.h5 $p)" ] && [ -n "$(attr qb.h5 $p)" ] && ok || bad "provenance attribute $p missing"

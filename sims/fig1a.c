@@ -38,17 +38,11 @@ typedef struct {
     opts_list f_widths, g_widths;
     long A, G;               /* the numbers of widths */
     long samples;
-    uint64_t seed;
-    const char *out;
-    int restart;
-    long stop_after; /* -1: never */
-    double budget_gib;
+    grid_run_opts run; /* --out, --seed, --restart, --stop-after-cells, --mem-budget */
 } fig1a_opts;
 
 #define F(field) offsetof(fig1a_opts, field)
 static const opt_spec SPECS[] = {
-    {"out", "FILE", OPT_STRING, F(out), 0, 0, NULL, "result file (written atomically; schema in docs/file-formats.md)",
-     OPT_REQUIRED},
     {"f-widths", "LIST", OPT_LIST, F(f_widths), 1, HNTK_MAX_WIDTH, NULL, "widths n of f", OPT_CONFIG | OPT_INCREASING},
     {"g-widths", "LIST", OPT_LIST, F(g_widths), 1, HNTK_MAX_WIDTH, NULL, "widths m of g", OPT_CONFIG | OPT_INCREASING},
     {"f-depth", "L", OPT_INT, F(f_depth), 2, HNTK_MAX_DEPTH, "3", "weight layers of f", OPT_CONFIG},
@@ -61,13 +55,7 @@ static const opt_spec SPECS[] = {
      OPT_CONFIG},
     {"samples", "N", OPT_LONG, F(samples), 2, 2147483647.0, NULL,
      "initializations per cell; cell c uses samples c*N..c*N+N-1", OPT_CONFIG},
-    {"seed", "S", OPT_SEED, F(seed), 0, 0, "1", "seed of every random stream", OPT_CONFIG},
-    {"restart", NULL, OPT_FLAG, F(restart), 0, 0, NULL, "discard OUT.h5.ckpt from an interrupted run and start over", 0},
-    {"stop-after-cells", "K", OPT_LONG, F(stop_after), -1, 2147483647.0, "-1",
-     "compute at most K cells, then stop with exit status 3, keeping\nthe checkpoint (-1: never; for batch jobs with "
-     "time limits, and tests)", 0},
-    {"mem-budget", "GiB", OPT_DOUBLE, F(budget_gib), 1e-6, 1e6, NULL,
-     "refuse grids needing more memory (default 3/4 of RAM)", 0},
+    GRID_RUN_SPECS(fig1a_opts, "cells"),
 };
 #undef F
 
@@ -84,23 +72,15 @@ static const opt_command COMMAND = {
                "initializations, on a grid of widths of f times widths of g, against the limit\n"
                "Theta^h(u,u') (docs/theory.md, claims 4).  Prints the variance grid, its log-log\n"
                "slopes along each edge and the diagonal, and the fit var = a/n + b/m + c/(nm).",
-    .footer = "Resuming: after each cell the completed cells are saved atomically in OUT.h5.ckpt.\n"
-              "Interrupted (Ctrl-C, SIGTERM: it stops at the next block of samples), the same command\n"
-              "continues from the completed cells and writes the same file as an uninterrupted run;\n"
-              "the checkpoint is removed once OUT.h5 is written.\n"
-              "Threads: OMP_NUM_THREADS; processes: mpirun -np K (when built with MPI).  The result is\n"
-              "bit-identical for any thread and process count, also across a resumption.",
-    .specs = SPECS,
-    .n_specs = (int)(sizeof SPECS / sizeof SPECS[0]),
-    .presets = PRESETS,
-    .n_presets = (int)(sizeof PRESETS / sizeof PRESETS[0]),
+    .footer = GRID_FOOTER,
+    OPTS_SPECS(SPECS),
+    OPTS_PRESETS(PRESETS),
 };
 
 static int parse_options(int argc, char **argv, fig1a_opts *o, opts_state *state)
 {
     memset(o, 0, sizeof *o);
-    o->budget_gib = (double)cli_default_budget() / 1073741824.0;
-    int st = opts_parse(&COMMAND, argc, argv, o, state);
+    int st = grid_parse(&COMMAND, argc, argv, o, &o->run, state);
     o->A = o->f_widths.n;
     o->G = o->g_widths.n;
     return st;
@@ -302,21 +282,6 @@ static void result_free(fig1a_result *r)
     free(r->var_se);
 }
 
-/* The checkpoint's configuration: every option that affects the values. */
-static int build_config(const fig1a_opts *o, char **out)
-{
-    cli_config c;
-    cli_config_init(&c, CMD);
-    cli_config_long(&c, "format", 2);
-    opts_config(&COMMAND, o, &c);
-    int st = cli_config_status(&c);
-    if (st) {
-        cli_config_free(&c);
-        return st;
-    }
-    *out = c.text;
-    return HNTK_OK;
-}
 
 static void print_grid(const char *title, const fig1a_opts *o, const double *v, const char *fmt)
 {
@@ -333,8 +298,8 @@ static void print_grid(const char *title, const fig1a_opts *o, const double *v, 
 static void print_report(const fig1a_opts *o, const fig1a_result *r)
 {
     long A = o->A, G = o->G, N = A * G;
-    printf("hyperntk fig1a: L=%d H=%d, angle(x,x') = %g deg, angle(z,z') = %g deg, %ld samples per cell, seed %llu\n",
-           o->f_depth, o->g_depth, o->x_angle, o->z_angle, o->samples, (unsigned long long)o->seed);
+    printf("hyperntk fig1a: L=%d H=%d, angle(x,x') = %.4g rad, angle(z,z') = %.4g rad, %ld samples per cell, seed %llu\n",
+           o->f_depth, o->g_depth, o->x_angle, o->z_angle, o->samples, (unsigned long long)o->run.seed);
     printf("Theta^h(u,u') = %.6g (infinite-width limit, THEORY.md section 3)\n\n", r->analytic);
     print_grid("variance of K^h(u,u') over initializations (rows: width n of f, columns: width m of g)", o, r->var,
                " %9.3g");
@@ -394,7 +359,7 @@ static int write_results(const fig1a_opts *o, const opts_state *state, const fig
     for (long a = 0; a < A; a++) fw[a] = (double)o->f_widths.v[a];
     for (long g = 0; g < G; g++) gw[g] = (double)o->g_widths.v[g];
     hntk_h5 *f;
-    int st = hntk_h5_create(o->out, &f);
+    int st = hntk_h5_create(o->run.out, &f);
     if (st) return st;
     long xd[2] = {2, o->x_dim}, zd[2] = {2, o->z_dim}, ad[1] = {A}, gd[1] = {G};
     st = hntk_h5_write(f, "f_widths", 1, ad, fw);
@@ -445,7 +410,10 @@ static int write_results(const fig1a_opts *o, const opts_state *state, const fig
 
 typedef struct {
     const fig1a_opts *o;
-    const fig1a_result *r;
+    const opts_state *state;
+    fig1a_result *r;
+    int argc;
+    char **argv;
 } grid_data;
 
 /* One initialization: out = [K, d^2, d^3, d^4] with K = K^h(u, u') and
@@ -475,7 +443,7 @@ static void describe_cell(const void *data, long c, grid_cell *cell)
     cell->needs = (hntk_pool_needs){.batch = 2, .gram = 1};
     cell->samples = o->samples;
     cell->first_sample = c * o->samples;
-    cell->key = o->seed;
+    cell->key = o->run.seed;
     cell->sample_dim = SAMPLE_DIM;
     cell->X = d->r->X;
     cell->Z = d->r->Z;
@@ -490,6 +458,26 @@ static int grid_values(const grid_cell *cell, const hntk_welford *acc, const dou
     return HNTK_OK;
 }
 
+/* Every cell is done: the fits, the report and (rank 0) the file. */
+static int finish(const void *data, const hntk_checkpoint *ck, double wall)
+{
+    const grid_data *d = data;
+    const fig1a_opts *o = d->o;
+    fig1a_result *r = d->r;
+    for (long c = 0; c < o->A * o->G; c++) {
+        const double *v = hntk_checkpoint_values(ck, c);
+        r->mean[c] = v[0];
+        r->var[c] = v[1];
+        r->se[c] = v[2];
+        r->var_se[c] = v[3];
+    }
+    gsl_set_error_handler_off();
+    fit_edges(o, r->var, r->var_se, r->edges);
+    fit_model(o, r->var, r->var_se, &r->model);
+    print_report(o, r);
+    return grid_is_root() ? write_results(o, d->state, r, d->argc, d->argv, wall) : HNTK_OK;
+}
+
 int hntk_cmd_fig1a(int argc, char **argv)
 {
     fig1a_opts o;
@@ -501,11 +489,7 @@ int hntk_cmd_fig1a(int argc, char **argv)
     grid_signals_install();
 
     long A = o.A, G = o.G, cells = A * G;
-    int threads = hntk_mc_max_threads();
     fig1a_result r = {0};
-    hntk_checkpoint *ck = NULL;
-    char *config = NULL;
-
     hntk_hyper_arch widest = cell_arch(&o, o.f_widths.v[A - 1], o.g_widths.v[G - 1]);
     st = hntk_hyper_arch_validate(&widest);
     if (!st) {
@@ -525,42 +509,11 @@ int hntk_cmd_fig1a(int argc, char **argv)
         st = hntk_limit_batch(&widest, HNTK_VARIANT_PAPER, 2, r.X, r.Z, theta_h, NULL);
         r.analytic = theta_h[1];
     }
-    if (!st) st = build_config(&o, &config);
-    double previous = 0.0;
-    long loaded = 0;
-    grid_data data = {&o, &r};
-    grid_spec grid = {.cmd = CMD, .what = "cells", .cells = cells, .cell_dim = CELL_DIM, .stop_after = o.stop_after,
-                      .budget_bytes = (size_t)(o.budget_gib * 1073741824.0), .sample = fig1a_sample,
-                      .driver = &data, .describe = describe_cell, .values = grid_values};
-    if (!st) st = grid_run(&grid, o.out, config, o.restart, threads, &ck, &previous, &loaded);
-    if (st == HNTK_EINTR) {
-        hntk_checkpoint_free(ck);
-        free(config);
-        result_free(&r);
-        grid_die_if_signalled();
-        return GRID_EXIT_INCOMPLETE;
-    }
-    if (!st) {
-        for (long c = 0; c < cells; c++) {
-            const double *v = hntk_checkpoint_values(ck, c);
-            r.mean[c] = v[0];
-            r.var[c] = v[1];
-            r.se[c] = v[2];
-            r.var_se[c] = v[3];
-        }
-        gsl_set_error_handler_off();
-        fit_edges(&o, r.var, r.var_se, r.edges);
-        fit_model(&o, r.var, r.var_se, &r.model);
-        print_report(&o, &r);
-        double wall = previous + (cli_now() - t0);
-        /* Under MPI every rank holds the same cells; rank 0 writes and removes the checkpoint. */
-        if (grid_is_root()) st = write_results(&o, &state, &r, argc, argv, wall);
-        if (!st && grid_is_root()) st = hntk_checkpoint_remove(ck);
-        if (!st) grid_print_wrote(o.out, wall, threads, loaded);
-    }
-    int code = st ? cli_report(CMD, st) : CLI_EXIT_OK;
-    hntk_checkpoint_free(ck);
-    free(config);
+    grid_data data = {&o, &state, &r, argc, argv};
+    grid_spec grid = {.cmd = CMD, .what = "cells", .cells = cells, .cell_dim = CELL_DIM,
+                      .stop_after = o.run.stop_after, .budget_bytes = (size_t)(o.run.budget_gib * 1073741824.0),
+                      .sample = fig1a_sample, .driver = &data, .describe = describe_cell, .values = grid_values};
+    int code = grid_main(st, &grid, &COMMAND, &o, 2, &o.run, t0, finish);
     result_free(&r);
     return code;
 }

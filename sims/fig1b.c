@@ -33,17 +33,11 @@ typedef struct {
     opts_list g_widths;
     long G; /* the number of widths of g */
     long samples;
-    uint64_t seed;
-    const char *out;
-    int restart;
-    long stop_after; /* -1: never */
-    double budget_gib;
+    grid_run_opts run; /* --out, --seed, --restart, --stop-after-cells, --mem-budget */
 } fig1b_opts;
 
 #define F(field) offsetof(fig1b_opts, field)
 static const opt_spec SPECS[] = {
-    {"out", "FILE", OPT_STRING, F(out), 0, 0, NULL, "result file (written atomically; schema in docs/file-formats.md)",
-     OPT_REQUIRED},
     {"f-width", "n", OPT_LONG, F(f_width), 1, HNTK_MAX_WIDTH, "500", "hidden width of f", OPT_CONFIG},
     {"g-widths", "LIST", OPT_LIST, F(g_widths), 1, HNTK_MAX_WIDTH, "10,800", "hidden widths of g",
      OPT_CONFIG | OPT_INCREASING},
@@ -54,12 +48,7 @@ static const opt_spec SPECS[] = {
     {"z-dim", "m0", OPT_LONG, F(z_dim), 2, HNTK_MAX_WIDTH, "2", "dimension of z", OPT_CONFIG},
     {"samples", "N", OPT_LONG, F(samples), 2, 2147483647.0, "100",
      "initializations per width of g; width number c uses samples c*N..c*N+N-1", OPT_CONFIG},
-    {"seed", "S", OPT_SEED, F(seed), 0, 0, "1", "seed of every random stream", OPT_CONFIG},
-    {"restart", NULL, OPT_FLAG, F(restart), 0, 0, NULL, "discard OUT.h5.ckpt from an interrupted run and start over", 0},
-    {"stop-after-cells", "K", OPT_LONG, F(stop_after), -1, 2147483647.0, "-1",
-     "compute at most K widths of g, then stop with exit status 3,\nkeeping the checkpoint (-1: never)", 0},
-    {"mem-budget", "GiB", OPT_DOUBLE, F(budget_gib), 1e-6, 1e6, NULL,
-     "refuse configurations needing more memory (default 3/4 of RAM)", 0},
+    GRID_RUN_SPECS(fig1b_opts, "widths of g"),
 };
 #undef F
 
@@ -76,22 +65,15 @@ static const opt_command COMMAND = {
                "h(u)h(u') with Lambda^H(u,u') likewise (docs/theory.md, claims 5).\n"
                "u = (x, z), u' = (x, z'): z = sqrt(m0) e1, z' = sqrt(m0) (cos theta e1 + sin theta e2),\n"
                "x = sqrt(n0) e1 in both.",
-    .footer = "Resuming: after each width of g the completed ones are saved atomically in OUT.h5.ckpt.\n"
-              "Interrupted (Ctrl-C, SIGTERM), the same command continues from them and writes the same\n"
-              "file as an uninterrupted run; the checkpoint is removed once OUT.h5 is written.\n"
-              "Threads: OMP_NUM_THREADS; processes: mpirun -np K (when built with MPI).  The result is\n"
-              "bit-identical for any thread and process count, also across a resumption.",
-    .specs = SPECS,
-    .n_specs = (int)(sizeof SPECS / sizeof SPECS[0]),
-    .presets = PRESETS,
-    .n_presets = (int)(sizeof PRESETS / sizeof PRESETS[0]),
+    .footer = GRID_FOOTER,
+    OPTS_SPECS(SPECS),
+    OPTS_PRESETS(PRESETS),
 };
 
 static int parse_options(int argc, char **argv, fig1b_opts *o, opts_state *state)
 {
     memset(o, 0, sizeof *o);
-    o->budget_gib = (double)cli_default_budget() / 1073741824.0;
-    int st = opts_parse(&COMMAND, argc, argv, o, state);
+    int st = grid_parse(&COMMAND, argc, argv, o, &o->run, state);
     o->G = o->g_widths.n;
     return st;
 }
@@ -209,27 +191,12 @@ static void limits(const fig1b_opts *o, fig1b_result *r)
     }
 }
 
-/* The checkpoint's configuration: every option that affects the values. */
-static int build_config(const fig1b_opts *o, char **out)
-{
-    cli_config c;
-    cli_config_init(&c, CMD);
-    cli_config_long(&c, "format", 2);
-    opts_config(&COMMAND, o, &c);
-    int st = cli_config_status(&c);
-    if (st) {
-        cli_config_free(&c);
-        return st;
-    }
-    *out = c.text;
-    return HNTK_OK;
-}
 
 static void print_report(const fig1b_opts *o, const fig1b_result *r)
 {
     long T = o->thetas, G = o->G;
     printf("hyperntk fig1b: L=%d n=%ld H=%d, %ld angles, %ld samples per width of g, seed %llu\n", o->f_depth,
-           o->f_width, o->g_depth, T, o->samples, (unsigned long long)o->seed);
+           o->f_width, o->g_depth, T, o->samples, (unsigned long long)o->run.seed);
     printf("K^h(u,u'): mean +- standard deviation over initializations, z = (mean - Theta^h)/stderr\n");
     printf("%8s %9s", "theta", "Theta^h");
     for (long g = 0; g < G; g++) {
@@ -271,7 +238,7 @@ static int write_results(const fig1b_opts *o, const opts_state *state, const fig
     double gw[OPTS_LIST_MAX];
     for (long g = 0; g < G; g++) gw[g] = (double)o->g_widths.v[g];
     hntk_h5 *f;
-    int st = hntk_h5_create(o->out, &f);
+    int st = hntk_h5_create(o->run.out, &f);
     if (st) return st;
     long td[1] = {T}, gd[1] = {G}, gt[2] = {G, T}, xd[2] = {B, o->x_dim}, zd[2] = {B, o->z_dim};
     st = hntk_h5_write(f, "theta", 1, td, r->theta);
@@ -300,7 +267,10 @@ static int write_results(const fig1b_opts *o, const opts_state *state, const fig
 
 typedef struct {
     const fig1b_opts *o;
-    const fig1b_result *r;
+    const opts_state *state;
+    fig1b_result *r;
+    int argc;
+    char **argv;
 } grid_data;
 
 static void describe_cell(const void *data, long g, grid_cell *cell)
@@ -311,7 +281,7 @@ static void describe_cell(const void *data, long g, grid_cell *cell)
     cell->needs = (hntk_pool_needs){.batch = o->thetas + 1, .gram = 1};
     cell->samples = o->samples;
     cell->first_sample = g * o->samples;
-    cell->key = o->seed;
+    cell->key = o->run.seed;
     cell->sample_dim = 2 * o->thetas;
     cell->X = d->r->X;
     cell->Z = d->r->Z;
@@ -329,6 +299,27 @@ static int grid_values(const grid_cell *cell, const hntk_welford *acc, const dou
     return HNTK_OK;
 }
 
+/* Every cell is done: the report and (rank 0) the file. */
+static int finish(const void *data, const hntk_checkpoint *ck, double wall)
+{
+    const grid_data *d = data;
+    const fig1b_opts *o = d->o;
+    fig1b_result *r = d->r;
+    long T = o->thetas, dim = 2 * T;
+    for (long g = 0; g < o->G; g++) {
+        const double *v = hntk_checkpoint_values(ck, g);
+        size_t row = sizeof(double) * (size_t)T;
+        memcpy(r->mean + g * T, v, row);
+        memcpy(r->nmean + g * T, v + T, row);
+        memcpy(r->var + g * T, v + dim, row);
+        memcpy(r->nvar + g * T, v + dim + T, row);
+        memcpy(r->se + g * T, v + 2 * dim, row);
+        memcpy(r->nse + g * T, v + 2 * dim + T, row);
+    }
+    print_report(o, r);
+    return grid_is_root() ? write_results(o, d->state, r, d->argc, d->argv, wall) : HNTK_OK;
+}
+
 int hntk_cmd_fig1b(int argc, char **argv)
 {
     fig1b_opts o;
@@ -339,53 +330,17 @@ int hntk_cmd_fig1b(int argc, char **argv)
     hntk_h5_install_signal_cleanup();
     grid_signals_install();
 
-    long T = o.thetas, G = o.G, dim = 2 * T;
-    int threads = hntk_mc_max_threads();
     fig1b_result r = {0};
-    hntk_checkpoint *ck = NULL;
-    char *config = NULL;
-
     st = result_alloc(&o, &r);
     if (!st) {
         circle_inputs(&o, r.theta, r.X, r.Z);
         limits(&o, &r);
-        st = build_config(&o, &config);
     }
-    double previous = 0.0;
-    long loaded = 0;
-    grid_data data = {&o, &r};
-    grid_spec grid = {.cmd = CMD, .what = "widths of g", .cells = G, .cell_dim = 3 * dim,
-                      .stop_after = o.stop_after, .budget_bytes = (size_t)(o.budget_gib * 1073741824.0),
+    grid_data data = {&o, &state, &r, argc, argv};
+    grid_spec grid = {.cmd = CMD, .what = "widths of g", .cells = o.G, .cell_dim = 6 * o.thetas,
+                      .stop_after = o.run.stop_after, .budget_bytes = (size_t)(o.run.budget_gib * 1073741824.0),
                       .sample = fig1b_sample, .driver = &data, .describe = describe_cell, .values = grid_values};
-    if (!st) st = grid_run(&grid, o.out, config, o.restart, threads, &ck, &previous, &loaded);
-    if (st == HNTK_EINTR) {
-        hntk_checkpoint_free(ck);
-        free(config);
-        result_free(&r);
-        grid_die_if_signalled();
-        return GRID_EXIT_INCOMPLETE;
-    }
-    if (!st) {
-        for (long g = 0; g < G; g++) {
-            const double *v = hntk_checkpoint_values(ck, g);
-            size_t row = sizeof(double) * (size_t)T;
-            memcpy(r.mean + g * T, v, row);
-            memcpy(r.nmean + g * T, v + T, row);
-            memcpy(r.var + g * T, v + dim, row);
-            memcpy(r.nvar + g * T, v + dim + T, row);
-            memcpy(r.se + g * T, v + 2 * dim, row);
-            memcpy(r.nse + g * T, v + 2 * dim + T, row);
-        }
-        print_report(&o, &r);
-        double wall = previous + (cli_now() - t0);
-        /* Under MPI every rank holds the same cells; rank 0 writes and removes the checkpoint. */
-        if (grid_is_root()) st = write_results(&o, &state, &r, argc, argv, wall);
-        if (!st && grid_is_root()) st = hntk_checkpoint_remove(ck);
-        if (!st) grid_print_wrote(o.out, wall, threads, loaded);
-    }
-    int code = st ? cli_report(CMD, st) : CLI_EXIT_OK;
-    hntk_checkpoint_free(ck);
-    free(config);
+    int code = grid_main(st, &grid, &COMMAND, &o, 2, &o.run, t0, finish);
     result_free(&r);
     return code;
 }

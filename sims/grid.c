@@ -326,6 +326,43 @@ int grid_run(const grid_spec *g, const char *out, const char *config, int restar
     return st;
 }
 
+double grid_default_budget_gib(void) { return (double)cli_default_budget() / 1073741824.0; }
+
+int grid_parse(const opt_command *cmd, int argc, char **argv, void *opts, grid_run_opts *run, opts_state *state)
+{
+    run->budget_gib = grid_default_budget_gib();
+    return opts_parse(cmd, argc, argv, opts, state);
+}
+
+int grid_main(int st, const grid_spec *g, const opt_command *cmd, const void *opts, long format,
+              const grid_run_opts *run, double t0, grid_finish_fn finish)
+{
+    char *config = NULL;
+    hntk_checkpoint *ck = NULL;
+    double previous = 0.0;
+    long loaded = 0;
+    int threads = hntk_mc_max_threads();
+    if (!st) st = opts_config_string(cmd, opts, format, &config);
+    if (!st) st = grid_run(g, run->out, config, run->restart, threads, &ck, &previous, &loaded);
+    if (st == HNTK_EINTR) {
+        hntk_checkpoint_free(ck);
+        free(config);
+        grid_die_if_signalled();
+        return GRID_EXIT_INCOMPLETE;
+    }
+    if (!st) {
+        double wall = previous + (cli_now() - t0);
+        /* Under MPI every rank holds the same cells; rank 0 writes and removes the checkpoint. */
+        st = finish(g->driver, ck, wall);
+        if (!st && grid_is_root()) st = hntk_checkpoint_remove(ck);
+        if (!st) grid_print_wrote(run->out, wall, threads, loaded);
+    }
+    int code = st ? cli_report(g->cmd, st) : CLI_EXIT_OK;
+    hntk_checkpoint_free(ck);
+    free(config);
+    return code;
+}
+
 void grid_print_wrote(const char *out, double wall, int threads, long loaded)
 {
     const char *resumed = loaded ? ", including the runs before resuming" : "";

@@ -32,6 +32,7 @@
 #include <stdint.h>
 
 #include "cli.h"
+#include "opts.h"
 
 /* Exit status of a run stopped by --stop-after-cells: the checkpoint holds the
  * completed cells and the same command continues the run. */
@@ -145,6 +146,58 @@ typedef struct {
  *     arguments says how to resume it or discard it with --restart. */
 int grid_run(const grid_spec *g, const char *out, const char *config, int restart, int threads,
              hntk_checkpoint **ck, double *previous, long *loaded);
+
+/* ---- what every grid driver shares: its run options and its main ---- */
+
+/* The options of a resumable run, embedded in a driver's options struct as
+ * the field `run`; GRID_RUN_SPECS(type, what) are their table rows. */
+typedef struct {
+    const char *out;
+    uint64_t seed;
+    int restart;
+    long stop_after;   /* -1: never */
+    double budget_gib; /* set to grid_default_budget_gib() before parsing */
+} grid_run_opts;
+
+#define GRID_RUN_SPECS(T, WHAT)                                                                                  \
+    {"out", "FILE", OPT_STRING, offsetof(T, run.out), 0, 0, NULL,                                                \
+     "result file (written atomically; schema in docs/file-formats.md)", OPT_REQUIRED},                          \
+    {"seed", "S", OPT_SEED, offsetof(T, run.seed), 0, 0, "1", "seed of every random stream", OPT_CONFIG},        \
+    {"restart", NULL, OPT_FLAG, offsetof(T, run.restart), 0, 0, NULL,                                            \
+     "discard OUT.h5.ckpt from an interrupted run and start over", 0},                                          \
+    {"stop-after-cells", "K", OPT_LONG, offsetof(T, run.stop_after), -1, 2147483647.0, "-1",                     \
+     "compute at most K " WHAT ", then stop with exit status 3, keeping\nthe checkpoint (-1: never; for batch " \
+     "jobs with time limits, and tests)", 0},                                                                    \
+    {"mem-budget", "GiB", OPT_DOUBLE, offsetof(T, run.budget_gib), 1e-6, 1e6, NULL,                              \
+     "refuse runs whose workers need more memory (default 3/4 of RAM)", 0}
+
+/* The --help footer of a grid driver. */
+#define GRID_FOOTER                                                                                              \
+    "Resuming: after each cell the completed cells are saved atomically in OUT.h5.ckpt.\n"                       \
+    "Interrupted (Ctrl-C, SIGTERM: it stops at the next block of samples), the same command\n"                   \
+    "continues from the completed cells and writes the same file as an uninterrupted run;\n"                     \
+    "the checkpoint is removed once OUT.h5 is written.\n"                                                        \
+    "Threads: OMP_NUM_THREADS; processes: mpirun -np K (when built with MPI).  The result is\n"                  \
+    "bit-identical for any thread and process count, also across a resumption.  Theory: docs/theory.md."
+
+double grid_default_budget_gib(void);
+
+/* opts_parse after setting run->budget_gib to its default (3/4 of RAM). */
+int grid_parse(const opt_command *cmd, int argc, char **argv, void *opts, grid_run_opts *run, opts_state *state);
+
+/* After every cell is done: read the cells from `ck`, print the report and
+ * (on rank 0 only) write the result file; `wall` is the compute time of every
+ * run that contributed. */
+typedef int (*grid_finish_fn)(const void *driver, const hntk_checkpoint *ck, double wall);
+
+/* A grid driver's main after parsing and setting up its inputs: the
+ * configuration string from the option table (format `format`), grid_run,
+ * then `finish`, the removal of the checkpoint and the "wrote" line.  Returns
+ * the exit code: 0, GRID_EXIT_INCOMPLETE after --stop-after-cells (after a
+ * signal the process dies by it), or cli_report's code for a failure `st`
+ * already set by the set-up (pass st = 0 when it succeeded). */
+int grid_main(int st, const grid_spec *g, const opt_command *cmd, const void *opts, long format,
+              const grid_run_opts *run, double t0, grid_finish_fn finish);
 
 /* "wrote OUT (T s on K MPI ranks x N threads ...)" on stdout. */
 void grid_print_wrote(const char *out, double wall, int threads, long loaded);

@@ -404,6 +404,21 @@ void opts_config(const opt_command *c, const void *target, cli_config *cfg)
     }
 }
 
+int opts_config_string(const opt_command *c, const void *target, long format, char **text)
+{
+    cli_config cfg;
+    cli_config_init(&cfg, c->cmd);
+    cli_config_long(&cfg, "format", format);
+    opts_config(c, target, &cfg);
+    int st = cli_config_status(&cfg);
+    if (st) {
+        cli_config_free(&cfg);
+        return st;
+    }
+    *text = cfg.text;
+    return HNTK_OK;
+}
+
 int opts_write_attrs(const opt_command *c, const void *target, const opts_state *state, hntk_h5 *f)
 {
     int st = HNTK_OK;

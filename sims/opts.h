@@ -79,6 +79,10 @@ typedef struct {
     int n_presets;
 } opt_command;
 
+/* The table fields of an opt_command: .specs/.n_specs and .presets/.n_presets. */
+#define OPTS_SPECS(arr) .specs = (arr), .n_specs = (int)(sizeof(arr) / sizeof((arr)[0]))
+#define OPTS_PRESETS(arr) .presets = (arr), .n_presets = (int)(sizeof(arr) / sizeof((arr)[0]))
+
 /* Which options the command line gave (bit k: specs[k]), and the preset chosen. */
 typedef struct {
     uint64_t given;
@@ -97,6 +101,10 @@ int opts_given(const opt_command *c, const opts_state *state, const char *name);
 /* Append " name=value" for every OPT_CONFIG spec to a configuration string
  * (reals %.17g, lists comma-joined, choices by name). */
 void opts_config(const opt_command *c, const void *target, cli_config *cfg);
+
+/* The checkpoint's configuration string: "hyperntk CMD version=V format=F"
+ * followed by opts_config; *text malloc'd (caller frees). */
+int opts_config_string(const opt_command *c, const void *target, long format, char **text);
 
 /* Write every OPT_CONFIG spec as an attribute of "/": long/int/seed as int64,
  * reals as float64, lists as int64 arrays, strings and choices as strings;

@@ -20,11 +20,13 @@
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_fit.h>
 #include <gsl/gsl_multifit.h>
+#include <gsl/gsl_statistics_double.h>
 
 #include "cli.h"
 #include "commands.h"
 #include "grid.h"
 #include "opts.h"
+#include "hyperntk/stats.h"
 
 static const char *CMD = "fig1a";
 
@@ -145,21 +147,10 @@ static const char *EDGE_NAMES =
     "f axis at the narrowest g; f axis at the widest g; g axis at the narrowest f; g axis at the widest f; "
     "diagonal (i-th f width with i-th g width)";
 
-/* Slope of log y against log x; NaN when fewer than 2 points, NaN error with 2. */
+/* Slope of log y against log x (stats.h); NaN when fewer than 2 points, NaN error with 2. */
 static void loglog_slope(const double *x, const double *y, long n, double *slope, double *se)
 {
-    *slope = NAN;
-    *se = NAN;
-    if (n < 2) return;
-    double lx[OPTS_LIST_MAX], ly[OPTS_LIST_MAX];
-    for (long i = 0; i < n; i++) {
-        lx[i] = log(x[i]);
-        ly[i] = log(y[i]);
-    }
-    double c0, c1, cov00, cov01, cov11, sumsq;
-    gsl_fit_linear(lx, 1, ly, 1, (size_t)n, &c0, &c1, &cov00, &cov01, &cov11, &sumsq);
-    *slope = c1;
-    *se = n > 2 ? sqrt(cov11) : NAN;
+    hntk_stats_loglog_slope(x, 1, y, 1, n, NULL, slope, se, NULL); /* NaN on bad input is the answer */
 }
 
 /* x: widths, y: variances, ys: their standard errors (n points). */
@@ -202,63 +193,214 @@ static void fit_edges(const fig1a_opts *o, const double *var, const double *var_
     fit_edge(x, y, ys, D, &e[4]);
 }
 
-/* var(n, m) = a/n + b/m + c/(n m), weighted least squares with weights
- * 1/var_stderr^2 (each cell's own standard error of the variance, from its
- * fourth moment).  coef = (a, b, c); their errors are scaled by the reduced
- * chi^2 when it exceeds 1. */
+/* var(n, m) = a/n + b/m + c/(n m), fitted with weights that do not depend on
+ * a cell's own noise: iteratively reweighted least squares with the model's
+ * own variance, w_i = 1 / model_i^2 (the standard error of a sample variance
+ * is proportional to the variance itself, sqrt(2/(N-1)) var for Gaussian
+ * noise), starting from equal relative weights 1/mean(var)^2.  A cell's own
+ * var_stderr (its fourth moment over N samples) is not used: a cell that
+ * missed its tail samples would get both a low variance and a high weight.
+ * The intervals come from a bootstrap over the samples of every cell (the
+ * fit repeated on each replicate), so they include the noise of the cells. */
+enum { IRLS_MAX_ITER = 50, BOOT_REPLICATES = 400 };
+
 typedef struct {
     int ok;
-    double coef[N_MODEL], coef_se[N_MODEL];
-    double chi2_dof;  /* reduced chi^2 with the weights 1/var_stderr^2 */
+    double coef[N_MODEL];                 /* (a, b, c) */
+    double coef_se[N_MODEL];              /* bootstrap standard deviation */
+    double coef_ci[N_MODEL][2];           /* bootstrap 95% percentile interval */
+    long replicates;
+    int iterations;
+    double chi2_dof;  /* reduced chi^2 with weights (N-1)/(2 model^2): 1 for Gaussian noise */
     double rel_rms;   /* RMS of (model - var)/var over the cells */
+    int negative_floor; /* 1 if a or b < 0: a floor below 0 is unphysical */
 } model_fit;
 
-static void fit_model(const fig1a_opts *o, const double *var, const double *var_se, model_fit *mf)
+/* Workspace of the fit, sized once for the grid. */
+typedef struct {
+    gsl_matrix *X, *cov;
+    gsl_vector *y, *w, *c;
+    gsl_multifit_linear_workspace *ws;
+} irls_ws;
+
+static void irls_free(irls_ws *s)
 {
-    long A = o->A, G = o->G, N = A * G;
-    memset(mf, 0, sizeof *mf);
-    for (int k = 0; k < N_MODEL; k++) mf->coef[k] = mf->coef_se[k] = NAN;
-    mf->chi2_dof = mf->rel_rms = NAN;
-    if (N <= N_MODEL || A < 2 || G < 2) return;
-    for (long i = 0; i < N; i++)
-        if (!(var_se[i] > 0.0)) return; /* a cell without an error bar cannot be weighted */
-    gsl_matrix *X = gsl_matrix_alloc((size_t)N, N_MODEL), *cov = gsl_matrix_alloc(N_MODEL, N_MODEL);
-    gsl_vector *y = gsl_vector_alloc((size_t)N), *w = gsl_vector_alloc((size_t)N), *c = gsl_vector_alloc(N_MODEL);
-    gsl_multifit_linear_workspace *ws = gsl_multifit_linear_alloc((size_t)N, N_MODEL);
-    if (X && cov && y && w && c && ws) {
-        for (long a = 0; a < A; a++)
-            for (long g = 0; g < G; g++) {
-                size_t i = (size_t)(a * G + g);
-                double n = (double)o->f_widths.v[a], m = (double)o->g_widths.v[g], v = var[i];
-                gsl_matrix_set(X, i, 0, 1.0 / n);
-                gsl_matrix_set(X, i, 1, 1.0 / m);
-                gsl_matrix_set(X, i, 2, 1.0 / (n * m));
-                gsl_vector_set(y, i, v);
-                gsl_vector_set(w, i, 1.0 / (var_se[i] * var_se[i]));
-            }
-        double chisq;
-        if (gsl_multifit_wlinear(X, w, y, c, cov, &chisq, ws) == GSL_SUCCESS) {
-            mf->ok = 1;
-            mf->chi2_dof = chisq / (double)(N - N_MODEL);
-            for (int k = 0; k < N_MODEL; k++) {
-                mf->coef[k] = gsl_vector_get(c, (size_t)k);
-                mf->coef_se[k] = sqrt(gsl_matrix_get(cov, (size_t)k, (size_t)k) * (mf->chi2_dof > 1 ? mf->chi2_dof : 1));
-            }
-            double s = 0.0;
-            for (long i = 0; i < N; i++) {
-                double n = (double)o->f_widths.v[i / G], m = (double)o->g_widths.v[i % G];
-                double model = mf->coef[0] / n + mf->coef[1] / m + mf->coef[2] / (n * m);
-                s += (model - var[i]) * (model - var[i]) / (var[i] * var[i]);
-            }
-            mf->rel_rms = sqrt(s / (double)N);
+    gsl_multifit_linear_free(s->ws);
+    gsl_vector_free(s->c);
+    gsl_vector_free(s->w);
+    gsl_vector_free(s->y);
+    gsl_matrix_free(s->cov);
+    gsl_matrix_free(s->X);
+}
+
+static int irls_alloc(const fig1a_opts *o, irls_ws *s)
+{
+    size_t n = (size_t)(o->A * o->G);
+    memset(s, 0, sizeof *s);
+    s->X = gsl_matrix_alloc(n, N_MODEL);
+    s->cov = gsl_matrix_alloc(N_MODEL, N_MODEL);
+    s->y = gsl_vector_alloc(n);
+    s->w = gsl_vector_alloc(n);
+    s->c = gsl_vector_alloc(N_MODEL);
+    s->ws = gsl_multifit_linear_alloc(n, N_MODEL);
+    if (!s->X || !s->cov || !s->y || !s->w || !s->c || !s->ws) {
+        irls_free(s);
+        return hntk_fail(HNTK_ENOMEM, "cannot allocate the fit of %zu cells", n);
+    }
+    for (long i = 0; i < o->A * o->G; i++) {
+        double nf = (double)o->f_widths.v[i / o->G], mg = (double)o->g_widths.v[i % o->G];
+        gsl_matrix_set(s->X, (size_t)i, 0, 1.0 / nf);
+        gsl_matrix_set(s->X, (size_t)i, 1, 1.0 / mg);
+        gsl_matrix_set(s->X, (size_t)i, 2, 1.0 / (nf * mg));
+    }
+    return HNTK_OK;
+}
+
+static double model_at(const irls_ws *s, const double coef[N_MODEL], long i)
+{
+    double v = 0.0;
+    for (int k = 0; k < N_MODEL; k++) v += coef[k] * gsl_matrix_get(s->X, (size_t)i, (size_t)k);
+    return v;
+}
+
+/* The IRLS fit of var (A*G cells) into coef; returns the iterations, 0 on failure. */
+static int irls_fit(irls_ws *s, const double *var, long cells, double coef[N_MODEL])
+{
+    double mean = 0.0, floor_w = 0.0;
+    for (long i = 0; i < cells; i++) mean += var[i] / (double)cells;
+    if (!(mean > 0.0)) return 0;
+    for (long i = 0; i < cells; i++) {
+        gsl_vector_set(s->y, (size_t)i, var[i]);
+        gsl_vector_set(s->w, (size_t)i, 1.0 / (mean * mean));
+    }
+    /* A model value below 1e-3 of the mean variance is clamped there: the
+     * weight of a cell stays finite when the model crosses 0. */
+    floor_w = 1e-3 * mean;
+    for (int it = 1; it <= IRLS_MAX_ITER; it++) {
+        double chisq, prev[N_MODEL];
+        for (int k = 0; k < N_MODEL; k++) prev[k] = coef[k];
+        if (gsl_multifit_wlinear(s->X, s->w, s->y, s->c, s->cov, &chisq, s->ws) != GSL_SUCCESS) return 0;
+        double change = 0.0, size = 0.0;
+        for (int k = 0; k < N_MODEL; k++) {
+            coef[k] = gsl_vector_get(s->c, (size_t)k);
+            if (it > 1) change += fabs(coef[k] - prev[k]);
+            size += fabs(coef[k]);
+        }
+        if (it > 1 && change <= 1e-12 * size) return it;
+        for (long i = 0; i < cells; i++) {
+            double m = model_at(s, coef, i);
+            if (m < floor_w) m = floor_w;
+            gsl_vector_set(s->w, (size_t)i, 1.0 / (m * m));
         }
     }
-    gsl_multifit_linear_free(ws);
-    gsl_vector_free(c);
-    gsl_vector_free(w);
-    gsl_vector_free(y);
-    gsl_matrix_free(cov);
-    gsl_matrix_free(X);
+    return IRLS_MAX_ITER;
+}
+
+/* Bootstrap replicate: every cell's samples resampled independently (cell c
+ * from stream row c), the variances recomputed and the model refitted. */
+typedef struct boot_data boot_data;
+
+typedef struct {
+    const boot_data *data;
+    irls_ws fit;
+    long *idx;    /* (samples) */
+    double *vals; /* (samples) */
+    double *var;  /* (cells) */
+} boot_ctx;
+
+struct boot_data {
+    const fig1a_opts *o;
+    const double *samples; /* (cells, N) */
+    uint64_t key;
+};
+
+static int boot_replicate(void *ctx, long b, const long *idx0, long n, double *out)
+{
+    boot_ctx *c = ctx;
+    const boot_data *d = c->data;
+    long cells = d->o->A * d->o->G;
+    (void)idx0; /* every cell draws its own row below, row 0 included */
+    for (long cell = 0; cell < cells; cell++) {
+        int st = hntk_stats_bootstrap_indices(d->key, b, (uint32_t)cell, n, n, c->idx);
+        if (st) return st;
+        const double *k = d->samples + cell * n;
+        for (long i = 0; i < n; i++) c->vals[i] = k[c->idx[i]];
+        c->var[cell] = gsl_stats_variance(c->vals, 1, (size_t)n);
+    }
+    if (!irls_fit(&c->fit, c->var, cells, out))
+        for (int k = 0; k < N_MODEL; k++) out[k] = NAN;
+    return HNTK_OK;
+}
+
+static int fit_model(const fig1a_opts *o, const double *var, const double *samples, model_fit *mf)
+{
+    long A = o->A, G = o->G, cells = A * G, N = o->samples;
+    int threads = hntk_mc_max_threads();
+    memset(mf, 0, sizeof *mf);
+    for (int k = 0; k < N_MODEL; k++) mf->coef[k] = mf->coef_se[k] = mf->coef_ci[k][0] = mf->coef_ci[k][1] = NAN;
+    mf->chi2_dof = mf->rel_rms = NAN;
+    if (cells <= N_MODEL || A < 2 || G < 2) return HNTK_OK; /* the model is not identifiable */
+    irls_ws main_fit;
+    int st = irls_alloc(o, &main_fit);
+    if (st) return st;
+    mf->iterations = irls_fit(&main_fit, var, cells, mf->coef);
+    if (mf->iterations) {
+        double chi2 = 0.0, rel = 0.0;
+        for (long i = 0; i < cells; i++) {
+            double m = model_at(&main_fit, mf->coef, i);
+            chi2 += (var[i] - m) * (var[i] - m) * (double)(N - 1) / (2.0 * m * m);
+            rel += (m - var[i]) * (m - var[i]) / (var[i] * var[i]);
+        }
+        mf->chi2_dof = chi2 / (double)(cells - N_MODEL);
+        mf->rel_rms = sqrt(rel / (double)cells);
+        mf->negative_floor = mf->coef[0] < 0.0 || mf->coef[1] < 0.0;
+    }
+    irls_free(&main_fit);
+    if (!mf->iterations) return HNTK_OK;
+    mf->ok = 1;
+
+    /* The bootstrap over samples: B replicates, OpenMP over replicates. */
+    boot_ctx *ctx = calloc((size_t)threads, sizeof *ctx);
+    void **ptrs = calloc((size_t)threads, sizeof *ptrs);
+    long *idx_ws = malloc(sizeof(long) * (size_t)(threads * N));
+    double *reps = malloc(sizeof(double) * BOOT_REPLICATES * N_MODEL), *scratch = malloc(sizeof(double) * BOOT_REPLICATES);
+    st = ctx && ptrs && idx_ws && reps && scratch ? HNTK_OK : hntk_fail(HNTK_ENOMEM, "cannot allocate the bootstrap");
+    for (int t = 0; t < threads && !st; t++) {
+        ptrs[t] = &ctx[t];
+        st = irls_alloc(o, &ctx[t].fit);
+        ctx[t].idx = malloc(sizeof(long) * (size_t)N);
+        ctx[t].vals = malloc(sizeof(double) * (size_t)N);
+        ctx[t].var = malloc(sizeof(double) * (size_t)cells);
+        if (!st && (!ctx[t].idx || !ctx[t].vals || !ctx[t].var)) st = hntk_fail(HNTK_ENOMEM, "cannot allocate the bootstrap");
+    }
+    if (!st) {
+        boot_data data = {o, samples, hntk_rng_derive_key(o->run.seed, HNTK_TENSOR_BOOTSTRAP)};
+        for (int t = 0; t < threads; t++) ctx[t].data = &data;
+        hntk_stats_bootstrap_job job = {.key = data.key, .row = 0, .n = N, .replicates = BOOT_REPLICATES,
+                                        .dim = N_MODEL, .threads = threads, .ctx = ptrs, .fn = boot_replicate};
+        st = hntk_stats_bootstrap_run(&job, idx_ws, reps);
+    }
+    for (int k = 0; k < N_MODEL && !st; k++) {
+        st = hntk_stats_percentile_ci(reps + k, N_MODEL, BOOT_REPLICATES, 0.95, 0.05, scratch, mf->coef_ci[k]);
+        long good = 0;
+        for (long b = 0; b < BOOT_REPLICATES; b++)
+            if (isfinite(reps[b * N_MODEL + k])) scratch[good++] = reps[b * N_MODEL + k];
+        mf->coef_se[k] = good > 1 ? gsl_stats_sd(scratch, 1, (size_t)good) : NAN;
+    }
+    mf->replicates = BOOT_REPLICATES;
+    if (ctx)
+        for (int t = 0; t < threads; t++) {
+            irls_free(&ctx[t].fit);
+            free(ctx[t].idx);
+            free(ctx[t].vals);
+            free(ctx[t].var);
+        }
+    free(ctx);
+    free(ptrs);
+    free(idx_ws);
+    free(reps);
+    free(scratch);
+    return st;
 }
 
 /* -------------------------------------------------------------------- run */
@@ -268,6 +410,7 @@ typedef struct {
     double analytic;          /* Theta^h(u, u') */
     double *mean, *var, *se;  /* (A, G) */
     double *var_se;           /* (A, G) standard error of var */
+    double *samples;          /* (A, G, N) K^h of every initialization */
     edge_fit edges[N_EDGES];
     model_fit model;
 } fig1a_result;
@@ -280,6 +423,7 @@ static void result_free(fig1a_result *r)
     free(r->var);
     free(r->se);
     free(r->var_se);
+    free(r->samples);
 }
 
 
@@ -331,79 +475,125 @@ static void print_report(const fig1a_opts *o, const fig1a_result *r)
     }
     const model_fit *m = &r->model;
     if (m->ok) {
-        printf("\nleading-order fit var = a/n + b/m + c/(n m) over all %ld cells (weights 1/var_stderr^2):\n", N);
-        printf("  a = %.4g +- %.2g   b = %.4g +- %.2g   c = %.4g +- %.2g   (reduced chi^2 %.3g, RMS relative misfit %.3g)\n",
-               m->coef[0], m->coef_se[0], m->coef[1], m->coef_se[1], m->coef[2], m->coef_se[2], m->chi2_dof,
-               m->rel_rms);
-        printf("  floor along the f axis (n -> inf) at m = %ld: b/m = %.3g +- %.2g\n", o->g_widths.v[0],
-               m->coef[1] / (double)o->g_widths.v[0], m->coef_se[1] / (double)o->g_widths.v[0]);
-        printf("  floor along the g axis (m -> inf) at n = %ld: a/n = %.3g +- %.2g (leading order in 1/n)\n",
-               o->f_widths.v[0], m->coef[0] / (double)o->f_widths.v[0], m->coef_se[0] / (double)o->f_widths.v[0]);
+        printf("\nleading-order fit var = a/n + b/m + c/(n m) over all %ld cells (IRLS with model weights, %d\n"
+               "iterations; +- and [95%%] from a bootstrap over the samples of every cell, %ld replicates):\n",
+               N, m->iterations, m->replicates);
+        static const char name[N_MODEL] = {'a', 'b', 'c'};
+        for (int k = 0; k < N_MODEL; k++)
+            printf("  %c = %.4g +- %.2g  [%.4g, %.4g]\n", name[k], m->coef[k], m->coef_se[k], m->coef_ci[k][0],
+                   m->coef_ci[k][1]);
+        printf("  reduced chi^2 under Gaussian-noise weights (N-1)/(2 model^2): %.3g (heavy tails raise it); RMS "
+               "relative misfit %.3g\n", m->chi2_dof, m->rel_rms);
+        printf("  floor along the f axis (n -> inf) at m = %ld: b/m = %.3g  [%.3g, %.3g]\n", o->g_widths.v[0],
+               m->coef[1] / (double)o->g_widths.v[0], m->coef_ci[1][0] / (double)o->g_widths.v[0],
+               m->coef_ci[1][1] / (double)o->g_widths.v[0]);
+        printf("  floor along the g axis (m -> inf) at n = %ld: a/n = %.3g  [%.3g, %.3g] (leading order in 1/n)\n",
+               o->f_widths.v[0], m->coef[0] / (double)o->f_widths.v[0], m->coef_ci[0][0] / (double)o->f_widths.v[0],
+               m->coef_ci[0][1] / (double)o->f_widths.v[0]);
         printf("  both widths -> inf: the fit tends to 0; measured %.3g at n = %ld, m = %ld\n", r->var[N - 1],
                o->f_widths.v[A - 1], o->g_widths.v[G - 1]);
+        if (m->negative_floor)
+            printf("  WARNING: a fitted floor is negative (a = %.3g, b = %.3g): the model does not describe this "
+                   "grid\n  (too few samples per cell, or widths outside its 1/n + 1/m regime)\n", m->coef[0],
+                   m->coef[1]);
     }
 }
 
-static int write_config(hntk_h5 *f, const fig1a_opts *o, const opts_state *state)
+/* /fit: the edge slopes and the model fit. */
+static int write_fits(hntk_h5 *f, const fig1a_opts *o, const fig1a_result *r)
 {
-    int st = opts_write_attrs(&COMMAND, o, state, f);
-    if (!st) st = hntk_h5_attr_string(f, "/", "variant", hntk_variant_name(HNTK_VARIANT_PAPER));
+    (void)o;
+    enum { N_EDGE_DATASETS = 8 };
+    double v[N_EDGE_DATASETS][N_EDGES];
+    for (int k = 0; k < N_EDGES; k++) {
+        v[0][k] = r->edges[k].slope;
+        v[1][k] = r->edges[k].slope_se;
+        v[2][k] = r->edges[k].tail_slope;
+        v[3][k] = r->edges[k].tail_slope_se;
+        v[4][k] = r->edges[k].tail_mean;
+        v[5][k] = r->edges[k].tail_mean_se;
+        v[6][k] = r->edges[k].first;
+        v[7][k] = r->edges[k].last;
+    }
+    static const char *names[N_EDGE_DATASETS] = {
+        "/fit/edge_slope",     "/fit/edge_slope_stderr",     "/fit/edge_tail_slope", "/fit/edge_tail_slope_stderr",
+        "/fit/edge_tail_mean", "/fit/edge_tail_mean_stderr", "/fit/edge_var_first",  "/fit/edge_var_last"};
+    static const char *what[N_EDGE_DATASETS] = {
+        "log-log slope of the variance along each edge, all points (5 edges, see /fit attribute edges)",
+        "standard error of edge_slope (5)",
+        "log-log slope of the variance over the widest tail_points points of each edge (5)",
+        "standard error of edge_tail_slope (5)",
+        "mean variance over the widest tail_points points of each edge: the floor, if any (5)",
+        "standard error of edge_tail_mean, from the cells' var_stderr (5)",
+        "variance at the narrowest point of each edge (5)",
+        "variance at the widest point of each edge (5)"};
+    long ed[1] = {N_EDGES}, md[1] = {N_MODEL}, cd[2] = {N_MODEL, 2};
+    int st = HNTK_OK;
+    for (int q = 0; q < N_EDGE_DATASETS && !st; q++) st = hntk_h5_write_described(f, names[q], 1, ed, v[q], what[q], NULL);
+    if (!st) st = hntk_h5_describe(f, "/fit", "fits of the variance grid: along its edges and to a/n + b/m + c/(nm)", NULL);
+    if (!st) st = hntk_h5_attr_string(f, "/fit", "edges", EDGE_NAMES);
+    if (!st) st = hntk_h5_attr_long(f, "/fit", "tail_points", TAIL_POINTS);
+    const model_fit *m = &r->model;
+    double ci[N_MODEL * 2];
+    for (int k = 0; k < N_MODEL; k++) {
+        ci[2 * k] = m->coef_ci[k][0];
+        ci[2 * k + 1] = m->coef_ci[k][1];
+    }
+    if (!st) st = hntk_h5_write_described(f, "/fit/model", 1, md, m->coef,
+                                          "coefficients (a, b, c) of var = a/n + b/m + c/(n m), IRLS with weights "
+                                          "1/model^2 (3)", NULL);
+    if (!st) st = hntk_h5_write_described(f, "/fit/model_stderr", 1, md, m->coef_se,
+                                          "bootstrap standard deviation of (a, b, c) over samples (3)", NULL);
+    if (!st) st = hntk_h5_write_described(f, "/fit/model_ci", 2, cd, ci,
+                                          "bootstrap 95% percentile interval of (a, b, c): rows a, b, c; columns low, "
+                                          "high (3, 2)", NULL);
+    if (!st) st = hntk_h5_attr_string(f, "/fit/model", "formula", "var = a/n + b/m + c/(n m), coefficients (a, b, c)");
+    if (!st) st = hntk_h5_attr_string(f, "/fit/model", "weights", "IRLS: 1/model^2, from equal relative weights");
+    if (!st) st = hntk_h5_attr_long(f, "/fit/model", "iterations", m->iterations);
+    if (!st) st = hntk_h5_attr_long(f, "/fit/model", "bootstrap_replicates", m->replicates);
+    if (!st) st = hntk_h5_attr_double(f, "/fit/model", "chi2_dof", m->chi2_dof);
+    if (!st) st = hntk_h5_attr_double(f, "/fit/model", "rel_rms", m->rel_rms);
+    if (!st) st = hntk_h5_attr_long(f, "/fit/model", "negative_floor", m->negative_floor);
     return st;
 }
 
 static int write_results(const fig1a_opts *o, const opts_state *state, const fig1a_result *r, int argc, char **argv,
                          double wall)
 {
-    long A = o->A, G = o->G, dims[2] = {A, G};
-    double fw[OPTS_LIST_MAX], gw[OPTS_LIST_MAX];
-    for (long a = 0; a < A; a++) fw[a] = (double)o->f_widths.v[a];
-    for (long g = 0; g < G; g++) gw[g] = (double)o->g_widths.v[g];
+    long A = o->A, G = o->G, N = o->samples, dims[2] = {A, G}, sd[3] = {A, G, N};
     hntk_h5 *f;
     int st = hntk_h5_create(o->run.out, &f);
     if (st) return st;
     long xd[2] = {2, o->x_dim}, zd[2] = {2, o->z_dim}, ad[1] = {A}, gd[1] = {G};
-    st = hntk_h5_write(f, "f_widths", 1, ad, fw);
-    if (!st) st = hntk_h5_write(f, "g_widths", 1, gd, gw);
-    if (!st) st = hntk_h5_write(f, "mean", 2, dims, r->mean);
-    if (!st) st = hntk_h5_write(f, "var", 2, dims, r->var);
-    if (!st) st = hntk_h5_write(f, "stderr", 2, dims, r->se);
-    if (!st) st = hntk_h5_write(f, "var_stderr", 2, dims, r->var_se);
+    st = hntk_h5_write_long(f, "f_widths", 1, ad, o->f_widths.v, "widths n of f, the rows of the grid (A)");
+    if (!st) st = hntk_h5_make_scale(f, "f_widths", "f width n");
+    if (!st) st = hntk_h5_write_long(f, "g_widths", 1, gd, o->g_widths.v, "widths m of g, the columns of the grid (G)");
+    if (!st) st = hntk_h5_make_scale(f, "g_widths", "g width m");
+    static const char *const grid_names[4] = {"mean", "var", "stderr", "var_stderr"};
+    static const char *const grid_what[4] = {
+        "mean over initializations of K^h(u, u') per width pair (A widths of f, G widths of g)",
+        "variance over initializations of K^h(u, u'), unbiased, per width pair (A, G)",
+        "standard error of the mean of K^h(u, u') (A, G)",
+        "standard error of the variance, from the cell's fourth central moment (A, G)"};
+    const double *grid_data[4] = {r->mean, r->var, r->se, r->var_se};
+    for (int k = 0; k < 4 && !st; k++) {
+        st = hntk_h5_write_described(f, grid_names[k], 2, dims, grid_data[k], grid_what[k], NULL);
+        if (!st) st = hntk_h5_attach_scale(f, grid_names[k], 0, "f_widths");
+        if (!st) st = hntk_h5_attach_scale(f, grid_names[k], 1, "g_widths");
+    }
+    if (!st) st = hntk_h5_write_described(f, "/samples/ntk", 3, sd, r->samples,
+                                          "K^h(u, u') of every initialization, in sample order (A, G, samples)", NULL);
+    if (!st) st = hntk_h5_attach_scale(f, "/samples/ntk", 0, "f_widths");
+    if (!st) st = hntk_h5_attach_scale(f, "/samples/ntk", 1, "g_widths");
     if (!st) st = hntk_h5_write_scalar(f, "analytic", r->analytic);
-    if (!st) st = hntk_h5_write(f, "/inputs/x", 2, xd, r->X);
-    if (!st) st = hntk_h5_write(f, "/inputs/z", 2, zd, r->Z);
-    if (!st) {
-        enum { N_EDGE_DATASETS = 8 };
-        double v[N_EDGE_DATASETS][N_EDGES];
-        for (int k = 0; k < N_EDGES; k++) {
-            v[0][k] = r->edges[k].slope;
-            v[1][k] = r->edges[k].slope_se;
-            v[2][k] = r->edges[k].tail_slope;
-            v[3][k] = r->edges[k].tail_slope_se;
-            v[4][k] = r->edges[k].tail_mean;
-            v[5][k] = r->edges[k].tail_mean_se;
-            v[6][k] = r->edges[k].first;
-            v[7][k] = r->edges[k].last;
-        }
-        static const char *names[N_EDGE_DATASETS] = {
-            "/fit/edge_slope",     "/fit/edge_slope_stderr",     "/fit/edge_tail_slope", "/fit/edge_tail_slope_stderr",
-            "/fit/edge_tail_mean", "/fit/edge_tail_mean_stderr", "/fit/edge_var_first",  "/fit/edge_var_last"};
-        long ed[1] = {N_EDGES}, md[1] = {N_MODEL};
-        for (int q = 0; q < N_EDGE_DATASETS && !st; q++) st = hntk_h5_write(f, names[q], 1, ed, v[q]);
-        if (!st) st = hntk_h5_attr_string(f, "/fit", "edges", EDGE_NAMES);
-        if (!st) st = hntk_h5_attr_long(f, "/fit", "tail_points", TAIL_POINTS);
-        if (!st) st = hntk_h5_write(f, "/fit/model", 1, md, r->model.coef);
-        if (!st) st = hntk_h5_write(f, "/fit/model_stderr", 1, md, r->model.coef_se);
-        if (!st) st = hntk_h5_attr_string(f, "/fit/model", "formula", "var = a/n + b/m + c/(n m), coefficients (a, b, c)");
-        if (!st) st = hntk_h5_attr_double(f, "/fit/model", "chi2_dof", r->model.chi2_dof);
-        if (!st) st = hntk_h5_attr_double(f, "/fit/model", "rel_rms", r->model.rel_rms);
-    }
-    if (!st) st = write_config(f, o, state);
-    if (!st) st = cli_write_provenance(f, CMD, argc, argv, wall);
-    if (st) {
-        hntk_h5_abort(f);
-        return st;
-    }
-    return hntk_h5_commit(f);
+    if (!st) st = hntk_h5_describe(f, "analytic", "infinite-width limit Theta^h(u, u') (scalar)", NULL);
+    if (!st) st = hntk_h5_write_described(f, "/inputs/x", 2, xd, r->X, "inputs x (row 0) and x' (row 1) of f (2, x_dim)",
+                                          NULL);
+    if (!st) st = hntk_h5_write_described(f, "/inputs/z", 2, zd, r->Z, "inputs z (row 0) and z' (row 1) of g (2, z_dim)",
+                                          NULL);
+    if (!st) st = write_fits(f, o, r);
+    if (!st) st = hntk_h5_attr_string(f, "/", "variant", hntk_variant_name(HNTK_VARIANT_PAPER));
+    return opts_commit_result(f, st, &COMMAND, o, state, argc, argv, wall);
 }
 
 /* ---- the grid: cell c is the width pair (f_widths[c / G], g_widths[c % G]) ---- */
@@ -451,10 +641,11 @@ static void describe_cell(const void *data, long c, grid_cell *cell)
     snprintf(cell->label, sizeof cell->label, "cell %ld/%ld (n = %ld, m = %ld)", c + 1, o->A * o->G, n, m);
 }
 
+/* Cell values: [mean, var, stderr, var_stderr | K^h of each sample (N)]. */
 static int grid_values(const grid_cell *cell, const hntk_welford *acc, const double *samples, double *values)
 {
-    (void)samples;
     cell_values(acc, cell->center, values);
+    for (long i = 0; i < cell->samples; i++) values[CELL_DIM + i] = samples[i * SAMPLE_DIM];
     return HNTK_OK;
 }
 
@@ -470,10 +661,12 @@ static int finish(const void *data, const hntk_checkpoint *ck, double wall)
         r->var[c] = v[1];
         r->se[c] = v[2];
         r->var_se[c] = v[3];
+        memcpy(r->samples + c * o->samples, v + CELL_DIM, sizeof(double) * (size_t)o->samples);
     }
     gsl_set_error_handler_off();
     fit_edges(o, r->var, r->var_se, r->edges);
-    fit_model(o, r->var, r->var_se, &r->model);
+    int st = fit_model(o, r->var, r->samples, &r->model);
+    if (st) return st;
     print_report(o, r);
     return grid_is_root() ? write_results(o, d->state, r, d->argc, d->argv, wall) : HNTK_OK;
 }
@@ -499,7 +692,8 @@ int hntk_cmd_fig1a(int argc, char **argv)
         r.var = malloc(sizeof(double) * (size_t)cells);
         r.se = malloc(sizeof(double) * (size_t)cells);
         r.var_se = malloc(sizeof(double) * (size_t)cells);
-        if (!r.X || !r.Z || !r.mean || !r.var || !r.se || !r.var_se)
+        r.samples = malloc(sizeof(double) * (size_t)cells * (size_t)o.samples);
+        if (!r.X || !r.Z || !r.mean || !r.var || !r.se || !r.var_se || !r.samples)
             st = hntk_fail(HNTK_ENOMEM, "cannot allocate the results of %ld cells", cells);
     }
     if (!st) {
@@ -510,7 +704,7 @@ int hntk_cmd_fig1a(int argc, char **argv)
         r.analytic = theta_h[1];
     }
     grid_data data = {&o, &state, &r, argc, argv};
-    grid_spec grid = {.cmd = CMD, .what = "cells", .cells = cells, .cell_dim = CELL_DIM,
+    grid_spec grid = {.cmd = CMD, .what = "cells", .cells = cells, .cell_dim = CELL_DIM + o.samples, .collect = 1,
                       .stop_after = o.run.stop_after, .budget_bytes = (size_t)(o.run.budget_gib * 1073741824.0),
                       .sample = fig1a_sample, .driver = &data, .describe = describe_cell, .values = grid_values};
     int code = grid_main(st, &grid, &COMMAND, &o, 2, &o.run, t0, finish);

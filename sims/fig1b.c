@@ -235,32 +235,46 @@ static int write_results(const fig1b_opts *o, const opts_state *state, const fig
                          double wall)
 {
     long T = o->thetas, G = o->G, B = T + 1;
-    double gw[OPTS_LIST_MAX];
-    for (long g = 0; g < G; g++) gw[g] = (double)o->g_widths.v[g];
     hntk_h5 *f;
     int st = hntk_h5_create(o->run.out, &f);
     if (st) return st;
     long td[1] = {T}, gd[1] = {G}, gt[2] = {G, T}, xd[2] = {B, o->x_dim}, zd[2] = {B, o->z_dim};
-    st = hntk_h5_write(f, "theta", 1, td, r->theta);
-    if (!st) st = hntk_h5_write(f, "g_widths", 1, gd, gw);
-    if (!st) st = hntk_h5_write(f, "mean", 2, gt, r->mean);
-    if (!st) st = hntk_h5_write(f, "var", 2, gt, r->var);
-    if (!st) st = hntk_h5_write(f, "stderr", 2, gt, r->se);
-    if (!st) st = hntk_h5_write(f, "analytic", 1, td, r->analytic);
-    if (!st) st = hntk_h5_write(f, "nngp_mean", 2, gt, r->nmean);
-    if (!st) st = hntk_h5_write(f, "nngp_var", 2, gt, r->nvar);
-    if (!st) st = hntk_h5_write(f, "nngp_stderr", 2, gt, r->nse);
-    if (!st) st = hntk_h5_write(f, "nngp_analytic", 1, td, r->nngp_analytic);
-    if (!st) st = hntk_h5_write(f, "/inputs/x", 2, xd, r->X);
-    if (!st) st = hntk_h5_write(f, "/inputs/z", 2, zd, r->Z);
-    if (!st) st = opts_write_attrs(&COMMAND, o, state, f);
-    if (!st) st = hntk_h5_attr_string(f, "/", "variant", hntk_variant_name(HNTK_VARIANT_PAPER));
-    if (!st) st = cli_write_provenance(f, CMD, argc, argv, wall);
-    if (st) {
-        hntk_h5_abort(f);
-        return st;
+    st = hntk_h5_write_described(f, "theta", 1, td, r->theta,
+                                 "angle theta_t between z and z'_t, evenly on [-pi/2, pi/2] (T)", "rad");
+    if (!st) st = hntk_h5_make_scale(f, "theta", "theta");
+    if (!st) st = hntk_h5_write_long(f, "g_widths", 1, gd, o->g_widths.v, "hidden widths m of g (G)");
+    if (!st) st = hntk_h5_make_scale(f, "g_widths", "g width m");
+    static const struct {
+        const char *name, *what;
+        int kernel; /* 0: K^h, 1: NNGP */
+        int field;  /* 0 mean, 1 var, 2 stderr */
+    } grids[] = {
+        {"mean", "mean over initializations of K^h(u, u'_t) (G widths of g, T angles)", 0, 0},
+        {"var", "variance over initializations of K^h(u, u'_t), unbiased (G, T)", 0, 1},
+        {"stderr", "standard error of the mean of K^h(u, u'_t) (G, T)", 0, 2},
+        {"nngp_mean", "mean over initializations of h(u) h(u'_t) (G, T)", 1, 0},
+        {"nngp_var", "variance over initializations of h(u) h(u'_t), unbiased (G, T)", 1, 1},
+        {"nngp_stderr", "standard error of the mean of h(u) h(u'_t) (G, T)", 1, 2},
+    };
+    const double *data[2][3] = {{r->mean, r->var, r->se}, {r->nmean, r->nvar, r->nse}};
+    for (size_t k = 0; k < sizeof grids / sizeof grids[0] && !st; k++) {
+        st = hntk_h5_write_described(f, grids[k].name, 2, gt, data[grids[k].kernel][grids[k].field], grids[k].what,
+                                     NULL);
+        if (!st) st = hntk_h5_attach_scale(f, grids[k].name, 0, "g_widths");
+        if (!st) st = hntk_h5_attach_scale(f, grids[k].name, 1, "theta");
     }
-    return hntk_h5_commit(f);
+    if (!st) st = hntk_h5_write_described(f, "analytic", 1, td, r->analytic,
+                                          "infinite-width limit Theta^h(u, u'_t) (T)", NULL);
+    if (!st) st = hntk_h5_attach_scale(f, "analytic", 0, "theta");
+    if (!st) st = hntk_h5_write_described(f, "nngp_analytic", 1, td, r->nngp_analytic,
+                                          "infinite-width limit Lambda^H(u, u'_t) of the NNGP (T)", NULL);
+    if (!st) st = hntk_h5_attach_scale(f, "nngp_analytic", 0, "theta");
+    if (!st) st = hntk_h5_write_described(f, "/inputs/x", 2, xd, r->X,
+                                          "inputs x of f: row 0 for u, row t+1 for u'_t, all equal (T+1, x_dim)", NULL);
+    if (!st) st = hntk_h5_write_described(f, "/inputs/z", 2, zd, r->Z,
+                                          "inputs z of g: row 0 is z, row t+1 is z'_t (T+1, z_dim)", NULL);
+    if (!st) st = hntk_h5_attr_string(f, "/", "variant", hntk_variant_name(HNTK_VARIANT_PAPER));
+    return opts_commit_result(f, st, &COMMAND, o, state, argc, argv, wall);
 }
 
 /* ---- the grid: cell g is the g-th width of g ---- */

@@ -452,13 +452,15 @@ int opts_write_attrs(const opt_command *c, const void *target, const opts_state 
     return st;
 }
 
-/* TEMPORARY until h5io has array attributes. */
-__attribute__((weak)) int hntk_h5_attr_long_array(hntk_h5 *f, const char *obj, const char *name, long n, const long *v);
-__attribute__((weak)) int hntk_h5_attr_long_array(hntk_h5 *f, const char *obj, const char *name, long n, const long *v)
+
+int opts_commit_result(hntk_h5 *f, int st, const opt_command *c, const void *target, const opts_state *state,
+                       int argc, char **argv, double wall)
 {
-    char buf[4096];
-    size_t len = 0;
-    buf[0] = '\0';
-    for (long i = 0; i < n && len < sizeof buf; i++) len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%ld", i ? "," : "", v[i]);
-    return hntk_h5_attr_string(f, obj, name, buf);
+    if (!st) st = opts_write_attrs(c, target, state, f);
+    if (!st) st = cli_write_provenance(f, c->cmd, argc, argv, wall);
+    if (st) {
+        hntk_h5_abort(f);
+        return st;
+    }
+    return hntk_h5_commit(f);
 }

@@ -52,6 +52,32 @@ static int print_attr(const char *path, const char *obj, const char *name)
     return CLI_EXIT_OK;
 }
 
+/* A numeric dataset of rank 0..4 as float64: floating-point as stored,
+ * integers (widths, counts) converted (exact below 2^53). */
+static int read_numeric(const char *path, const char *name, int *rank, long *dims, double **data)
+{
+    int st = hntk_h5_read_any(path, name, rank, dims, data);
+    if (st != HNTK_EFORMAT) return st;
+    char why[1024];
+    snprintf(why, sizeof why, "%s", hntk_last_error());
+    for (int r = 0; r <= 4; r++) {
+        long *v = NULL;
+        if (hntk_h5_read_long(path, name, r, dims, &v)) continue;
+        long n = 1;
+        for (int k = 0; k < r; k++) n *= dims[k];
+        *data = malloc(sizeof(double) * (size_t)(n > 0 ? n : 1));
+        if (!*data) {
+            free(v);
+            return hntk_fail(HNTK_ENOMEM, "out of memory");
+        }
+        for (long i = 0; i < n; i++) (*data)[i] = (double)v[i];
+        free(v);
+        *rank = r;
+        return HNTK_OK;
+    }
+    return hntk_fail(HNTK_EFORMAT, "%s (nor an integer dataset)", why);
+}
+
 /* A 2-D dataset with 1-D coordinates as gnuplot's `nonuniform matrix`. */
 static int print_matrix(const char *path, char **names, int header)
 {
@@ -60,7 +86,7 @@ static int print_matrix(const char *path, char **names, int header)
     int code = CLI_EXIT_OK;
     for (int k = 0; k < 3 && code == CLI_EXIT_OK; k++) {
         b[k].name = names[k];
-        int st = hntk_h5_read_any(path, names[k], &b[k].rank, b[k].dims, &b[k].data);
+        int st = read_numeric(path, names[k], &b[k].rank, b[k].dims, &b[k].data);
         if (st) code = cli_report(CMD, st);
         else if (b[k].rank != (k == 2 ? 2 : 1))
             code = cli_report(CMD, hntk_fail(HNTK_EINVAL, "--matrix: dataset '%s' has rank %d, expected %d (%s)",
@@ -148,7 +174,7 @@ int hntk_cmd_export(int argc, char **argv)
     for (long k = 0; k < n && code == CLI_EXIT_OK; k++) {
         column_block *b = &blocks[k];
         b->name = argv[optind + k];
-        int st = hntk_h5_read_any(path, b->name, &b->rank, b->dims, &b->data);
+        int st = read_numeric(path, b->name, &b->rank, b->dims, &b->data);
         if (st) { code = cli_report(CMD, st); break; }
         if (b->rank > 2) {
             code = cli_report(CMD, hntk_fail(HNTK_EINVAL, "dataset '%s' has rank %d: export prints rank 0..2 "

@@ -24,8 +24,14 @@ find_package(OpenMP COMPONENTS C)
 hyperntk_require(OpenMP_C_FOUND "OpenMP for C" libgomp1)
 
 set(HDF5_PREFER_PARALLEL FALSE)
-find_package(HDF5 COMPONENTS C)
-hyperntk_require(HDF5_FOUND "the HDF5 C library" libhdf5-dev)
+# HL: the high-level library (hdf5_hl) for dimension scales (H5DS, src/h5io.c).
+# CMake's FindHDF5 (3.25, Debian 12) sets HDF5_HL_LIBRARIES and HDF5_C_HL_LIBRARIES
+# (both .../hdf5/serial/libhdf5_hl.so) and HDF5_HL_FOUND.
+find_package(HDF5 COMPONENTS C HL)
+hyperntk_require(HDF5_FOUND "the HDF5 C library and its high-level library hdf5_hl" libhdf5-dev)
+if(NOT HDF5_HL_LIBRARIES AND NOT HDF5_C_HL_LIBRARIES)
+  hyperntk_require(HDF5_HL_LIBRARIES "the HDF5 high-level library hdf5_hl (dimension scales)" libhdf5-dev)
+endif()
 
 find_library(MATH_LIBRARY m)
 
@@ -52,7 +58,9 @@ add_library(hyperntk_deps INTERFACE)
 add_library(hyperntk::deps ALIAS hyperntk_deps)
 target_include_directories(hyperntk_deps SYSTEM INTERFACE ${GSL_INCLUDE_DIR} ${RANDOM123_INCLUDE_DIR} ${HDF5_C_INCLUDE_DIRS} ${HDF5_INCLUDE_DIRS})
 target_compile_definitions(hyperntk_deps INTERFACE ${HDF5_C_DEFINITIONS} ${HDF5_DEFINITIONS})
+# hdf5_hl before hdf5: it depends on it (matters for static linking).
 target_link_libraries(hyperntk_deps INTERFACE ${GSL_LIBRARY} ${OPENBLAS_LIBRARY} OpenMP::OpenMP_C
+                                              ${HDF5_C_HL_LIBRARIES} ${HDF5_HL_LIBRARIES}
                                               ${HDF5_C_LIBRARIES} ${HDF5_LIBRARIES} ${MATH_LIBRARY})
 if(HYPERNTK_MPI_FOUND)
   target_link_libraries(hyperntk_deps INTERFACE MPI::MPI_C)

@@ -27,12 +27,14 @@
 #include "hyperntk/error.h"
 
 #include <hdf5.h>
+#include <hdf5_hl.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -307,10 +309,13 @@ int hntk_h5_create(const char *path, hntk_h5 **out)
     return HNTK_OK;
 }
 
-int hntk_h5_write(hntk_h5 *f, const char *name, int rank, const long *dims, const double *data)
+/* Create dataset `name` of file type `ftype` and write `data` (memory type
+ * `mtype`); `fn` names the caller in the no-file message. */
+static int write_dataset(hntk_h5 *f, const char *fn, const char *name, int rank, const long *dims, hid_t ftype,
+                         hid_t mtype, const void *data)
 {
     if (!f || f->file < 0)
-        return hntk_fail(HNTK_EINVAL, "hntk_h5_write: no open result file");
+        return hntk_fail(HNTK_EINVAL, "%s: no open result file", fn);
     if (!name || !*name)
         return hntk_fail(HNTK_EINVAL, "result file '%s': dataset name must be non-empty", f->path);
     if (rank < 0 || rank > H5IO_MAX_RANK)
@@ -349,7 +354,7 @@ int hntk_h5_write(hntk_h5 *f, const char *name, int rank, const long *dims, cons
         status = hntk_fail(HNTK_EIO, "result file '%s': cannot set up dataset '%s'", f->path, name);
         goto done;
     }
-    dset = H5Dcreate2(f->file, name, H5T_IEEE_F64LE, space, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+    dset = H5Dcreate2(f->file, name, ftype, space, lcpl, H5P_DEFAULT, H5P_DEFAULT);
     if (dset < 0) {
         status = hntk_fail(HNTK_EIO,
                            "result file '%s': cannot create dataset '%s' (is a parent a dataset?)",
@@ -357,7 +362,7 @@ int hntk_h5_write(hntk_h5 *f, const char *name, int rank, const long *dims, cons
         goto done;
     }
     /* H5Dwrite rejects a NULL buffer even for zero elements. */
-    if (!empty && H5Dwrite(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
+    if (!empty && H5Dwrite(dset, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
         status = hntk_fail(HNTK_EIO, "result file '%s': cannot write dataset '%s' (disk full?)", f->path,
                            name);
 done:
@@ -368,15 +373,20 @@ done:
     return status;
 }
 
+int hntk_h5_write(hntk_h5 *f, const char *name, int rank, const long *dims, const double *data)
+{
+    return write_dataset(f, "hntk_h5_write", name, rank, dims, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, data);
+}
+
 int hntk_h5_write_scalar(hntk_h5 *f, const char *name, double value)
 {
     return hntk_h5_write(f, name, 0, NULL, &value);
 }
 
-/* Write one scalar attribute, creating `obj` as a group when it is missing
- * and replacing an attribute of the same name. */
-static int write_attr(hntk_h5 *f, const char *obj, const char *name, hid_t ftype, hid_t mtype,
-                      const void *buf)
+/* Write one attribute, scalar (n < 0) or 1-D of n >= 0 values, creating `obj`
+ * as a group when it is missing and replacing an attribute of the same name. */
+static int write_attr_n(hntk_h5 *f, const char *obj, const char *name, hid_t ftype, hid_t mtype,
+                        const void *buf, long n)
 {
     if (!f || f->file < 0)
         return hntk_fail(HNTK_EINVAL, "hntk_h5_attr: no open result file");
@@ -411,9 +421,15 @@ static int write_attr(hntk_h5 *f, const char *obj, const char *name, hid_t ftype
                            name, obj);
         goto done;
     }
-    space = H5Screate(H5S_SCALAR);
+    if (n < 0) {
+        space = H5Screate(H5S_SCALAR);
+    } else {
+        hsize_t hn = (hsize_t)n;
+        space = H5Screate_simple(1, &hn, NULL);
+    }
     attr = space >= 0 ? H5Acreate2(o, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT) : H5I_INVALID_HID;
-    if (attr < 0 || H5Awrite(attr, mtype, buf) < 0)
+    /* H5Awrite rejects a NULL buffer even for zero values. */
+    if (attr < 0 || (n != 0 && H5Awrite(attr, mtype, buf) < 0))
         status = hntk_fail(HNTK_EIO, "result file '%s': cannot write attribute '%s' of '%s'", f->path,
                            name, obj);
 done:
@@ -421,6 +437,12 @@ done:
     close_space(space);
     close_obj(o);
     return status;
+}
+
+static int write_attr(hntk_h5 *f, const char *obj, const char *name, hid_t ftype, hid_t mtype,
+                      const void *buf)
+{
+    return write_attr_n(f, obj, name, ftype, mtype, buf, -1);
 }
 
 int hntk_h5_attr_long(hntk_h5 *f, const char *obj, const char *name, long value)
@@ -447,6 +469,288 @@ int hntk_h5_attr_string(hntk_h5 *f, const char *obj, const char *name, const cha
     int status = write_attr(f, obj, name, type, type, &value);
     H5Tclose(type);
     return status;
+}
+
+/* A variable-length UTF-8 string type (caller closes), or H5I_INVALID_HID. */
+static hid_t make_vlen_utf8(void)
+{
+    hid_t type = H5Tcopy(H5T_C_S1);
+    if (type >= 0 && (H5Tset_size(type, H5T_VARIABLE) < 0 || H5Tset_cset(type, H5T_CSET_UTF8) < 0)) {
+        H5Tclose(type);
+        return H5I_INVALID_HID;
+    }
+    return type;
+}
+
+/* Checks shared by the array attribute writers. */
+static int check_attr_array(hntk_h5 *f, const char *obj, const char *name, long n, const void *v)
+{
+    const char *path = f ? f->path : "?";
+    if (n < 0)
+        return hntk_fail(HNTK_EINVAL, "result file '%s': attribute '%s' of '%s': %ld values (must be >= 0)", path,
+                         name ? name : "?", obj ? obj : "?", n);
+    if (n > 0 && !v)
+        return hntk_fail(HNTK_EINVAL, "result file '%s': attribute '%s' of '%s': values must not be NULL", path,
+                         name ? name : "?", obj ? obj : "?");
+    return HNTK_OK;
+}
+
+int hntk_h5_attr_long_array(hntk_h5 *f, const char *obj, const char *name, long n, const long *v)
+{
+    int st = check_attr_array(f, obj, name, n, v);
+    return st ? st : write_attr_n(f, obj, name, H5T_STD_I64LE, H5T_NATIVE_LONG, v, n);
+}
+
+int hntk_h5_attr_double_array(hntk_h5 *f, const char *obj, const char *name, long n, const double *v)
+{
+    int st = check_attr_array(f, obj, name, n, v);
+    return st ? st : write_attr_n(f, obj, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, v, n);
+}
+
+int hntk_h5_attr_string_array(hntk_h5 *f, const char *obj, const char *name, long n, const char *const *v)
+{
+    int st = check_attr_array(f, obj, name, n, v);
+    if (st)
+        return st;
+    for (long i = 0; i < n; i++)
+        if (!v[i])
+            return hntk_fail(HNTK_EINVAL, "result file '%s': attribute '%s' of '%s': string %ld is NULL",
+                             f ? f->path : "?", name ? name : "?", obj ? obj : "?", i);
+    h5_quiet();
+    hid_t type = make_vlen_utf8();
+    if (type < 0)
+        return hntk_fail(HNTK_EIO, "attribute '%s': cannot make a string type", name ? name : "?");
+    st = write_attr_n(f, obj, name, type, type, v, n);
+    H5Tclose(type);
+    return st;
+}
+
+/* ---- self-describing results ---- */
+
+/* Open the existing object `name` of a writer (dataset or group); the message
+ * says what it was wanted for. */
+static int open_written(hntk_h5 *f, const char *fn, const char *name, const char *purpose, hid_t *obj)
+{
+    *obj = H5I_INVALID_HID;
+    if (!f || f->file < 0)
+        return hntk_fail(HNTK_EINVAL, "%s: no open result file", fn);
+    if (!name || !*name)
+        return hntk_fail(HNTK_EINVAL, "result file '%s': %s: the object name must be non-empty", f->path, fn);
+    h5_quiet();
+    int ex = path_exists(f->file, name);
+    if (ex < 0)
+        return hntk_fail(HNTK_ENOMEM, "result file '%s': out of memory", f->path);
+    if (!ex)
+        return hntk_fail(HNTK_EINVAL, "result file '%s': no dataset or group '%s' to %s (write it first)",
+                         f->path, name, purpose);
+    *obj = H5Oopen(f->file, name, H5P_DEFAULT);
+    if (*obj < 0)
+        return hntk_fail(HNTK_EIO, "result file '%s': cannot open '%s' to %s", f->path, name, purpose);
+    return HNTK_OK;
+}
+
+static int check_description(hntk_h5 *f, const char *name, const char *description)
+{
+    if (!description || !*description)
+        return hntk_fail(HNTK_EINVAL, "result file '%s': '%s' needs a non-empty description",
+                         f ? f->path : "?", name ? name : "?");
+    return HNTK_OK;
+}
+
+int hntk_h5_describe(hntk_h5 *f, const char *name, const char *description, const char *units)
+{
+    int st = check_description(f, name, description);
+    if (st)
+        return st;
+    hid_t obj;
+    if ((st = open_written(f, "hntk_h5_describe", name, "describe", &obj)))
+        return st;
+    H5Oclose(obj);
+    st = hntk_h5_attr_string(f, name, "description", description);
+    if (!st && units)
+        st = hntk_h5_attr_string(f, name, "units", units);
+    return st;
+}
+
+int hntk_h5_write_described(hntk_h5 *f, const char *name, int rank, const long *dims, const double *data,
+                            const char *description, const char *units)
+{
+    int st = check_description(f, name, description);
+    if (!st)
+        st = hntk_h5_write(f, name, rank, dims, data);
+    if (!st)
+        st = hntk_h5_describe(f, name, description, units);
+    return st;
+}
+
+int hntk_h5_write_long(hntk_h5 *f, const char *name, int rank, const long *dims, const long *data,
+                       const char *description)
+{
+    int st = check_description(f, name, description);
+    if (!st)
+        st = write_dataset(f, "hntk_h5_write_long", name, rank, dims, H5T_STD_I64LE, H5T_NATIVE_LONG, data);
+    if (!st)
+        st = hntk_h5_describe(f, name, description, NULL);
+    return st;
+}
+
+int hntk_h5_write_enum(hntk_h5 *f, const char *name, int rank, const long *dims, const int *data, int n_names,
+                       const char *const *names, const int *values, const char *description)
+{
+    if (!f || f->file < 0)
+        return hntk_fail(HNTK_EINVAL, "hntk_h5_write_enum: no open result file");
+    int st = check_description(f, name, description);
+    if (st)
+        return st;
+    if (n_names < 1 || !names || !values)
+        return hntk_fail(HNTK_EINVAL, "result file '%s': enum dataset '%s' needs n_names >= 1 names and values "
+                                      "(got %d)",
+                         f->path, name, n_names);
+    for (int k = 0; k < n_names; k++) {
+        if (!names[k] || !*names[k])
+            return hntk_fail(HNTK_EINVAL, "result file '%s': enum dataset '%s': name %d is empty", f->path, name, k);
+        for (int j = 0; j < k; j++) {
+            if (!strcmp(names[j], names[k]))
+                return hntk_fail(HNTK_EINVAL, "result file '%s': enum dataset '%s': name '%s' appears twice",
+                                 f->path, name, names[k]);
+            if (values[j] == values[k])
+                return hntk_fail(HNTK_EINVAL, "result file '%s': enum dataset '%s': '%s' and '%s' have the same "
+                                              "value %d",
+                                 f->path, name, names[j], names[k], values[k]);
+        }
+    }
+    /* Every entry must be a named code (HDF5 would store an unnamed one, but
+     * readers could not name it).  The shape checks come in write_dataset. */
+    long count = 1;
+    for (int i = 0; i < rank && i < H5IO_MAX_RANK && dims; i++)
+        count *= dims[i] > 0 ? dims[i] : 0;
+    if (rank >= 0 && rank <= H5IO_MAX_RANK && (rank == 0 || dims) && count > 0 && data) {
+        for (long i = 0; i < count; i++) {
+            int known = 0;
+            for (int k = 0; k < n_names && !known; k++)
+                known = data[i] == values[k];
+            if (!known)
+                return hntk_fail(HNTK_EINVAL, "result file '%s': enum dataset '%s': entry %ld is %d, not one of "
+                                              "the %d named values",
+                                 f->path, name, i, data[i], n_names);
+        }
+    }
+    h5_quiet();
+    hid_t type = H5Tenum_create(H5T_NATIVE_INT);
+    for (int k = 0; k < n_names && type >= 0; k++) {
+        if (H5Tenum_insert(type, names[k], &values[k]) < 0) {
+            H5Tclose(type);
+            type = H5I_INVALID_HID;
+        }
+    }
+    if (type < 0)
+        return hntk_fail(HNTK_EIO, "result file '%s': cannot make the enum type of '%s'", f->path, name);
+    st = write_dataset(f, "hntk_h5_write_enum", name, rank, dims, type, type, data);
+    H5Tclose(type);
+    if (!st)
+        st = hntk_h5_describe(f, name, description, NULL);
+    return st;
+}
+
+/* Open a dataset of a writer and return its rank and extents. */
+static int open_written_dataset(hntk_h5 *f, const char *fn, const char *name, const char *purpose, hid_t *dset,
+                                int *rank, hsize_t *dims)
+{
+    int st = open_written(f, fn, name, purpose, dset);
+    if (st)
+        return st;
+    if (H5Iget_type(*dset) != H5I_DATASET) {
+        H5Oclose(*dset);
+        *dset = H5I_INVALID_HID;
+        return hntk_fail(HNTK_EINVAL, "result file '%s': '%s' is a group, not a dataset (cannot %s it)", f->path,
+                         name, purpose);
+    }
+    hid_t space = H5Dget_space(*dset);
+    *rank = space >= 0 ? H5Sget_simple_extent_ndims(space) : -1;
+    if (*rank < 0 || *rank > H5S_MAX_RANK || H5Sget_simple_extent_dims(space, dims, NULL) < 0) {
+        close_space(space);
+        H5Oclose(*dset);
+        *dset = H5I_INVALID_HID;
+        return hntk_fail(HNTK_EIO, "result file '%s': cannot read the shape of '%s'", f->path, name);
+    }
+    H5Sclose(space);
+    return HNTK_OK;
+}
+
+int hntk_h5_make_scale(hntk_h5 *f, const char *name, const char *label)
+{
+    if (!label || !*label)
+        return hntk_fail(HNTK_EINVAL, "result file '%s': dimension scale '%s' needs a non-empty label",
+                         f ? f->path : "?", name ? name : "?");
+    hid_t dset;
+    int rank;
+    hsize_t dims[H5S_MAX_RANK];
+    int st = open_written_dataset(f, "hntk_h5_make_scale", name, "make a dimension scale of", &dset, &rank, dims);
+    if (st)
+        return st;
+    if (rank != 1) {
+        char shape[160];
+        fmt_shape(shape, sizeof shape, rank, dims);
+        st = hntk_fail(HNTK_EINVAL, "result file '%s': '%s' has shape %s: a dimension scale must be 1-D", f->path,
+                       name, shape);
+    } else if (H5DSget_num_scales(dset, 0) > 0) {
+        st = hntk_fail(HNTK_EINVAL, "result file '%s': '%s' has a dimension scale attached, so it cannot be one",
+                       f->path, name);
+    } else if (H5DSset_scale(dset, label) < 0) {
+        st = hntk_fail(HNTK_EIO, "result file '%s': cannot make '%s' a dimension scale", f->path, name);
+    }
+    H5Dclose(dset);
+    return st;
+}
+
+int hntk_h5_attach_scale(hntk_h5 *f, const char *dataset, int dim, const char *scale_name)
+{
+    hid_t dset = H5I_INVALID_HID, scale = H5I_INVALID_HID;
+    int rank = 0, srank = 0;
+    hsize_t dims[H5S_MAX_RANK], sdims[H5S_MAX_RANK];
+    char shape[160], sshape[160];
+    int st = open_written_dataset(f, "hntk_h5_attach_scale", dataset, "attach a dimension scale to", &dset, &rank,
+                                  dims);
+    if (!st)
+        st = open_written_dataset(f, "hntk_h5_attach_scale", scale_name, "attach as a dimension scale", &scale,
+                                  &srank, sdims);
+    if (st)
+        goto done;
+    fmt_shape(shape, sizeof shape, rank, dims);
+    fmt_shape(sshape, sizeof sshape, srank, sdims);
+    if (H5DSis_scale(scale) <= 0) {
+        st = hntk_fail(HNTK_EINVAL, "result file '%s': '%s' is not a dimension scale (hntk_h5_make_scale first)",
+                       f->path, scale_name);
+    } else if (H5DSis_scale(dset) > 0) {
+        st = hntk_fail(HNTK_EINVAL, "result file '%s': '%s' is itself a dimension scale: no scale can be attached "
+                                    "to it",
+                       f->path, dataset);
+    } else if (dim < 0 || dim >= rank) {
+        st = hntk_fail(HNTK_EINVAL, "result file '%s': dataset '%s' of shape %s has no axis %d (accepted 0..%d)",
+                       f->path, dataset, shape, dim, rank - 1);
+    } else if (sdims[0] != dims[dim]) {
+        st = hntk_fail(HNTK_EINVAL, "result file '%s': dimension scale '%s' has %llu values but axis %d of '%s' "
+                                    "(shape %s) has extent %llu",
+                       f->path, scale_name, (unsigned long long)sdims[0], dim, dataset, shape,
+                       (unsigned long long)dims[dim]);
+    } else if (H5DSis_attached(dset, scale, (unsigned)dim) > 0) {
+        st = hntk_fail(HNTK_EINVAL, "result file '%s': '%s' is already attached to axis %d of '%s'", f->path,
+                       scale_name, dim, dataset);
+    } else if (H5DSattach_scale(dset, scale, (unsigned)dim) < 0) {
+        st = hntk_fail(HNTK_EIO, "result file '%s': cannot attach '%s' to axis %d of '%s'", f->path, scale_name,
+                       dim, dataset);
+    } else {
+        char label[256] = "";
+        ssize_t len = H5DSget_scale_name(scale, label, sizeof label);
+        if (len > 0 && H5DSset_label(dset, (unsigned)dim, label) < 0)
+            st = hntk_fail(HNTK_EIO, "result file '%s': cannot label axis %d of '%s'", f->path, dim, dataset);
+    }
+done:
+    if (scale >= 0)
+        H5Dclose(scale);
+    if (dset >= 0)
+        H5Oclose(dset);
+    return st;
 }
 
 int hntk_h5_commit(hntk_h5 *f)
@@ -676,7 +980,7 @@ int hntk_h5_exists(const char *path, const char *name)
 }
 
 /* Open attribute `name` of object `obj` in `path` and check it holds one
- * value of class `want_class` (H5T_NO_CLASS: any).  On success the caller
+ * value of class `want_class` (H5T_NO_CLASS: any type and any count).  On success the caller
  * closes *attr and *file. */
 static int open_attr(const char *path, const char *obj, const char *name, H5T_class_t want_class,
                      const char *expect, hid_t *file, hid_t *attr, hid_t *type)
@@ -716,7 +1020,8 @@ static int open_attr(const char *path, const char *obj, const char *name, H5T_cl
         goto fail;
     }
     hssize_t npoints = H5Sget_simple_extent_npoints(space);
-    if (H5Sget_simple_extent_type(space) == H5S_NULL || npoints != 1) {
+    /* H5T_NO_CLASS: the caller checks the type and the count (arrays). */
+    if (want_class != H5T_NO_CLASS && (H5Sget_simple_extent_type(space) == H5S_NULL || npoints != 1)) {
         status = hntk_fail(HNTK_EFORMAT, "file '%s': attribute '%s' of '%s' holds %lld values (expected one %s)",
                            path, name, obj,
                            H5Sget_simple_extent_type(space) == H5S_NULL ? 0LL : (long long)npoints, expect);
@@ -828,6 +1133,268 @@ int hntk_h5_read_attr_string(const char *path, const char *obj, const char *name
     close_type(mtype);
     close_attr_all(file, attr, type);
     return status;
+}
+
+/* Read dataset `name` of rank `rank` <= 4 whose type class is `want_class`
+ * (H5T_INTEGER or H5T_ENUM) into a new buffer of elements of memory type
+ * `mtype` (size elsize).  `expect` ("int64") goes into the messages. */
+static int read_typed(const char *path, const char *name, int rank, H5T_class_t want_class, hid_t mtype,
+                      size_t elsize, const char *expect, long *dims, void **data)
+{
+    if (!data)
+        return hntk_fail(HNTK_EINVAL, "hntk_h5_read: data must not be NULL");
+    *data = NULL;
+    if (!name || !*name)
+        return hntk_fail(HNTK_EINVAL, "hntk_h5_read: dataset name must be non-empty");
+    if (rank < 0 || rank > H5IO_MAX_RANK)
+        return hntk_fail(HNTK_EINVAL, "hntk_h5_read: dataset '%s': rank %d (accepted 0..%d)", name, rank,
+                         H5IO_MAX_RANK);
+    if (rank > 0 && !dims)
+        return hntk_fail(HNTK_EINVAL, "hntk_h5_read: dataset '%s' of rank %d needs dims", name, rank);
+    hid_t file;
+    int status = open_read(path, "file", &file);
+    if (status)
+        return status;
+    hid_t obj = H5I_INVALID_HID, type = H5I_INVALID_HID, space = H5I_INVALID_HID;
+    char found[64], shape[160];
+    int ex = path_exists(file, name);
+    if (ex <= 0) {
+        status = ex < 0 ? hntk_fail(HNTK_ENOMEM, "file '%s': out of memory", path)
+                        : hntk_fail(HNTK_EFORMAT, "file '%s': no dataset '%s' (expected %s, rank %d)", path, name,
+                                    expect, rank);
+        goto done;
+    }
+    obj = H5Oopen(file, name, H5P_DEFAULT);
+    if (obj < 0 || H5Iget_type(obj) != H5I_DATASET) {
+        status = hntk_fail(HNTK_EFORMAT, "file '%s': '%s' is not a dataset (expected %s, rank %d)", path, name,
+                           expect, rank);
+        goto done;
+    }
+    type = H5Dget_type(obj);
+    if (type < 0 || H5Tget_class(type) != want_class ||
+        (want_class == H5T_INTEGER && H5Tget_size(type) == 8 && H5Tget_sign(type) == H5T_SGN_NONE)) {
+        if (type >= 0)
+            describe_type(type, found, sizeof found);
+        else
+            snprintf(found, sizeof found, "unknown");
+        status = hntk_fail(HNTK_EFORMAT, "file '%s': dataset '%s' has type %s (expected %s)", path, name, found,
+                           expect);
+        goto done;
+    }
+    space = H5Dget_space(obj);
+    hsize_t hd[H5S_MAX_RANK];
+    int nd = space >= 0 ? H5Sget_simple_extent_ndims(space) : -1;
+    if (nd < 0 || H5Sget_simple_extent_type(space) == H5S_NULL || H5Sget_simple_extent_dims(space, hd, NULL) < 0) {
+        status = hntk_fail(HNTK_EFORMAT, "file '%s': dataset '%s' holds no data (expected %s)", path, name, expect);
+        goto done;
+    }
+    fmt_shape(shape, sizeof shape, nd, hd);
+    if (nd != rank) {
+        status = hntk_fail(HNTK_EFORMAT, "file '%s': dataset '%s' has rank %d, shape %s (expected %s, rank %d)",
+                           path, name, nd, shape, expect, rank);
+        goto done;
+    }
+    size_t count = 1;
+    for (int i = 0; i < rank; i++) {
+        if (hd[i] > (hsize_t)LONG_MAX || (hd[i] > 0 && count > SIZE_MAX / elsize / hd[i])) {
+            status = hntk_fail(HNTK_ENOMEM, "file '%s': dataset '%s' of shape %s is too large for memory", path,
+                               name, shape);
+            goto done;
+        }
+        count *= (size_t)hd[i];
+    }
+    void *buf = malloc(count > 0 ? count * elsize : 1);
+    if (!buf) {
+        status = hntk_fail(HNTK_ENOMEM, "file '%s': dataset '%s' of shape %s does not fit in memory", path, name,
+                           shape);
+        goto done;
+    }
+    if (count > 0 && H5Dread(obj, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
+        free(buf);
+        status = hntk_fail(HNTK_EIO, "file '%s': cannot read dataset '%s' as %s (values out of range, or the file "
+                                     "is corrupt?)",
+                           path, name, expect);
+        goto done;
+    }
+    for (int i = 0; i < rank; i++)
+        dims[i] = (long)hd[i];
+    *data = buf;
+done:
+    close_space(space);
+    close_type(type);
+    close_obj(obj);
+    close_file(file);
+    return status;
+}
+
+int hntk_h5_read_long(const char *path, const char *name, int rank, long *dims, long **data)
+{
+    void *buf = NULL;
+    int st = read_typed(path, name, rank, H5T_INTEGER, H5T_NATIVE_LONG, sizeof(long), "int64", dims, &buf);
+    if (data)
+        *data = buf;
+    return st;
+}
+
+int hntk_h5_read_enum(const char *path, const char *name, int rank, long *dims, int **data)
+{
+    if (!data)
+        return hntk_fail(HNTK_EINVAL, "hntk_h5_read_enum: data must not be NULL");
+    /* The memory type is the file's enum with native int as its base, so the
+     * codes come back as stored. */
+    hid_t file;
+    int st = open_read(path, "file", &file);
+    if (st)
+        return st;
+    hid_t mtype = H5I_INVALID_HID;
+    if (name && path_exists(file, name) > 0) {
+        hid_t obj = H5Oopen(file, name, H5P_DEFAULT);
+        if (obj >= 0 && H5Iget_type(obj) == H5I_DATASET) {
+            hid_t t = H5Dget_type(obj);
+            if (t >= 0 && H5Tget_class(t) == H5T_ENUM)
+                mtype = H5Tget_native_type(t, H5T_DIR_DEFAULT);
+            close_type(t);
+        }
+        close_obj(obj);
+    }
+    H5Fclose(file);
+    if (mtype >= 0 && H5Tget_size(mtype) != sizeof(int)) {
+        /* A native enum of another size (e.g. an int8 enum from h5py): convert
+         * to an enum on int with the same names. */
+        hid_t conv = H5Tenum_create(H5T_NATIVE_INT);
+        int nm = H5Tget_nmembers(mtype);
+        for (int k = 0; k < nm && conv >= 0; k++) {
+            char *mname = H5Tget_member_name(mtype, (unsigned)k);
+            long long v = 0;
+            unsigned char raw[16] = {0};
+            H5Tget_member_value(mtype, (unsigned)k, raw);
+            hid_t base = H5Tget_super(mtype);
+            H5Tconvert(base, H5T_NATIVE_LLONG, 1, raw, NULL, H5P_DEFAULT);
+            memcpy(&v, raw, sizeof v);
+            H5Tclose(base);
+            int iv = (int)v;
+            if (!mname || H5Tenum_insert(conv, mname, &iv) < 0) {
+                H5Tclose(conv);
+                conv = H5I_INVALID_HID;
+            }
+            H5free_memory(mname);
+        }
+        H5Tclose(mtype);
+        mtype = conv;
+    }
+    void *buf = NULL;
+    st = read_typed(path, name, rank, H5T_ENUM, mtype >= 0 ? mtype : H5T_NATIVE_INT, sizeof(int), "enum", dims,
+                    &buf);
+    close_type(mtype);
+    *data = buf;
+    return st;
+}
+
+/* A numeric attribute of any 0-D or 1-D shape, read as `mtype`. */
+static int read_attr_array(const char *path, const char *obj, const char *name, H5T_class_t want_class,
+                           const char *expect, hid_t mtype, size_t elsize, long *n, void **v)
+{
+    if (!n || !v)
+        return hntk_fail(HNTK_EINVAL, "hntk_h5_read_attr_array: n and v must not be NULL");
+    *v = NULL;
+    *n = 0;
+    hid_t file, attr, type;
+    int status = open_attr(path, obj, name, H5T_NO_CLASS, expect, &file, &attr, &type);
+    if (status)
+        return status;
+    char found[64];
+    hid_t space = H5Aget_space(attr);
+    int nd = space >= 0 ? H5Sget_simple_extent_ndims(space) : -1;
+    hssize_t np = space >= 0 ? H5Sget_simple_extent_npoints(space) : -1;
+    if (H5Tget_class(type) != want_class) {
+        describe_type(type, found, sizeof found);
+        status = hntk_fail(HNTK_EFORMAT, "file '%s': attribute '%s' of '%s' has type %s (expected %s)", path, name,
+                           obj, found, expect);
+    } else if (nd < 0 || nd > 1 || np < 0) {
+        status = hntk_fail(HNTK_EFORMAT, "file '%s': attribute '%s' of '%s' has rank %d (expected a list of %s)",
+                           path, name, obj, nd, expect);
+    } else {
+        void *buf = malloc(np > 0 ? (size_t)np * elsize : 1);
+        if (!buf)
+            status = hntk_fail(HNTK_ENOMEM, "file '%s': out of memory", path);
+        else if (np > 0 && H5Aread(attr, mtype, buf) < 0) {
+            free(buf);
+            status = hntk_fail(HNTK_EIO, "file '%s': cannot read attribute '%s' of '%s'", path, name, obj);
+        } else {
+            *v = buf;
+            *n = (long)np;
+        }
+    }
+    close_space(space);
+    close_attr_all(file, attr, type);
+    return status;
+}
+
+int hntk_h5_read_attr_long_array(const char *path, const char *obj, const char *name, long *n, long **v)
+{
+    void *buf = NULL;
+    int st = read_attr_array(path, obj, name, H5T_INTEGER, "int64", H5T_NATIVE_LONG, sizeof(long), n, &buf);
+    if (v)
+        *v = buf;
+    return st;
+}
+
+int hntk_h5_read_attr_double_array(const char *path, const char *obj, const char *name, long *n, double **v)
+{
+    void *buf = NULL;
+    int st = read_attr_array(path, obj, name, H5T_FLOAT, "float64", H5T_NATIVE_DOUBLE, sizeof(double), n, &buf);
+    if (v)
+        *v = buf;
+    return st;
+}
+
+struct scale_find {
+    char *name;
+    size_t cap;
+    char *label;
+    size_t label_cap;
+};
+
+static herr_t scale_find_cb(hid_t dset, unsigned dim, hid_t scale, void *data)
+{
+    (void)dset;
+    (void)dim;
+    struct scale_find *sf = data;
+    if (H5Iget_name(scale, sf->name, sf->cap) < 0)
+        return -1;
+    if (sf->label && H5DSget_scale_name(scale, sf->label, sf->label_cap) < 0)
+        sf->label[0] = '\0';
+    return 1; /* the first scale only */
+}
+
+int hntk_h5_scale_of(const char *path, const char *dataset, int dim, char *name, size_t cap, char *label,
+                     size_t label_cap)
+{
+    if (!name || cap == 0 || (label && label_cap == 0) || !dataset || !*dataset)
+        return hntk_fail(HNTK_EINVAL, "hntk_h5_scale_of: need a dataset name and buffers of at least 1 byte");
+    name[0] = '\0';
+    if (label)
+        label[0] = '\0';
+    hid_t file;
+    int st = open_read(path, "file", &file);
+    if (st)
+        return st;
+    hid_t obj = path_exists(file, dataset) > 0 ? H5Oopen(file, dataset, H5P_DEFAULT) : H5I_INVALID_HID;
+    hid_t space = obj >= 0 && H5Iget_type(obj) == H5I_DATASET ? H5Dget_space(obj) : H5I_INVALID_HID;
+    int rank = space >= 0 ? H5Sget_simple_extent_ndims(space) : -1;
+    if (rank < 0) {
+        st = hntk_fail(HNTK_EFORMAT, "file '%s': no dataset '%s'", path, dataset);
+    } else if (dim < 0 || dim >= rank) {
+        st = hntk_fail(HNTK_EINVAL, "file '%s': dataset '%s' of rank %d has no axis %d", path, dataset, rank, dim);
+    } else if (H5DSget_num_scales(obj, (unsigned)dim) > 0) {
+        struct scale_find sf = {name, cap, label, label_cap};
+        if (H5DSiterate_scales(obj, (unsigned)dim, NULL, scale_find_cb, &sf) < 0)
+            st = hntk_fail(HNTK_EIO, "file '%s': cannot read the dimension scales of '%s'", path, dataset);
+    }
+    close_space(space);
+    close_obj(obj);
+    H5Fclose(file);
+    return st;
 }
 
 /* "nan", "inf" or "-inf" for a message. */
@@ -947,161 +1514,483 @@ int hntk_h5_read_any(const char *path, const char *name, int *rank, long *dims, 
     return status;
 }
 
-/* State of one comparison: the other file, what to ignore, and the report. */
+/* Comparison.  Two passes: over the first file (presence, kinds, types,
+ * shapes, values, attributes, dimension scales), then over the second (what
+ * exists only there).  Datasets are read whole: result files are small. */
+
+const char *const hntk_h5_provenance_attrs[] = {"command_line", "created_utc", "git_revision", "host",
+                                                "seconds",      "version",     "wall_time_seconds", NULL};
+
+/* The references of dimension scales are file addresses; the scales are
+ * compared by the names they point to instead (cmp_scales). */
+static const char *const cmp_reference_attrs[] = {"DIMENSION_LIST", "REFERENCE_LIST", NULL};
+
 struct cmp_ctx {
-    hid_t other;
-    const char *const *ignore;
-    long differences;
-    char *report;
-    size_t cap, used;
-    int status;
+    hid_t other; /* the file not being visited */
+    int first;   /* 1: visiting the first file (a), other is b */
+    const hntk_h5_compare_opts *o;
+    hntk_h5_compare_report *rep;
+    size_t len, cap;
+    int oom;
 };
 
-static void cmp_note(struct cmp_ctx *c, const char *fmt, const char *name, const char *detail)
+static int in_list(const char *const *list, const char *name)
 {
-    c->differences++;
-    if (!c->report || c->used + 1 >= c->cap || c->differences > 20)
-        return;
-    int n = snprintf(c->report + c->used, c->cap - c->used, fmt, name, detail);
-    if (n > 0)
-        c->used += (size_t)n < c->cap - c->used ? (size_t)n : c->cap - c->used - 1;
-}
-
-static int cmp_ignored(const struct cmp_ctx *c, const char *attr)
-{
-    for (const char *const *p = c->ignore; p && *p; p++)
-        if (!strcmp(*p, attr))
+    for (const char *const *p = list; p && *p; p++)
+        if (!strcmp(*p, name))
             return 1;
     return 0;
 }
 
-/* Raw bytes of a dataset or attribute (`is_attr`), in its own memory type.
- * Variable-length strings are compared as text (their bytes are pointers). */
-static int cmp_values(hid_t a, hid_t b, int is_attr)
+/* Append one line to the report and count it. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static void cmp_line(struct cmp_ctx *c, int structural, const char *fmt, ...)
+{
+    hntk_h5_compare_report *r = c->rep;
+    r->differences++;
+    if (structural)
+        r->structural++;
+    else
+        r->values++;
+    if (c->oom)
+        return;
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = r->text ? vsnprintf(r->text + c->len, c->cap - c->len, fmt, ap) : -1;
+        va_end(ap);
+        if (n >= 0 && (size_t)n + 1 < c->cap - c->len) {
+            c->len += (size_t)n;
+            r->text[c->len++] = '\n';
+            r->text[c->len] = '\0';
+            return;
+        }
+        size_t cap = 2 * c->cap + (n > 0 ? (size_t)n : 0) + 256;
+        char *t = realloc(r->text, cap);
+        if (!t) {
+            c->oom = 1;
+            return;
+        }
+        if (!r->text)
+            t[0] = '\0';
+        r->text = t;
+        c->cap = cap;
+    }
+}
+
+/* Is the object at display path `name` ("/g/d") ignored with everything below? */
+static int cmp_object_ignored(const struct cmp_ctx *c, const char *name)
+{
+    for (const char *const *p = c->o->ignore; p && *p; p++) {
+        size_t n = strlen(*p);
+        while (n > 1 && (*p)[n - 1] == '/')
+            n--;
+        if ((*p)[0] == '/' && !strncmp(name, *p, n) && (name[n] == '\0' || name[n] == '/' || n == 1))
+            return 1;
+    }
+    return 0;
+}
+
+static int cmp_attr_ignored(const struct cmp_ctx *c, const char *obj, const char *attr)
+{
+    if (in_list(cmp_reference_attrs, attr))
+        return 1;
+    if (!c->o->strict && !strcmp(obj, "/") && in_list(hntk_h5_provenance_attrs, attr))
+        return 1;
+    for (const char *const *p = c->o->ignore; p && *p; p++)
+        if ((*p)[0] != '/' && !strcmp(*p, attr))
+            return 1;
+    return 0;
+}
+
+/* "[1, 2]" for flat index i of an array of shape dims. */
+static void fmt_index(char *buf, size_t cap, int rank, const hsize_t *dims, hsize_t i)
+{
+    hsize_t idx[H5S_MAX_RANK];
+    for (int k = rank - 1; k >= 0; k--) {
+        idx[k] = dims[k] ? i % dims[k] : 0;
+        i = dims[k] ? i / dims[k] : 0;
+    }
+    size_t used = 0;
+    int n = snprintf(buf, cap, " at [");
+    used = n > 0 ? (size_t)n : 0;
+    for (int k = 0; k < rank && used < cap; k++) {
+        n = snprintf(buf + used, cap - used, "%s%llu", k ? ", " : "", (unsigned long long)idx[k]);
+        used += n > 0 ? (size_t)n : 0;
+    }
+    if (used < cap)
+        snprintf(buf + used, cap - used, "]");
+    if (rank == 0)
+        buf[0] = '\0';
+}
+
+/* Read all values of a dataset or attribute as memory type mt into buf. */
+static herr_t cmp_read(hid_t obj, int is_attr, hid_t mt, void *buf)
+{
+    return is_attr ? H5Aread(obj, mt, buf) : H5Dread(obj, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf);
+}
+
+/* Exact comparison of any type, in its own native memory type.  Strings are
+ * compared as text (variable-length ones are pointers), variable-length
+ * sequences by their contents. */
+static int cmp_exact(hid_t a, hid_t b, int is_attr, hid_t ta, hssize_t n)
+{
+    int same = 1;
+    if (n <= 0)
+        return 1;
+    if (H5Tis_variable_str(ta) > 0) {
+        hid_t mt = H5Tcopy(H5T_C_S1);
+        H5Tset_size(mt, H5T_VARIABLE);
+        H5Tset_cset(mt, H5Tget_cset(ta)); /* HDF5 will not convert UTF-8 to ASCII */
+        char **va = calloc((size_t)n + 1, sizeof(char *)), **vb = calloc((size_t)n + 1, sizeof(char *));
+        if (!va || !vb || cmp_read(a, is_attr, mt, va) < 0 || cmp_read(b, is_attr, mt, vb) < 0)
+            same = 0;
+        for (hssize_t i = 0; i < n && same; i++)
+            same = (!va[i] && !vb[i]) || (va[i] && vb[i] && !strcmp(va[i], vb[i]));
+        hid_t sa = is_attr ? H5Aget_space(a) : H5Dget_space(a);
+        if (va)
+            H5Dvlen_reclaim(mt, sa, H5P_DEFAULT, va);
+        if (vb)
+            H5Dvlen_reclaim(mt, sa, H5P_DEFAULT, vb);
+        H5Sclose(sa);
+        free(va);
+        free(vb);
+        H5Tclose(mt);
+        return same;
+    }
+    hid_t mt = H5Tget_native_type(ta, H5T_DIR_DEFAULT);
+    size_t size = H5Tget_size(mt);
+    size_t bytes = (size_t)n * size;
+    unsigned char *ba = calloc(bytes + 1, 1), *bb = calloc(bytes + 1, 1);
+    if (!ba || !bb || cmp_read(a, is_attr, mt, ba) < 0 || cmp_read(b, is_attr, mt, bb) < 0) {
+        same = 0;
+    } else if (H5Tget_class(mt) == H5T_VLEN) {
+        hid_t base = H5Tget_super(mt);
+        size_t bsize = H5Tget_size(base);
+        for (hssize_t i = 0; i < n && same; i++) {
+            const hvl_t *x = (const hvl_t *)(ba + (size_t)i * size), *y = (const hvl_t *)(bb + (size_t)i * size);
+            same = x->len == y->len && (x->len == 0 || !memcmp(x->p, y->p, x->len * bsize));
+        }
+        H5Tclose(base);
+        hid_t sa = is_attr ? H5Aget_space(a) : H5Dget_space(a);
+        H5Dvlen_reclaim(mt, sa, H5P_DEFAULT, ba);
+        H5Dvlen_reclaim(mt, sa, H5P_DEFAULT, bb);
+        H5Sclose(sa);
+    } else {
+        same = !memcmp(ba, bb, bytes);
+    }
+    free(ba);
+    free(bb);
+    H5Tclose(mt);
+    return same;
+}
+
+/* Numeric comparison (float and integer types) under the tolerances; reports
+ * a differing object with its largest differences. */
+static void cmp_numeric(struct cmp_ctx *c, const char *where, hid_t a, hid_t b, int is_attr, hid_t ta, int rank,
+                        const hsize_t *dims, hssize_t n)
+{
+    if (n <= 0)
+        return;
+    int is_float = H5Tget_class(ta) == H5T_FLOAT;
+    double rtol = c->o->rtol, atol = c->o->atol;
+    int bitwise = rtol == 0 && atol == 0;
+    size_t el = is_float ? sizeof(double) : sizeof(long long);
+    void *va = malloc((size_t)n * el), *vb = malloc((size_t)n * el);
+    hid_t mt = is_float ? H5T_NATIVE_DOUBLE : H5T_NATIVE_LLONG;
+    if (!va || !vb) {
+        free(va);
+        free(vb);
+        c->oom = 1;
+        cmp_line(c, 0, "%s: cannot compare (out of memory)", where);
+        return;
+    }
+    if (cmp_read(a, is_attr, mt, va) < 0 || cmp_read(b, is_attr, mt, vb) < 0) {
+        free(va);
+        free(vb);
+        cmp_line(c, 0, "%s: values cannot be read as numbers", where);
+        return;
+    }
+    long ndiff = 0;
+    double max_abs = 0, max_rel = 0;
+    hsize_t i_abs = 0, i_rel = 0;
+    for (hssize_t i = 0; i < n; i++) {
+        double x, y, d;
+        int same;
+        if (is_float) {
+            x = ((const double *)va)[i];
+            y = ((const double *)vb)[i];
+            if (isnan(x) || isnan(y)) {
+                same = isnan(x) && isnan(y);
+                d = same ? 0 : INFINITY;
+            } else if (x == y) {
+                d = 0;
+                same = !bitwise || !memcmp(&x, &y, sizeof x); /* 0.0 and -0.0 */
+            } else {
+                d = fabs(x - y);
+                same = !bitwise && isfinite(x) && isfinite(y) && d <= atol + rtol * fabs(y);
+            }
+        } else {
+            long long p = ((const long long *)va)[i], q = ((const long long *)vb)[i];
+            x = (double)p;
+            y = (double)q;
+            d = p == q ? 0 : fabs(x - y);
+            same = p == q || (!bitwise && d <= atol + rtol * fabs(y));
+        }
+        double r = d == 0 ? 0 : (y != 0 && !isinf(d) ? d / fabs(y) : INFINITY);
+        ndiff += !same;
+        if (d > max_abs) {
+            max_abs = d;
+            i_abs = (hsize_t)i;
+        }
+        if (r > max_rel) {
+            max_rel = r;
+            i_rel = (hsize_t)i;
+        }
+    }
+    if (max_abs > c->rep->max_abs)
+        c->rep->max_abs = max_abs;
+    if (max_rel > c->rep->max_rel)
+        c->rep->max_rel = max_rel;
+    if (ndiff) {
+        char at_abs[160], at_rel[160], va_s[64], vb_s[64];
+        fmt_index(at_abs, sizeof at_abs, rank, dims, i_abs);
+        fmt_index(at_rel, sizeof at_rel, rank, dims, i_rel);
+        if (is_float) {
+            snprintf(va_s, sizeof va_s, "%.17g", ((const double *)va)[i_abs]);
+            snprintf(vb_s, sizeof vb_s, "%.17g", ((const double *)vb)[i_abs]);
+        } else {
+            snprintf(va_s, sizeof va_s, "%lld", ((const long long *)va)[i_abs]);
+            snprintf(vb_s, sizeof vb_s, "%lld", ((const long long *)vb)[i_abs]);
+        }
+        cmp_line(c, 0, "%s: %ld of %lld values differ; max |a-b| %.3g%s (a %s, b %s); max |a-b|/|b| %.3g%s", where,
+                 ndiff, (long long)n, max_abs, at_abs, va_s, vb_s, max_rel, at_rel);
+    }
+    free(va);
+    free(vb);
+}
+
+/* The single string of a scalar string dataset or attribute, shortened to
+ * cap-1 bytes ("..." marks a cut); 0 if it cannot be read. */
+static int one_string(hid_t obj, int is_attr, hid_t type, char *buf, size_t cap)
+{
+    int ok = 0;
+    hid_t mt = H5Tcopy(type);
+    if (H5Tis_variable_str(type) > 0) {
+        char *s = NULL;
+        if (cmp_read(obj, is_attr, mt, &s) >= 0 && s) {
+            snprintf(buf, cap, "%s", s);
+            ok = 1;
+        }
+        H5free_memory(s);
+    } else {
+        size_t size = H5Tget_size(type);
+        char *s = calloc(size + 1, 1);
+        if (s && cmp_read(obj, is_attr, mt, s) >= 0) {
+            snprintf(buf, cap, "%s", s);
+            ok = 1;
+        }
+        free(s);
+    }
+    close_type(mt);
+    if (ok && strlen(buf) == cap - 1 && cap > 4)
+        memcpy(buf + cap - 4, "...", 4);
+    return ok;
+}
+
+/* Types, shapes, then values of two datasets or attributes. */
+static void cmp_objects(struct cmp_ctx *c, const char *where, hid_t a, hid_t b, int is_attr)
 {
     hid_t ta = is_attr ? H5Aget_type(a) : H5Dget_type(a), tb = is_attr ? H5Aget_type(b) : H5Dget_type(b);
     hid_t sa = is_attr ? H5Aget_space(a) : H5Dget_space(a), sb = is_attr ? H5Aget_space(b) : H5Dget_space(b);
-    int same = H5Tequal(ta, tb) > 0 && H5Sextent_equal(sa, sb) > 0;
-    if (same) {
-        hssize_t n = H5Sget_simple_extent_npoints(sa);
-        if (H5Tis_variable_str(ta) > 0) {
-            hid_t mt = H5Tcopy(H5T_C_S1);
-            H5Tset_size(mt, H5T_VARIABLE);
-            H5Tset_cset(mt, H5Tget_cset(ta)); /* HDF5 will not convert UTF-8 to ASCII */
-            char **va = calloc((size_t)n + 1, sizeof(char *)), **vb = calloc((size_t)n + 1, sizeof(char *));
-            if (is_attr) {
-                H5Aread(a, mt, va);
-                H5Aread(b, mt, vb);
-            } else {
-                H5Dread(a, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, va);
-                H5Dread(b, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, vb);
-            }
-            for (hssize_t i = 0; i < n && same; i++)
-                same = va[i] && vb[i] && !strcmp(va[i], vb[i]);
-            H5Dvlen_reclaim(mt, sa, H5P_DEFAULT, va);
-            H5Dvlen_reclaim(mt, sb, H5P_DEFAULT, vb);
-            free(va);
-            free(vb);
-            H5Tclose(mt);
-        } else {
-            hid_t mt = H5Tget_native_type(ta, H5T_DIR_DEFAULT);
-            size_t bytes = (size_t)n * H5Tget_size(mt);
-            unsigned char *ba = malloc(bytes + 1), *bb = malloc(bytes + 1);
-            if (is_attr) {
-                H5Aread(a, mt, ba);
-                H5Aread(b, mt, bb);
-            } else if (n > 0) {
-                H5Dread(a, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, ba);
-                H5Dread(b, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, bb);
-            }
-            same = !memcmp(ba, bb, bytes);
-            free(ba);
-            free(bb);
-            H5Tclose(mt);
+    c->rep->compared++;
+    hsize_t da[H5S_MAX_RANK], db[H5S_MAX_RANK];
+    int ra = H5Sget_simple_extent_ndims(sa), rb = H5Sget_simple_extent_ndims(sb);
+    H5Sget_simple_extent_dims(sa, da, NULL);
+    H5Sget_simple_extent_dims(sb, db, NULL);
+    char na[64], nb[64];
+    describe_type(ta, na, sizeof na);
+    describe_type(tb, nb, sizeof nb);
+    if (H5Tequal(ta, tb) <= 0) {
+        if (!strcmp(na, nb))
+            cmp_line(c, 1, "%s: dtype %s in both, but with different %s", where, na,
+                     H5Tget_class(ta) == H5T_ENUM ? "names or values" : "layouts");
+        else
+            cmp_line(c, 1, "%s: dtype %s vs %s", where, na, nb);
+    } else if (H5Sextent_equal(sa, sb) <= 0) {
+        char pa[160], pb[160];
+        fmt_shape(pa, sizeof pa, ra, da);
+        fmt_shape(pb, sizeof pb, rb, db);
+        cmp_line(c, 1, "%s: shape %s vs %s", where, pa, pb);
+    } else {
+        hssize_t n = H5Sget_simple_extent_type(sa) == H5S_NULL ? 0 : H5Sget_simple_extent_npoints(sa);
+        H5T_class_t k = H5Tget_class(ta);
+        if (k == H5T_FLOAT || k == H5T_INTEGER)
+            cmp_numeric(c, where, a, b, is_attr, ta, ra, da, n);
+        else if (!cmp_exact(a, b, is_attr, ta, n)) {
+            char xa[64], xb[64];
+            if (n == 1 && k == H5T_STRING && one_string(a, is_attr, ta, xa, sizeof xa) &&
+                one_string(b, is_attr, tb, xb, sizeof xb))
+                cmp_line(c, 0, "%s: '%s' vs '%s'", where, xa, xb);
+            else
+                cmp_line(c, 0, "%s: %s values differ", where, na);
         }
     }
     H5Sclose(sa);
     H5Sclose(sb);
     H5Tclose(ta);
     H5Tclose(tb);
-    return same;
 }
 
 struct cmp_attr_ctx {
     struct cmp_ctx *c;
     hid_t other_obj;
     const char *obj_name;
-    int check_values; /* 0: only check presence (second pass, from the other file) */
 };
 
 static herr_t cmp_attr_cb(hid_t obj, const char *attr, const H5A_info_t *info, void *data)
 {
     (void)info;
     struct cmp_attr_ctx *ac = data;
-    if (cmp_ignored(ac->c, attr))
+    if (cmp_attr_ignored(ac->c, ac->obj_name, attr))
         return 0;
     char where[1024];
     snprintf(where, sizeof where, "%s@%s", ac->obj_name, attr);
     if (H5Aexists(ac->other_obj, attr) <= 0) {
-        cmp_note(ac->c, "%s: %s\n", where, ac->check_values ? "only in the first file" : "only in the second file");
+        cmp_line(ac->c, 1, "%s: only in the %s file", where, ac->c->first ? "first" : "second");
         return 0;
     }
-    if (!ac->check_values)
+    if (!ac->c->first)
         return 0;
     hid_t a = H5Aopen(obj, attr, H5P_DEFAULT), b = H5Aopen(ac->other_obj, attr, H5P_DEFAULT);
-    if (!cmp_values(a, b, 1))
-        cmp_note(ac->c, "%s: %s\n", where, "values differ");
-    H5Aclose(a);
-    H5Aclose(b);
+    if (a < 0 || b < 0)
+        cmp_line(ac->c, 0, "%s: cannot be read", where);
+    else
+        cmp_objects(ac->c, where, a, b, 1);
+    close_attr(a);
+    close_attr(b);
     return 0;
 }
 
-static void cmp_attrs(struct cmp_ctx *c, hid_t obj, hid_t other_obj, const char *name, int check_values)
+/* The dimension scales attached to one axis, as "name, name" (or "none"). */
+struct scale_names {
+    char buf[1024];
+    size_t len;
+};
+
+static herr_t scale_names_cb(hid_t dset, unsigned dim, hid_t scale, void *data)
 {
-    struct cmp_attr_ctx ac = {c, other_obj, strcmp(name, ".") ? name : "/", check_values};
-    hsize_t idx = 0;
-    H5Aiterate2(obj, H5_INDEX_NAME, H5_ITER_INC, &idx, cmp_attr_cb, &ac);
+    (void)dset;
+    (void)dim;
+    struct scale_names *s = data;
+    char name[512] = "?";
+    H5Iget_name(scale, name, sizeof name);
+    int n = snprintf(s->buf + s->len, sizeof s->buf - s->len, "%s%s", s->len ? ", " : "", name);
+    if (n > 0)
+        s->len = s->len + (size_t)n < sizeof s->buf ? s->len + (size_t)n : sizeof s->buf - 1;
+    return 0;
 }
 
-/* H5Ovisit callback over the first file (check_values) or the second (presence only). */
-static herr_t cmp_visit(hid_t root, const char *name, const H5O_info_t *info, void *data, int check_values)
+static void axis_scales(hid_t dset, unsigned dim, struct scale_names *s)
+{
+    s->len = 0;
+    s->buf[0] = '\0';
+    if (H5Aexists(dset, "DIMENSION_LIST") > 0 && H5DSget_num_scales(dset, dim) > 0)
+        H5DSiterate_scales(dset, dim, NULL, scale_names_cb, s);
+    if (!s->len)
+        snprintf(s->buf, sizeof s->buf, "none");
+}
+
+/* Per axis: the attached scales (by name) and the label. */
+static void cmp_scales(struct cmp_ctx *c, const char *where, hid_t a, hid_t b)
+{
+    hid_t sa = H5Dget_space(a), sb = H5Dget_space(b);
+    int ra = H5Sget_simple_extent_ndims(sa), rb = H5Sget_simple_extent_ndims(sb);
+    H5Sclose(sa);
+    H5Sclose(sb);
+    if (ra != rb || ra <= 0)
+        return;
+    if (H5Aexists(a, "DIMENSION_LIST") <= 0 && H5Aexists(b, "DIMENSION_LIST") <= 0)
+        return;
+    for (int d = 0; d < ra; d++) {
+        struct scale_names na, nb;
+        axis_scales(a, (unsigned)d, &na);
+        axis_scales(b, (unsigned)d, &nb);
+        if (strcmp(na.buf, nb.buf))
+            cmp_line(c, 1, "%s: axis %d: dimension scales %s vs %s", where, d, na.buf, nb.buf);
+        char la[256] = "", lb[256] = "";
+        H5DSget_label(a, (unsigned)d, la, sizeof la);
+        H5DSget_label(b, (unsigned)d, lb, sizeof lb);
+        if (strcmp(la, lb))
+            cmp_line(c, 1, "%s: axis %d: label '%s' vs '%s'", where, d, la, lb);
+    }
+}
+
+static herr_t cmp_visit(hid_t root, const char *rel, const H5O_info_t *info, void *data)
 {
     struct cmp_ctx *c = data;
-    int ex = strcmp(name, ".") ? path_exists(c->other, name) : 1;
+    char name[1024];
+    snprintf(name, sizeof name, "%s%s", rel[0] == '/' ? "" : "/", strcmp(rel, ".") ? rel : "");
+    if (cmp_object_ignored(c, name))
+        return 0;
+    /* Below a group missing from the other file: reported with the group. */
+    const char *slash = strrchr(name, '/');
+    if (slash && slash != name) {
+        char parent[1024];
+        snprintf(parent, sizeof parent, "%.*s", (int)(slash - name), name);
+        if (path_exists(c->other, parent) <= 0)
+            return 0;
+    }
+    int ex = strcmp(rel, ".") ? path_exists(c->other, rel) : 1;
     if (ex <= 0) {
-        cmp_note(c, "%s: %s\n", name, check_values ? "only in the first file" : "only in the second file");
+        cmp_line(c, 1, "%s: only in the %s file", name, c->first ? "first" : "second");
         return 0;
     }
-    hid_t obj = H5Oopen(root, name, H5P_DEFAULT), other = H5Oopen(c->other, name, H5P_DEFAULT);
-    if (H5Iget_type(obj) != H5Iget_type(other)) {
-        cmp_note(c, "%s: %s\n", name, "a group in one file, a dataset in the other");
+    hid_t obj = H5Oopen(root, rel, H5P_DEFAULT), other = H5Oopen(c->other, rel, H5P_DEFAULT);
+    H5I_type_t ka = H5Iget_type(obj), kb = H5Iget_type(other);
+    if (obj < 0 || other < 0) {
+        cmp_line(c, 1, "%s: cannot be opened", name);
+    } else if (ka != kb) {
+        if (c->first)
+            cmp_line(c, 1, "%s: a %s in the first file, a %s in the second", name,
+                     ka == H5I_GROUP ? "group" : ka == H5I_DATASET ? "dataset" : "named datatype",
+                     kb == H5I_GROUP ? "group" : kb == H5I_DATASET ? "dataset" : "named datatype");
     } else {
-        if (check_values && info->type == H5O_TYPE_DATASET && !cmp_values(obj, other, 0))
-            cmp_note(c, "%s: %s\n", name, "type, shape or values differ");
-        cmp_attrs(c, obj, other, name, check_values);
+        if (c->first && info->type == H5O_TYPE_DATASET) {
+            cmp_objects(c, name, obj, other, 0);
+            cmp_scales(c, name, obj, other);
+        }
+        struct cmp_attr_ctx ac = {c, other, name};
+        hsize_t idx = 0;
+        H5Aiterate2(obj, H5_INDEX_NAME, H5_ITER_INC, &idx, cmp_attr_cb, &ac);
     }
-    H5Oclose(obj);
-    H5Oclose(other);
+    close_obj(obj);
+    close_obj(other);
     return 0;
 }
 
-static herr_t cmp_visit_first(hid_t root, const char *name, const H5O_info_t *info, void *data)
+void hntk_h5_compare_report_free(hntk_h5_compare_report *rep)
 {
-    return cmp_visit(root, name, info, data, 1);
+    if (!rep)
+        return;
+    free(rep->text);
+    rep->text = NULL;
 }
 
-static herr_t cmp_visit_second(hid_t root, const char *name, const H5O_info_t *info, void *data)
+int hntk_h5_compare_tol(const char *path_a, const char *path_b, const hntk_h5_compare_opts *opts,
+                        hntk_h5_compare_report *rep)
 {
-    return cmp_visit(root, name, info, data, 0);
-}
-
-int hntk_h5_compare(const char *path_a, const char *path_b, const char *const *ignore_attrs, long *differences,
-                    char *report, size_t cap)
-{
-    if (!differences)
-        return hntk_fail(HNTK_EINVAL, "hntk_h5_compare: differences must not be NULL");
-    if (report && cap)
-        report[0] = '\0';
+    if (!rep)
+        return hntk_fail(HNTK_EINVAL, "hntk_h5_compare_tol: rep must not be NULL");
+    memset(rep, 0, sizeof *rep);
+    static const hntk_h5_compare_opts defaults = {0, 0, 0, NULL};
+    if (!opts)
+        opts = &defaults;
+    if (!(opts->rtol >= 0) || !(opts->atol >= 0) || isinf(opts->rtol) || isinf(opts->atol))
+        return hntk_fail(HNTK_EINVAL, "hntk_h5_compare_tol: rtol = %g and atol = %g must be finite and >= 0",
+                         opts->rtol, opts->atol);
     hid_t fa, fb;
     int status = open_read(path_a, "file", &fa);
     if (status)
@@ -1111,12 +2000,53 @@ int hntk_h5_compare(const char *path_a, const char *path_b, const char *const *i
         H5Fclose(fa);
         return status;
     }
-    struct cmp_ctx c = {.other = fb, .ignore = ignore_attrs, .report = report, .cap = cap};
-    H5Ovisit(fa, H5_INDEX_NAME, H5_ITER_INC, cmp_visit_first, &c);
+    struct cmp_ctx c = {.other = fb, .first = 1, .o = opts, .rep = rep};
+    herr_t va = H5Ovisit(fa, H5_INDEX_NAME, H5_ITER_INC, cmp_visit, &c);
     c.other = fa;
-    H5Ovisit(fb, H5_INDEX_NAME, H5_ITER_INC, cmp_visit_second, &c);
+    c.first = 0;
+    herr_t vb = H5Ovisit(fb, H5_INDEX_NAME, H5_ITER_INC, cmp_visit, &c);
     H5Fclose(fa);
     H5Fclose(fb);
-    *differences = c.differences;
+    if (c.oom) {
+        hntk_h5_compare_report_free(rep);
+        return hntk_fail(HNTK_ENOMEM, "comparing '%s' and '%s': out of memory", path_a, path_b);
+    }
+    if (va < 0 || vb < 0) {
+        hntk_h5_compare_report_free(rep);
+        return hntk_fail(HNTK_EIO, "comparing '%s' and '%s': cannot walk the files (corrupt?)", path_a, path_b);
+    }
+    return HNTK_OK;
+}
+
+int hntk_h5_compare(const char *path_a, const char *path_b, const char *const *ignore_attrs, long *differences,
+                    char *report, size_t cap)
+{
+    if (!differences)
+        return hntk_fail(HNTK_EINVAL, "hntk_h5_compare: differences must not be NULL");
+    if (report && cap)
+        report[0] = '\0';
+    hntk_h5_compare_opts o = {.rtol = 0, .atol = 0, .strict = 1, .ignore = ignore_attrs};
+    hntk_h5_compare_report rep;
+    int status = hntk_h5_compare_tol(path_a, path_b, &o, &rep);
+    if (status)
+        return status;
+    *differences = rep.differences;
+    /* The first 20 lines, whole lines only. */
+    if (report && cap && rep.text) {
+        size_t used = 0;
+        int lines = 0;
+        for (const char *p = rep.text; *p && lines < 20;) {
+            const char *nl = strchr(p, '\n');
+            size_t n = nl ? (size_t)(nl - p) + 1 : strlen(p);
+            if (used + n + 1 > cap)
+                break;
+            memcpy(report + used, p, n);
+            used += n;
+            report[used] = '\0';
+            p += n;
+            lines++;
+        }
+    }
+    hntk_h5_compare_report_free(&rep);
     return HNTK_OK;
 }

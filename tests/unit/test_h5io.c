@@ -8,6 +8,7 @@
 #include "testing.h"
 
 #include <hdf5.h>
+#include <hdf5_hl.h>
 
 #include <dirent.h>
 #include <float.h>
@@ -515,6 +516,526 @@ static void test_read_errors(void)
           "no file: %s", hntk_last_error());
 }
 
+
+/* ------------------------------------------------------------------------ */
+/* Self-describing results: descriptions, int64, enums, scales, array attributes. */
+
+/* The class, size and signedness of a dataset's stored type. */
+static int stored_type(const char *path, const char *name, H5T_class_t *cls, size_t *size, int *is_signed)
+{
+    hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t d = file >= 0 ? H5Dopen2(file, name, H5P_DEFAULT) : H5I_INVALID_HID;
+    hid_t t = d >= 0 ? H5Dget_type(d) : H5I_INVALID_HID;
+    int ok = t >= 0;
+    if (ok) {
+        *cls = H5Tget_class(t);
+        *size = H5Tget_size(t);
+        *is_signed = *cls == H5T_INTEGER ? H5Tget_sign(t) == H5T_SGN_2 : 0;
+        H5Tclose(t);
+    }
+    if (d >= 0)
+        H5Dclose(d);
+    if (file >= 0)
+        H5Fclose(file);
+    return ok;
+}
+
+static void test_described(void)
+{
+    const char *path = in_dir("described.h5");
+    hntk_h5 *f = NULL;
+    CHECK(hntk_h5_create(path, &f) == HNTK_OK, "%s", hntk_last_error());
+    long d1[1] = {3};
+    double v[3] = {1, 2, 3};
+    CHECK(hntk_h5_write_described(f, "/g/theta", 1, d1, v, "angle between z and z'", "rad") == HNTK_OK, "%s",
+          hntk_last_error());
+    CHECK(hntk_h5_write(f, "plain", 1, d1, v) == HNTK_OK, "%s", hntk_last_error());
+    CHECK(hntk_h5_describe(f, "plain", "a plain dataset", NULL) == HNTK_OK, "%s", hntk_last_error());
+    CHECK(hntk_h5_describe(f, "/g", "a group", NULL) == HNTK_OK, "group: %s", hntk_last_error());
+    CHECK(hntk_h5_describe(f, "plain", "described again", "1") == HNTK_OK, "replace: %s", hntk_last_error());
+    /* Errors: an empty or NULL description writes nothing; a missing object is named. */
+    CHECK(hntk_h5_write_described(f, "nodesc", 1, d1, v, "", "m") == HNTK_EINVAL && msg_has("nodesc") &&
+              msg_has("non-empty description"),
+          "empty description: %s", hntk_last_error());
+    CHECK(hntk_h5_write_described(f, "nodesc2", 1, d1, v, NULL, NULL) == HNTK_EINVAL, "NULL description");
+    CHECK(hntk_h5_describe(f, "plain", "", NULL) == HNTK_EINVAL, "describe with empty description");
+    CHECK(hntk_h5_describe(f, "/missing", "x", NULL) == HNTK_EINVAL && msg_has("/missing") && msg_has("write it first"),
+          "describe missing: %s", hntk_last_error());
+    CHECK(hntk_h5_describe(NULL, "plain", "x", NULL) == HNTK_EINVAL, "NULL writer");
+    CHECK(hntk_h5_write_described(f, "/g/theta", 1, d1, v, "twice", NULL) == HNTK_EINVAL && msg_has("already exists"),
+          "duplicate: %s", hntk_last_error());
+    CHECK(hntk_h5_commit(f) == HNTK_OK, "%s", hntk_last_error());
+
+    char sv[128];
+    CHECK(hntk_h5_read_attr_string(path, "/g/theta", "description", sv, sizeof sv) == HNTK_OK &&
+              !strcmp(sv, "angle between z and z'"),
+          "description: '%s'", sv);
+    CHECK(hntk_h5_read_attr_string(path, "/g/theta", "units", sv, sizeof sv) == HNTK_OK && !strcmp(sv, "rad"),
+          "units: '%s'", sv);
+    CHECK(hntk_h5_read_attr_string(path, "/plain", "description", sv, sizeof sv) == HNTK_OK &&
+              !strcmp(sv, "described again"),
+          "replaced description: '%s'", sv);
+    CHECK(hntk_h5_read_attr_string(path, "/plain", "units", sv, sizeof sv) == HNTK_OK && !strcmp(sv, "1"),
+          "units added later: '%s'", sv);
+    CHECK(hntk_h5_read_attr_string(path, "/g", "description", sv, sizeof sv) == HNTK_OK && !strcmp(sv, "a group"),
+          "group description");
+    CHECK(hntk_h5_exists(path, "nodesc") == 0 && hntk_h5_exists(path, "nodesc2") == 0,
+          "a refused description left a dataset behind");
+    double *got = NULL;
+    long dims[1];
+    CHECK(hntk_h5_read(path, "/g/theta", 1, dims, &got) == HNTK_OK && got && got[2] == 3.0, "values");
+    free(got);
+}
+
+static void test_long_datasets(void)
+{
+    const char *path = in_dir("long.h5");
+    hntk_h5 *f = NULL;
+    CHECK(hntk_h5_create(path, &f) == HNTK_OK, "%s", hntk_last_error());
+    long d2[2] = {2, 3}, big = (1L << 62) + 1; /* not exact in a double */
+    long v[6] = {0, -1, big, 7, -big, 42};
+    long s = 123;
+    double dv[1] = {0.5};
+    long d1[1] = {1};
+    CHECK(hntk_h5_write_long(f, "/counts/m", 2, d2, v, "counts") == HNTK_OK, "%s", hntk_last_error());
+    CHECK(hntk_h5_write_long(f, "seed", 0, NULL, &s, "the seed") == HNTK_OK, "%s", hntk_last_error());
+    CHECK(hntk_h5_write(f, "real", 1, d1, dv) == HNTK_OK, "%s", hntk_last_error());
+    CHECK(hntk_h5_write_long(f, "nodesc", 2, d2, v, "") == HNTK_EINVAL, "empty description accepted");
+    CHECK(hntk_h5_write_long(f, "badrank", 5, d2, v, "x") == HNTK_EINVAL && msg_has("badrank"), "rank 5: %s",
+          hntk_last_error());
+    long neg[1] = {-2};
+    CHECK(hntk_h5_write_long(f, "negdim", 1, neg, v, "x") == HNTK_EINVAL && msg_has("dims[0] = -2"),
+          "negative dim: %s", hntk_last_error());
+    CHECK(hntk_h5_commit(f) == HNTK_OK, "%s", hntk_last_error());
+
+    H5T_class_t cls = H5T_NO_CLASS;
+    size_t size = 0;
+    int sgn = 0;
+    CHECK(stored_type(path, "/counts/m", &cls, &size, &sgn) && cls == H5T_INTEGER && size == 8 && sgn,
+          "stored as int64 (class %d, size %zu, signed %d)", (int)cls, size, sgn);
+    long *got = NULL, dims[2] = {0};
+    CHECK(hntk_h5_read_long(path, "/counts/m", 2, dims, &got) == HNTK_OK && got && dims[0] == 2 && dims[1] == 3 &&
+              !memcmp(got, v, sizeof v),
+          "int64 round trip: %s", hntk_last_error());
+    free(got);
+    got = NULL;
+    CHECK(hntk_h5_read_long(path, "seed", 0, NULL, &got) == HNTK_OK && got && *got == 123, "scalar int64");
+    free(got);
+    char sv[64];
+    CHECK(hntk_h5_read_attr_string(path, "/seed", "description", sv, sizeof sv) == HNTK_OK && !strcmp(sv, "the seed"),
+          "int64 description");
+    got = (long *)1;
+    CHECK(hntk_h5_read_long(path, "real", 1, dims, &got) == HNTK_EFORMAT && got == NULL && msg_has("float64") &&
+              msg_has("expected int64"),
+          "float as int64: %s", hntk_last_error());
+    CHECK(hntk_h5_read_long(path, "/counts/m", 1, dims, &got) == HNTK_EFORMAT && msg_has("rank 2") &&
+              msg_has("(2, 3)"),
+          "rank mismatch: %s", hntk_last_error());
+    CHECK(hntk_h5_read_long(path, "/nope", 1, dims, &got) == HNTK_EFORMAT && msg_has("no dataset '/nope'"),
+          "missing: %s", hntk_last_error());
+    /* The float readers still refuse integers. */
+    double *dg = NULL;
+    CHECK(hntk_h5_read(path, "/counts/m", 2, dims, &dg) == HNTK_EFORMAT && msg_has("int64"), "float reader on int64");
+}
+
+static void test_enum_datasets(void)
+{
+    const char *path = in_dir("enum.h5");
+    hntk_h5 *f = NULL;
+    CHECK(hntk_h5_create(path, &f) == HNTK_OK, "%s", hntk_last_error());
+    const char *names[5] = {"disagrees", "undecided", "agrees", "zero", "nonzero"};
+    const int values[5] = {-1, 0, 1, 2, -2};
+    int codes[4] = {1, -1, 2, 0};
+    long d1[1] = {4};
+    CHECK(hntk_h5_write_enum(f, "/g/verdict", 1, d1, codes, 5, names, values, "verdict per order") == HNTK_OK, "%s",
+          hntk_last_error());
+    int bad[4] = {1, 3, 2, 0};
+    CHECK(hntk_h5_write_enum(f, "bad", 1, d1, bad, 5, names, values, "x") == HNTK_EINVAL && msg_has("entry 1 is 3"),
+          "unnamed code: %s", hntk_last_error());
+    const char *dup[2] = {"a", "a"};
+    const int dv[2] = {0, 1}, dv2[2] = {1, 1};
+    const char *ab[2] = {"a", "b"}, *emp[2] = {"a", ""};
+    int zero[4] = {0, 0, 0, 0};
+    CHECK(hntk_h5_write_enum(f, "dup", 1, d1, zero, 2, dup, dv, "x") == HNTK_EINVAL && msg_has("'a' appears twice"),
+          "duplicate name: %s", hntk_last_error());
+    int ones[4] = {1, 1, 1, 1};
+    CHECK(hntk_h5_write_enum(f, "dupv", 1, d1, ones, 2, ab, dv2, "x") == HNTK_EINVAL && msg_has("same value 1"),
+          "duplicate value: %s", hntk_last_error());
+    CHECK(hntk_h5_write_enum(f, "emp", 1, d1, zero, 2, emp, dv, "x") == HNTK_EINVAL && msg_has("name 1 is empty"),
+          "empty name: %s", hntk_last_error());
+    CHECK(hntk_h5_write_enum(f, "none", 1, d1, zero, 0, names, values, "x") == HNTK_EINVAL, "no names accepted");
+    CHECK(hntk_h5_write_enum(f, "nodesc", 1, d1, zero, 2, ab, dv, NULL) == HNTK_EINVAL, "no description accepted");
+    CHECK(hntk_h5_commit(f) == HNTK_OK, "%s", hntk_last_error());
+    CHECK(!hntk_h5_exists(path, "bad") && !hntk_h5_exists(path, "dup"), "refused enums were written");
+
+    /* A real HDF5 enum on a native int, with the names. */
+    hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t d = H5Dopen2(file, "/g/verdict", H5P_DEFAULT);
+    hid_t t = H5Dget_type(d);
+    hid_t base = H5Tget_super(t);
+    CHECK(H5Tget_class(t) == H5T_ENUM && H5Tget_nmembers(t) == 5, "enum class with 5 members");
+    CHECK(H5Tequal(base, H5T_NATIVE_INT) > 0, "enum base is native int");
+    char nm[32] = "";
+    int two = 2, minus2 = -2;
+    CHECK(H5Tenum_nameof(t, &two, nm, sizeof nm) >= 0 && !strcmp(nm, "zero"), "name of 2: '%s'", nm);
+    CHECK(H5Tenum_nameof(t, &minus2, nm, sizeof nm) >= 0 && !strcmp(nm, "nonzero"), "name of -2: '%s'", nm);
+    H5Tclose(base);
+    H5Tclose(t);
+    H5Dclose(d);
+    H5Fclose(file);
+
+    int *got = NULL;
+    long dims[1] = {0};
+    CHECK(hntk_h5_read_enum(path, "/g/verdict", 1, dims, &got) == HNTK_OK && got && dims[0] == 4 &&
+              !memcmp(got, codes, sizeof codes),
+          "enum round trip: %s", hntk_last_error());
+    free(got);
+    long *lg = NULL;
+    CHECK(hntk_h5_read_long(path, "/g/verdict", 1, dims, &lg) == HNTK_EFORMAT && msg_has("enum"),
+          "int64 reader on an enum: %s", hntk_last_error());
+    char sv[64];
+    CHECK(hntk_h5_read_attr_string(path, "/g/verdict", "description", sv, sizeof sv) == HNTK_OK, "enum description");
+
+    /* An int8 enum written by other tools reads back as ints. */
+    const char *small = in_dir("enum8.h5");
+    file = H5Fcreate(small, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t e8 = H5Tenum_create(H5T_NATIVE_SCHAR);
+    signed char a8 = -1, b8 = 5;
+    H5Tenum_insert(e8, "low", &a8);
+    H5Tenum_insert(e8, "high", &b8);
+    signed char raw[3] = {5, -1, 5};
+    hsize_t h3[1] = {3};
+    raw_dataset(file, "e", e8, e8, 1, h3, raw);
+    H5Tclose(e8);
+    H5Fclose(file);
+    got = NULL;
+    CHECK(hntk_h5_read_enum(small, "e", 1, dims, &got) == HNTK_OK && got && got[0] == 5 && got[1] == -1 && got[2] == 5,
+          "int8 enum: %s", hntk_last_error());
+    free(got);
+    CHECK(hntk_h5_read_enum(path, "/g", 1, dims, &got) == HNTK_EFORMAT, "a group as an enum");
+}
+
+static void test_scales(void)
+{
+    const char *path = in_dir("scales.h5");
+    hntk_h5 *f = NULL;
+    CHECK(hntk_h5_create(path, &f) == HNTK_OK, "%s", hntk_last_error());
+    long d3[1] = {3}, d4[1] = {4}, d34[2] = {3, 4};
+    double x[3] = {1, 2, 3}, y[4] = {10, 20, 30, 40}, m[12] = {0};
+    long w[4] = {4, 8, 16, 32};
+    CHECK(hntk_h5_write_described(f, "f_widths", 1, d3, x, "widths n of f", NULL) == HNTK_OK, "%s",
+          hntk_last_error());
+    CHECK(hntk_h5_write_long(f, "g_widths", 1, d4, w, "widths m of g") == HNTK_OK, "%s", hntk_last_error());
+    CHECK(hntk_h5_write(f, "plain_y", 1, d4, y) == HNTK_OK, "%s", hntk_last_error());
+    CHECK(hntk_h5_write_described(f, "/grid/var", 2, d34, m, "variance", NULL) == HNTK_OK, "%s", hntk_last_error());
+    CHECK(hntk_h5_make_scale(f, "f_widths", "n") == HNTK_OK, "%s", hntk_last_error());
+    CHECK(hntk_h5_make_scale(f, "g_widths", "m") == HNTK_OK, "int64 scale: %s", hntk_last_error());
+    CHECK(hntk_h5_attach_scale(f, "/grid/var", 0, "f_widths") == HNTK_OK, "%s", hntk_last_error());
+    CHECK(hntk_h5_attach_scale(f, "/grid/var", 1, "g_widths") == HNTK_OK, "%s", hntk_last_error());
+    /* Errors: wrong extent, not a scale, no such axis, a scale that is not 1-D,
+     * attaching twice, attaching to a scale, missing objects, empty label. */
+    CHECK(hntk_h5_attach_scale(f, "/grid/var", 1, "f_widths") == HNTK_EINVAL && msg_has("f_widths") &&
+              msg_has("has 3 values") && msg_has("axis 1") && msg_has("extent 4") && msg_has("(3, 4)"),
+          "wrong extent: %s", hntk_last_error());
+    CHECK(hntk_h5_attach_scale(f, "/grid/var", 1, "plain_y") == HNTK_EINVAL && msg_has("not a dimension scale"),
+          "not a scale: %s", hntk_last_error());
+    CHECK(hntk_h5_attach_scale(f, "/grid/var", 2, "f_widths") == HNTK_EINVAL && msg_has("no axis 2") &&
+              msg_has("0..1"),
+          "axis 2: %s", hntk_last_error());
+    CHECK(hntk_h5_attach_scale(f, "/grid/var", -1, "f_widths") == HNTK_EINVAL, "axis -1 accepted");
+    CHECK(hntk_h5_attach_scale(f, "/grid/var", 0, "f_widths") == HNTK_EINVAL && msg_has("already attached"),
+          "attached twice: %s", hntk_last_error());
+    CHECK(hntk_h5_attach_scale(f, "g_widths", 0, "f_widths") == HNTK_EINVAL && msg_has("itself a dimension scale"),
+          "attach to a scale: %s", hntk_last_error());
+    CHECK(hntk_h5_make_scale(f, "/grid/var", "v") == HNTK_EINVAL && msg_has("(3, 4)") && msg_has("1-D"),
+          "2-D scale: %s", hntk_last_error());
+    CHECK(hntk_h5_make_scale(f, "plain_y", "") == HNTK_EINVAL && msg_has("non-empty label"), "empty label: %s",
+          hntk_last_error());
+    CHECK(hntk_h5_make_scale(f, "/nope", "n") == HNTK_EINVAL && msg_has("/nope"), "missing scale: %s",
+          hntk_last_error());
+    CHECK(hntk_h5_make_scale(f, "/grid", "n") == HNTK_EINVAL && msg_has("group"), "group as scale: %s",
+          hntk_last_error());
+    CHECK(hntk_h5_attach_scale(f, "/nope", 0, "f_widths") == HNTK_EINVAL && msg_has("/nope"),
+          "missing dataset: %s", hntk_last_error());
+    CHECK(hntk_h5_commit(f) == HNTK_OK, "%s", hntk_last_error());
+
+    /* Checked with the HDF5 API: scales, attachment, labels. */
+    hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t dv = H5Dopen2(file, "/grid/var", H5P_DEFAULT), dx = H5Dopen2(file, "f_widths", H5P_DEFAULT),
+          dw = H5Dopen2(file, "g_widths", H5P_DEFAULT), dy = H5Dopen2(file, "plain_y", H5P_DEFAULT);
+    CHECK(H5DSis_scale(dx) > 0 && H5DSis_scale(dw) > 0 && H5DSis_scale(dy) <= 0 && H5DSis_scale(dv) <= 0,
+          "is_scale");
+    CHECK(H5DSis_attached(dv, dx, 0) > 0 && H5DSis_attached(dv, dw, 1) > 0 && H5DSis_attached(dv, dx, 1) <= 0,
+          "attached");
+    char label[32] = "", sname[32] = "";
+    CHECK(H5DSget_label(dv, 0, label, sizeof label) > 0 && !strcmp(label, "n"), "axis 0 label '%s'", label);
+    CHECK(H5DSget_label(dv, 1, label, sizeof label) > 0 && !strcmp(label, "m"), "axis 1 label '%s'", label);
+    CHECK(H5DSget_scale_name(dx, sname, sizeof sname) > 0 && !strcmp(sname, "n"), "scale name '%s'", sname);
+    H5Dclose(dv);
+    H5Dclose(dx);
+    H5Dclose(dw);
+    H5Dclose(dy);
+    H5Fclose(file);
+
+    char name[64], lab[32];
+    CHECK(hntk_h5_scale_of(path, "/grid/var", 1, name, sizeof name, lab, sizeof lab) == HNTK_OK &&
+              !strcmp(name, "/g_widths") && !strcmp(lab, "m"),
+          "scale_of: '%s' '%s' (%s)", name, lab, hntk_last_error());
+    CHECK(hntk_h5_scale_of(path, "plain_y", 0, name, sizeof name, NULL, 0) == HNTK_OK && name[0] == '\0',
+          "no scale: '%s'", name);
+    CHECK(hntk_h5_scale_of(path, "/grid/var", 2, name, sizeof name, NULL, 0) == HNTK_EINVAL, "scale_of axis 2");
+    /* The scale datasets still read as plain data. */
+    double *got = NULL;
+    long dims[1];
+    CHECK(hntk_h5_read(path, "f_widths", 1, dims, &got) == HNTK_OK && got && got[1] == 2.0, "scale reads");
+    free(got);
+}
+
+static void test_attr_arrays(void)
+{
+    const char *path = in_dir("attr_arrays.h5");
+    hntk_h5 *f = NULL;
+    CHECK(hntk_h5_create(path, &f) == HNTK_OK, "%s", hntk_last_error());
+    long lv[4] = {3, -5, 1L << 40, 0};
+    double dv[3] = {0.05, 0.5, 1.0 / 3.0};
+    const char *sv[3] = {"L2_H1", "MLP_L3", "héllo"};
+    CHECK(hntk_h5_attr_long_array(f, "/", "widths", 4, lv) == HNTK_OK, "%s", hntk_last_error());
+    CHECK(hntk_h5_attr_double_array(f, "/fit", "levels", 3, dv) == HNTK_OK, "new group: %s", hntk_last_error());
+    CHECK(hntk_h5_attr_string_array(f, "/", "configs", 3, sv) == HNTK_OK, "%s", hntk_last_error());
+    CHECK(hntk_h5_attr_long_array(f, "/", "empty", 0, NULL) == HNTK_OK, "empty: %s", hntk_last_error());
+    CHECK(hntk_h5_attr_long_array(f, "/", "widths", 2, lv) == HNTK_OK, "replace: %s", hntk_last_error());
+    CHECK(hntk_h5_attr_long_array(f, "/", "neg", -1, lv) == HNTK_EINVAL && msg_has("neg") && msg_has("-1 values"),
+          "n < 0: %s", hntk_last_error());
+    CHECK(hntk_h5_attr_double_array(f, "/", "null", 2, NULL) == HNTK_EINVAL && msg_has("NULL"), "NULL values");
+    const char *withnull[2] = {"a", NULL};
+    CHECK(hntk_h5_attr_string_array(f, "/", "sn", 2, withnull) == HNTK_EINVAL && msg_has("string 1"),
+          "NULL string: %s", hntk_last_error());
+    CHECK(hntk_h5_commit(f) == HNTK_OK, "%s", hntk_last_error());
+
+    long n = 0, *lg = NULL;
+    double *dg = NULL;
+    CHECK(hntk_h5_read_attr_long_array(path, "/", "widths", &n, &lg) == HNTK_OK && n == 2 && lg && lg[1] == -5,
+          "long array: n %ld (%s)", n, hntk_last_error());
+    free(lg);
+    lg = NULL;
+    CHECK(hntk_h5_read_attr_long_array(path, "/", "empty", &n, &lg) == HNTK_OK && n == 0, "empty array");
+    free(lg);
+    CHECK(hntk_h5_read_attr_double_array(path, "/fit", "levels", &n, &dg) == HNTK_OK && n == 3 && dg &&
+              dg[2] == 1.0 / 3.0,
+          "double array");
+    free(dg);
+    dg = NULL;
+    CHECK(hntk_h5_read_attr_double_array(path, "/", "widths", &n, &dg) == HNTK_EFORMAT && msg_has("int64") &&
+              msg_has("expected float64"),
+          "int64 as float64: %s", hntk_last_error());
+
+    /* With the HDF5 API: 1-D, int64 / float64 / variable-length UTF-8. */
+    hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t a = H5Aopen_by_name(file, "/", "widths", H5P_DEFAULT, H5P_DEFAULT);
+    hid_t t = H5Aget_type(a), sp = H5Aget_space(a);
+    CHECK(H5Tget_class(t) == H5T_INTEGER && H5Tget_size(t) == 8 && H5Sget_simple_extent_ndims(sp) == 1 &&
+              H5Sget_simple_extent_npoints(sp) == 2,
+          "widths is a 1-D int64 attribute");
+    H5Tclose(t);
+    H5Sclose(sp);
+    H5Aclose(a);
+    a = H5Aopen_by_name(file, "/", "configs", H5P_DEFAULT, H5P_DEFAULT);
+    t = H5Aget_type(a);
+    sp = H5Aget_space(a);
+    CHECK(H5Tget_class(t) == H5T_STRING && H5Tis_variable_str(t) > 0 && H5Tget_cset(t) == H5T_CSET_UTF8 &&
+              H5Sget_simple_extent_npoints(sp) == 3,
+          "configs is a 1-D UTF-8 string attribute");
+    char *strs[3] = {0};
+    CHECK(H5Aread(a, t, strs) >= 0 && strs[2] && !strcmp(strs[2], "héllo") && !strcmp(strs[0], "L2_H1"),
+          "string values");
+    H5Dvlen_reclaim(t, sp, H5P_DEFAULT, strs);
+    H5Tclose(t);
+    H5Sclose(sp);
+    H5Aclose(a);
+    H5Fclose(file);
+}
+
+/* A small result file for the comparisons: variant bits change one thing each. */
+enum { CMP_PERTURB = 1, CMP_SHAPE = 2, CMP_DTYPE = 4, CMP_EXTRA = 8, CMP_PROVENANCE = 16, CMP_ATTR = 32,
+       CMP_SCALE = 64, CMP_NEGZERO = 128, CMP_STRING = 256, CMP_INT = 512 };
+
+static int cmp_file(const char *path, int variant, double rel)
+{
+    hntk_h5 *f;
+    int st = hntk_h5_create(path, &f);
+    if (st)
+        return st;
+    double m[6] = {1.5, -2.25, NAN, 1e-300, 0.0, 3.0};
+    if (variant & CMP_PERTURB)
+        m[1] *= 1 + rel;
+    if (variant & CMP_NEGZERO)
+        m[4] = -0.0;
+    long d23[2] = {2, 3}, d32[2] = {3, 2}, d3[1] = {3};
+    double x[3] = {1, 2, 3};
+    long w[3] = {4, 8, variant & CMP_INT ? 17 : 16};
+    st = hntk_h5_write_described(f, "/g/m", 2, variant & CMP_SHAPE ? d32 : d23, m, "a matrix", NULL);
+    if (!st)
+        st = variant & CMP_DTYPE ? hntk_h5_write_described(f, "/widths", 1, d3, x, "widths", NULL)
+                                 : hntk_h5_write_long(f, "/widths", 1, d3, w, "widths");
+    if (!st)
+        st = hntk_h5_write_described(f, "/x", 1, d3, x, "x", NULL);
+    if (!st && (variant & CMP_SCALE))
+        st = hntk_h5_make_scale(f, "/x", "x");
+    if (!st && (variant & CMP_SCALE))
+        st = hntk_h5_attach_scale(f, "/g/m", 1, "/x");
+    if (!st && (variant & CMP_EXTRA))
+        st = hntk_h5_write_scalar(f, "/g/extra", 1.0);
+    if (!st)
+        st = hntk_h5_attr_double(f, "/g", "angle", variant & CMP_ATTR ? 0.5 * (1 + rel) : 0.5);
+    if (!st)
+        st = hntk_h5_attr_string(f, "/", "subcommand", variant & CMP_STRING ? "fig1b" : "fig1a");
+    if (!st)
+        st = hntk_h5_attr_string(f, "/", "created_utc", variant & CMP_PROVENANCE ? "2026-01-02" : "2026-01-01");
+    if (!st)
+        st = hntk_h5_attr_double(f, "/", "wall_time_seconds", variant & CMP_PROVENANCE ? 2.0 : 1.0);
+    if (st) {
+        hntk_h5_abort(f);
+        return st;
+    }
+    return hntk_h5_commit(f);
+}
+
+static long diffs(const char *a, const char *b, double rtol, double atol, int strict, const char *const *ignore,
+                  hntk_h5_compare_report *keep)
+{
+    hntk_h5_compare_opts o = {rtol, atol, strict, ignore};
+    hntk_h5_compare_report r;
+    if (hntk_h5_compare_tol(a, b, &o, &r) != HNTK_OK)
+        return -1;
+    long n = r.differences;
+    if (keep)
+        *keep = r;
+    else
+        hntk_h5_compare_report_free(&r);
+    return n;
+}
+
+static int text_has(const hntk_h5_compare_report *r, const char *needle)
+{
+    return r->text && strstr(r->text, needle) != NULL;
+}
+
+static void test_compare_tol(void)
+{
+    /* More paths than in_dir's rotating buffers: own copies. */
+    static const char *const names[13] = {"c_base.h5", "c_same.h5",  "c_pert.h5",   "c_shape.h5", "c_dtype.h5",
+                                          "c_extra.h5", "c_prov.h5", "c_attr.h5",   "c_scale.h5", "c_scale2.h5",
+                                          "c_negz.h5",  "c_str.h5",  "c_int.h5"};
+    static char paths[13][512];
+    for (int i = 0; i < 13; i++)
+        snprintf(paths[i], sizeof paths[i], "%s", in_dir(names[i]));
+    const char *base = paths[0], *same = paths[1], *pert = paths[2], *shape = paths[3], *dtype = paths[4];
+    const char *extra = paths[5], *prov = paths[6], *attr = paths[7], *scale = paths[8], *scale2 = paths[9];
+    const char *negz = paths[10], *str = paths[11], *ints = paths[12];
+    int ok = !cmp_file(base, 0, 0) && !cmp_file(same, 0, 0) && !cmp_file(pert, CMP_PERTURB, 1e-14) &&
+             !cmp_file(shape, CMP_SHAPE, 0) && !cmp_file(dtype, CMP_DTYPE, 0) && !cmp_file(extra, CMP_EXTRA, 0) &&
+             !cmp_file(prov, CMP_PROVENANCE, 0) && !cmp_file(attr, CMP_ATTR, 1e-14) &&
+             !cmp_file(scale, CMP_SCALE, 0) && !cmp_file(scale2, CMP_SCALE, 0) && !cmp_file(negz, CMP_NEGZERO, 0) &&
+             !cmp_file(str, CMP_STRING, 0) && !cmp_file(ints, CMP_INT, 0);
+    CHECK(ok, "writing the comparison files: %s", hntk_last_error());
+    hntk_h5_compare_report r;
+
+    /* Same content (NaN at the same place) is the same, also strictly. */
+    CHECK(diffs(base, same, 0, 0, 0, NULL, &r) == 0 && r.compared > 5 && r.max_abs == 0, "same: %s",
+          r.text ? r.text : "");
+    hntk_h5_compare_report_free(&r);
+    CHECK(diffs(base, same, 0, 0, 1, NULL, NULL) == 0, "same, strict");
+    CHECK(diffs(base, base, 0, 0, 0, NULL, NULL) == 0, "a file with itself");
+
+    /* One value changed by 1e-14 relative: different bit for bit, with its
+     * name, index and sizes; the same within rtol 1e-12 (not within 1e-15). */
+    CHECK(diffs(base, pert, 0, 0, 0, NULL, &r) == 1 && r.values == 1 && r.structural == 0 && text_has(&r, "/g/m:") &&
+              text_has(&r, "1 of 6 values differ") && text_has(&r, "at [0, 1]") && text_has(&r, "-2.25"),
+          "perturbed: %s", r.text ? r.text : "");
+    CHECK(r.max_rel > 0.5e-14 && r.max_rel < 2e-14 && r.max_abs > 1e-14 && r.max_abs < 1e-13, "max rel %g abs %g",
+          r.max_rel, r.max_abs);
+    hntk_h5_compare_report_free(&r);
+    CHECK(diffs(base, pert, 1e-12, 0, 0, NULL, NULL) == 0, "perturbed within rtol 1e-12");
+    CHECK(diffs(base, pert, 1e-15, 0, 0, NULL, NULL) == 1, "perturbed beyond rtol 1e-15");
+    CHECK(diffs(base, pert, 0, 1e-12, 0, NULL, NULL) == 0, "perturbed within atol 1e-12");
+    /* Numeric attributes follow the same rule. */
+    CHECK(diffs(base, attr, 0, 0, 0, NULL, &r) == 1 && text_has(&r, "/g@angle"), "attribute: %s",
+          r.text ? r.text : "");
+    hntk_h5_compare_report_free(&r);
+    CHECK(diffs(base, attr, 1e-12, 0, 0, NULL, NULL) == 0, "attribute within rtol");
+    /* Integers: 16 vs 17 differs unless the tolerance covers it. */
+    CHECK(diffs(base, ints, 0, 0, 0, NULL, &r) == 1 && text_has(&r, "/widths") && text_has(&r, "at [2]") &&
+              text_has(&r, "(a 16, b 17)"),
+          "int64: %s", r.text ? r.text : "");
+    hntk_h5_compare_report_free(&r);
+    CHECK(diffs(base, ints, 0, 1, 0, NULL, NULL) == 0, "int64 within atol 1");
+    /* Bit for bit, -0.0 is not 0.0; with any tolerance it is. */
+    CHECK(diffs(base, negz, 0, 0, 0, NULL, NULL) == 1, "-0.0 bit for bit");
+    CHECK(diffs(base, negz, 1e-300, 0, 0, NULL, NULL) == 0, "-0.0 within a tolerance");
+
+    /* Structural differences, by name, whatever the tolerance. */
+    CHECK(diffs(base, shape, 1, 1, 0, NULL, &r) == 1 && r.structural == 1 && text_has(&r, "/g/m: shape (2, 3) vs (3, 2)"),
+          "shape: %s", r.text ? r.text : "");
+    hntk_h5_compare_report_free(&r);
+    CHECK(diffs(base, dtype, 1, 1, 0, NULL, &r) == 1 && text_has(&r, "/widths: dtype int64 vs float64"), "dtype: %s",
+          r.text ? r.text : "");
+    hntk_h5_compare_report_free(&r);
+    CHECK(diffs(base, extra, 0, 0, 0, NULL, &r) == 1 && text_has(&r, "/g/extra: only in the second file"),
+          "extra: %s", r.text ? r.text : "");
+    hntk_h5_compare_report_free(&r);
+    CHECK(diffs(extra, base, 0, 0, 0, NULL, &r) == 1 && text_has(&r, "/g/extra: only in the first file"),
+          "missing: %s", r.text ? r.text : "");
+    hntk_h5_compare_report_free(&r);
+    CHECK(diffs(base, str, 0, 0, 0, NULL, &r) == 1 && text_has(&r, "/@subcommand: 'fig1a' vs 'fig1b'"),
+          "string: %s", r.text ? r.text : "");
+    hntk_h5_compare_report_free(&r);
+
+    /* Dimension scales: compared by name, not by file address. */
+    CHECK(diffs(scale, scale2, 0, 0, 1, NULL, &r) == 0, "same scales: %s", r.text ? r.text : "");
+    hntk_h5_compare_report_free(&r);
+    CHECK(diffs(base, scale, 0, 0, 0, NULL, &r) > 0 && text_has(&r, "/g/m: axis 1: dimension scales none vs /x"),
+          "scale attached in one file: %s", r.text ? r.text : "");
+    hntk_h5_compare_report_free(&r);
+
+    /* Provenance: ignored by default, compared when strict. */
+    CHECK(diffs(base, prov, 0, 0, 0, NULL, NULL) == 0, "provenance ignored");
+    CHECK(diffs(base, prov, 0, 0, 1, NULL, &r) == 2 && text_has(&r, "/@created_utc") &&
+              text_has(&r, "/@wall_time_seconds"),
+          "provenance strict: %s", r.text ? r.text : "");
+    hntk_h5_compare_report_free(&r);
+
+    /* Extra ignores: an attribute name anywhere, an object with its subtree. */
+    const char *ign_attr[] = {"angle", NULL}, *ign_obj[] = {"/g", NULL}, *ign_prov[] = {"created_utc",
+                                                                                          "wall_time_seconds", NULL};
+    CHECK(diffs(base, attr, 0, 0, 0, ign_attr, NULL) == 0, "ignored attribute");
+    CHECK(diffs(base, pert, 0, 0, 0, ign_obj, NULL) == 0, "ignored group");
+    CHECK(diffs(base, extra, 0, 0, 0, ign_obj, NULL) == 0, "ignored group (extra dataset)");
+    CHECK(diffs(base, prov, 0, 0, 1, ign_prov, NULL) == 0, "strict with explicit ignores");
+
+    /* Errors: unreadable files, bad tolerances, no report. */
+    CHECK(diffs(base, in_dir("c_none.h5"), 0, 0, 0, NULL, NULL) == -1 && msg_has("c_none.h5"), "missing file: %s",
+          hntk_last_error());
+    hntk_h5_compare_opts bad = {-1, 0, 0, NULL};
+    CHECK(hntk_h5_compare_tol(base, same, &bad, &r) == HNTK_EINVAL && msg_has("rtol"), "negative rtol");
+    hntk_h5_compare_opts badnan = {0, NAN, 0, NULL};
+    CHECK(hntk_h5_compare_tol(base, same, &badnan, &r) == HNTK_EINVAL, "NaN atol");
+    CHECK(hntk_h5_compare_tol(base, same, NULL, NULL) == HNTK_EINVAL, "NULL report");
+    CHECK(hntk_h5_compare_tol(base, same, NULL, &r) == HNTK_OK && r.differences == 0, "NULL opts");
+    hntk_h5_compare_report_free(&r);
+    hntk_h5_compare_report_free(NULL);
+
+    /* The old interface: bit for bit, nothing ignored but what is listed. */
+    long n = -1;
+    char rep[256];
+    CHECK(hntk_h5_compare(base, prov, NULL, &n, rep, sizeof rep) == HNTK_OK && n == 2 && strstr(rep, "created_utc"),
+          "old compare: %ld '%s'", n, rep);
+    CHECK(hntk_h5_compare(base, prov, ign_prov, &n, rep, sizeof rep) == HNTK_OK && n == 0 && rep[0] == '\0',
+          "old compare with ignores: %ld", n);
+    CHECK(hntk_h5_compare(base, pert, NULL, &n, rep, 8) == HNTK_OK && n == 1 && strlen(rep) < 8,
+          "old compare, small buffer: %ld", n);
+    CHECK(hntk_h5_compare(base, in_dir("c_none.h5"), NULL, &n, rep, sizeof rep) == HNTK_EIO, "old compare, no file");
+}
+
 /* Remove the test directory (flat: the one subdirectory a test makes, it removes). */
 static void remove_tmpdir(void)
 {
@@ -547,6 +1068,12 @@ int main(void)
     test_signal_cleanup(SIGTERM, 1);
     test_read_inputs();
     test_read_errors();
+    test_described();
+    test_long_datasets();
+    test_enum_datasets();
+    test_scales();
+    test_attr_arrays();
+    test_compare_tol();
     /* Every reader and writer closed what it opened, on error paths too. */
     ssize_t open_ids = H5Fget_obj_count((hid_t)H5F_OBJ_ALL, H5F_OBJ_ALL);
     CHECK(open_ids == 0, "%zd HDF5 objects left open", open_ids);

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Every dataset of the committed result files (results/*.h5) carries a non-empty
+# `description` attribute: tests/check_result_files.py lists the ones that do not.
+# Also checks the checker on files made here (one described, one not).  Needs
+# python3-h5py; when no python3 imports h5py the test says it was skipped and passes.
+# Usage: test_result_files.sh PATH/TO/hyperntk WORKDIR
+here=$(cd "$(dirname "$0")" && pwd)
+checker=$here/../check_result_files.py
+. "$here/harness.sh"
+
+python=
+for candidate in python3 /usr/bin/python3; do
+  if command -v "$candidate" > /dev/null 2>&1 && "$candidate" -c "import h5py, numpy" > /dev/null 2>&1; then
+    python=$candidate
+    break
+  fi
+done
+if [ -z "$python" ]; then
+  echo "skipped: no python3 imports h5py and numpy (apt-get install python3-h5py python3-numpy)."
+  echo "The result files were NOT checked for descriptions."
+  exit 0
+fi
+
+# ---- the checker itself, on files made here ----
+"$python" - << 'PY' || bad "h5py could not write the test files"
+import h5py, numpy as np
+with h5py.File("good.h5", "w") as f:
+    f["a"] = np.zeros(3); f["a"].attrs["description"] = "zeros"
+    f["g/b"] = np.ones(2); f["g/b"].attrs["description"] = np.bytes_(b"ones, fixed-length")
+with h5py.File("bad.h5", "w") as f:
+    f["a"] = np.zeros(3); f["a"].attrs["description"] = "zeros"
+    f["g/nodesc"] = np.ones(2)
+    f["g/empty"] = np.ones(2); f["g/empty"].attrs["description"] = "  "
+PY
+"$python" "$checker" good.h5 > out.txt 2>&1 && grep -q "all 2 datasets in 1 result files have a description" out.txt &&
+  ok || bad "checker on a described file: $(cat out.txt)"
+"$python" "$checker" bad.h5 > out.txt 2>&1
+[ $? -eq 1 ] && grep -qx "bad.h5: /g/empty" out.txt && grep -qx "bad.h5: /g/nodesc" out.txt &&
+  ! grep -q "bad.h5: /a" out.txt && grep -q "^2 of 3 datasets" out.txt && ok || bad "checker on bad.h5: $(cat out.txt)"
+"$python" "$checker" missing.h5 > out.txt 2>&1
+[ $? -eq 2 ] && grep -q "missing.h5: cannot read" out.txt && ok || bad "checker on a missing file: $(cat out.txt)"
+
+# ---- the committed results ----
+"$python" "$checker" > out.txt 2>&1
+code=$?
+[ $code -eq 0 ] && ok || bad "datasets in results/*.h5 without a description (exit $code):
+$(cat out.txt)"
+tail -1 out.txt
+summary

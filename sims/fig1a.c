@@ -655,6 +655,9 @@ static int finish(const void *data, const hntk_checkpoint *ck, double wall)
     const grid_data *d = data;
     const fig1a_opts *o = d->o;
     fig1a_result *r = d->r;
+    /* Allocated once the grid is done: its size was checked by grid_run. */
+    r->samples = malloc(sizeof(double) * (size_t)(o->A * o->G) * (size_t)o->samples);
+    if (!r->samples) return hntk_fail(HNTK_ENOMEM, "cannot allocate %ld samples", o->A * o->G * o->samples);
     for (long c = 0; c < o->A * o->G; c++) {
         const double *v = hntk_checkpoint_values(ck, c);
         r->mean[c] = v[0];
@@ -692,8 +695,7 @@ int hntk_cmd_fig1a(int argc, char **argv)
         r.var = malloc(sizeof(double) * (size_t)cells);
         r.se = malloc(sizeof(double) * (size_t)cells);
         r.var_se = malloc(sizeof(double) * (size_t)cells);
-        r.samples = malloc(sizeof(double) * (size_t)cells * (size_t)o.samples);
-        if (!r.X || !r.Z || !r.mean || !r.var || !r.se || !r.var_se || !r.samples)
+        if (!r.X || !r.Z || !r.mean || !r.var || !r.se || !r.var_se)
             st = hntk_fail(HNTK_ENOMEM, "cannot allocate the results of %ld cells", cells);
     }
     if (!st) {

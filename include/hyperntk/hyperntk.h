@@ -12,6 +12,7 @@
 #include "hyperntk/parallel.h"
 #include "hyperntk/pool.h"
 #include "hyperntk/rng.h"
+#include "hyperntk/stats.h"
 #include "hyperntk/taylor.h"
 #include "hyperntk/version.h"
 

@@ -112,26 +112,7 @@ static hntk_hyper_arch cell_arch(const fig1a_opts *o, long n, long m)
     return a;
 }
 
-enum { SAMPLE_DIM = 4, CELL_DIM = 4 };
-
-/* Cell values [mean, var, stderr, var_stderr] from the accumulator of the
- * samples above.  var_stderr = sqrt(m4/N - var^2 (N-3)/(N(N-1))), the standard
- * error of the unbiased sample variance, with the sample fourth central moment
- * m4.  Heavy tails make it (like var) an underestimate when N is small. */
-static void cell_values(const hntk_welford *acc, double center, double v[CELL_DIM])
-{
-    double vars[SAMPLE_DIM], ses[SAMPLE_DIM];
-    hntk_welford_finish(acc, vars, ses); /* only element 0, that of K, is wanted */
-    double var = vars[0], se = ses[0];
-    double N = (double)acc->count, mu = acc->mean[0] - center;
-    double r2 = acc->mean[1], r3 = acc->mean[2], r4 = acc->mean[3];
-    double m4 = r4 - 4.0 * mu * r3 + 6.0 * mu * mu * r2 - 3.0 * mu * mu * mu * mu;
-    double vv = m4 / N - var * var * (N - 3.0) / (N * (N - 1.0));
-    v[0] = acc->mean[0];
-    v[1] = var;
-    v[2] = se;
-    v[3] = sqrt(vv > 0.0 ? vv : 0.0);
-}
+enum { SAMPLE_DIM = 1, CELL_DIM = 4 };
 
 /* ------------------------------------------------------------------- fits */
 
@@ -606,21 +587,14 @@ typedef struct {
     char **argv;
 } grid_data;
 
-/* One initialization: out = [K, d^2, d^3, d^4] with K = K^h(u, u') and
- * d = K - Theta^h.  The power sums of d give the fourth central moment, hence
- * the standard error of the sample variance (the limit is a centre close to
- * the mean, so the sums lose few digits to cancellation). */
+/* One initialization: out = [K^h(u, u')]. */
 static int fig1a_sample(void *ctx, long sample, double *out)
 {
     hntk_worker *w = ctx;
     const grid_cell *c = w->job;
     int st = hntk_net_sample_ntk_gram(w->net, c->key, (uint32_t)sample, 2, c->X, c->Z, w->gram);
     if (st) return st;
-    double k = w->gram[1], d = k - c->center;
-    out[0] = k;
-    out[1] = d * d;
-    out[2] = d * d * d;
-    out[3] = d * d * d * d;
+    out[0] = w->gram[1];
     return HNTK_OK;
 }
 
@@ -637,15 +611,29 @@ static void describe_cell(const void *data, long c, grid_cell *cell)
     cell->sample_dim = SAMPLE_DIM;
     cell->X = d->r->X;
     cell->Z = d->r->Z;
-    cell->center = d->r->analytic;
     snprintf(cell->label, sizeof cell->label, "cell %ld/%ld (n = %ld, m = %ld)", c + 1, o->A * o->G, n, m);
 }
 
-/* Cell values: [mean, var, stderr, var_stderr | K^h of each sample (N)]. */
+/* Cell values: [mean, var, stderr, var_stderr | K^h of each sample (N)], the
+ * moments in one pass in sample order (stats.h: var_stderr from the fourth
+ * central moment; heavy tails make it, like var, an underestimate at small N). */
 static int grid_values(const grid_cell *cell, const hntk_welford *acc, const double *samples, double *values)
 {
-    cell_values(acc, cell->center, values);
-    for (long i = 0; i < cell->samples; i++) values[CELL_DIM + i] = samples[i * SAMPLE_DIM];
+    (void)acc;
+    hntk_stats_moments *m = NULL;
+    hntk_stats_summary s;
+    int st = hntk_stats_moments_alloc(1, &m);
+    if (!st) {
+        hntk_stats_moments_push_n(m, samples, cell->samples);
+        st = hntk_stats_moments_summary(m, 0, &s);
+    }
+    hntk_stats_moments_free(m);
+    if (st) return st;
+    values[0] = s.mean;
+    values[1] = s.var;
+    values[2] = s.mean_se;
+    values[3] = s.var_se;
+    memcpy(values + CELL_DIM, samples, sizeof(double) * (size_t)cell->samples);
     return HNTK_OK;
 }
 

@@ -111,7 +111,6 @@ typedef struct {
     uint64_t key;              /* stream key of the cell's weights */
     long sample_dim;           /* statistics per sample */
     const double *X, *Z;       /* inputs, (batch, x_dim) and (batch, z_dim) */
-    double center;             /* a driver's constant (fig1a: Theta^h) */
     const void *driver;        /* the driver's options and results */
     char label[128];           /* for progress: "cell 3/64 (n = 100, m = 40)" */
 } grid_cell;

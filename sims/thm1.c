@@ -1,46 +1,50 @@
 /* thm1.c: `hyperntk thm1`: Theorem 1 (and Lemma 3 for plain MLPs): how the
  * higher-order terms K^(r)(u, u') = r! [t^r] h(u; w + t grad_w h(u')) scale with
- * the width n of f at a fixed g (THEORY.md sections 2 and 5.1).
+ * the width n of f at a fixed g (docs/theory.md sections 2 and 5.1).
  *
- * For every configuration (L, H) and every width n, `samples` independent
- * initializations give K^(r) for r = 1..R (exact Taylor mode, taylor.h).  Per
- * (configuration, width, r): median of |K^(r)| and RMS with bootstrap 95%
- * intervals, quantiles of the rescaled n^{-p} K^(r) (p the predicted exponent).
- * Per (configuration, r): log-log slope of the median over the widest widths with
- * a bootstrap interval, local slopes, the prediction min(0, H - r), a verdict, and
- * a two-sample KS distance of the rescaled variable between the two widest widths.
+ * Cell c = k W + w of the grid (grid.h) is configuration k at width n = widths[w]:
+ * `samples` initializations drawn from the streams (key, s, layer, row),
+ * key = hntk_rng_derive_key(seed, mlp << 56 | L << 48 | H << 40 | n), give
+ * K^(r) for r = 1..R (exact Taylor mode, taylor.h).  The checkpoint keeps every
+ * sample's K^(r), so the analysis after the last cell sees all of them: per
+ * (configuration, width, r) the median of |K^(r)| and the RMS with bootstrap 95%
+ * intervals, quantiles of the rescaled n^{-p} K^(r) (p the predicted exponent);
+ * per (configuration, r) the log-log slope of the median over the widest widths
+ * with its bootstrap interval and standard error, local slopes, the prediction
+ * min(0, H - r), a two-sample KS test of the rescaled variable between the two
+ * widest widths, and a Wald test of slope = prediction, Holm-corrected across
+ * the whole table, which the verdicts use.
  * Schema: docs/file-formats.md; method and reading: docs/thm1.md. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <gsl/gsl_fit.h>
-#include <gsl/gsl_sort.h>
-#include <gsl/gsl_statistics_double.h>
-
-#ifdef _OPENMP
-#include <omp.h>
-#endif
+#include "hyperntk/stats.h"
 
 #include "cli.h"
 #include "commands.h"
+#include "grid.h"
+#include "opts.h"
 
 static const char *CMD = "thm1";
 
-#define THM1_PI 3.14159265358979323846
-
-enum { MAX_CONFIGS = 32, MAX_WIDTHS = 40, N_QUANT = 5, BATCH = 2, TENSOR_BOOTSTRAP = 3000 };
+enum { MAX_CONFIGS = 32, MAX_WIDTHS = 40, N_QUANT = 5, BATCH = 2, CKPT_FORMAT = 1 };
 static const double QUANT_LEVELS[N_QUANT] = {0.05, 0.25, 0.5, 0.75, 0.95};
 
-/* Verdict codes (dataset `verdict`). */
+/* Verdict codes (the enum dataset `verdict`). */
 enum { V_NONZERO_ABOVE_DEGREE = -2, V_DISAGREES = -1, V_UNDECIDED = 0, V_AGREES = 1, V_EXACT_ZERO = 2 };
+enum { N_VERDICTS = 5 };
+static const char *const VERDICT_NAMES[N_VERDICTS] = {"nonzero_above_degree", "disagrees", "undecided", "agrees",
+                                                      "exact_zero"};
+static const int VERDICT_CODES[N_VERDICTS] = {V_NONZERO_ABOVE_DEGREE, V_DISAGREES, V_UNDECIDED, V_AGREES,
+                                              V_EXACT_ZERO};
 
-static const char *verdict_name(int v)
+static const char *verdict_text(int v)
 {
     switch (v) {
     case V_NONZERO_ABOVE_DEGREE: return "ERROR: nonzero above L*H";
@@ -52,263 +56,182 @@ static const char *verdict_name(int v)
     return "?";
 }
 
+#define SLOPE_TEST                                                                                               \
+    "Wald test of slope = predicted: z = (slope - predicted) / SE, SE the standard deviation of the "           \
+    "bootstrap slopes, p = erfc(|z|/sqrt 2); Holm-corrected over every row with a test (r <= L*H) of every "    \
+    "configuration"
+
 typedef struct {
-    int L, H, mlp; /* mlp: plain MLP of depth L (g_depth 1, z = 1): Lemma 3 */
+    int L, H, mlp; /* mlp: plain MLP of depth L (g_depth 1, z = 1): Lemma 3; H = 1 */
     char name[32]; /* group name: L3_H2 or MLP_L3 */
 } thm1_config;
 
 typedef struct {
-    const char *preset;
+    const char *configs; /* --configs, or the preset's list (its MLP list with --mlp) */
+    int mlp;
+    opts_list widths;
+    long samples, samples_l2, g_width, x_dim, z_dim, bootstrap, fit_widths;
+    int R, pair_diag, bench;
+    double angle, decide_width, alpha, bench_seconds;
+    const char *export_dir, *from;
+    grid_run_opts run; /* --out, --seed, --restart, --stop-after-cells, --mem-budget */
+    /* derived */
     thm1_config cfg[MAX_CONFIGS];
-    int n_cfg;
-    long widths[MAX_WIDTHS];
-    int n_widths;
-    long samples;    /* per width, configurations with L >= 3 (a sample costs O(n^2)) */
-    long samples_l2; /* per width, configurations with L = 2 (a sample costs O(n)) */
-    long g_width, x_dim, z_dim, bootstrap, fit_widths;
-    int R;
-    uint64_t seed;
-    int pair_diag;
-    double angle, decide_width, budget_gib;
-    const char *out, *export_dir, *from;
-    int bench;
-    double bench_seconds;
+    int n_cfg, W;
 } thm1_opts;
 
-/* ------------------------------------------------------------------ presets */
+/* ------------------------------------------------------------------ options */
 
-typedef struct {
-    const char *name, *configs, *mlp_configs, *widths;
-    long samples, samples_l2, bootstrap, fit_widths;
-    int R;
-} thm1_preset;
+static const char *const PAIRS[] = {"off", "diag", NULL};
+
+#define F(field) offsetof(thm1_opts, field)
+/* Not const: --out is required only for a run (not --from, --bench); see parse_options. */
+static opt_spec SPECS[] = {
+    {"configs", "LIST", OPT_STRING, F(configs), 0, 0, NULL,
+     "comma list of L<d>_H<d> (hypernetwork: f of depth L, g of depth H) or\nMLP_L<d> (plain MLP, Lemma 3); "
+     "L in 2..32, H in 1..32, at most 32\n(default: the preset's list, see Presets)", OPT_CONFIG},
+    {"mlp", NULL, OPT_FLAG, F(mlp), 0, 0, NULL,
+     "the preset's plain-MLP list instead of its hypernetworks (Lemma 3);\nnot with --configs", 0},
+    {"widths", "LIST", OPT_LIST, F(widths), 1, HNTK_MAX_WIDTH, NULL, "widths n of f", OPT_CONFIG | OPT_INCREASING,
+     NULL, 2, MAX_WIDTHS},
+    {"samples", "N", OPT_LONG, F(samples), 10, 100000000, NULL,
+     "initializations per width (L >= 3; also L = 2 unless --samples-l2 is given)", OPT_CONFIG},
+    {"samples-l2", "N", OPT_LONG, F(samples_l2), 10, 100000000, NULL,
+     "initializations per width for L = 2 (a sample costs O(n), not O(n^2))", OPT_CONFIG},
+    {"orders", "R", OPT_INT, F(R), 1, HNTK_TAYLOR_MAX_ORDER, NULL, "orders r = 1..R", OPT_CONFIG},
+    {"g-width", "m", OPT_LONG, F(g_width), 1, HNTK_MAX_WIDTH, "8", "hidden width of g", OPT_CONFIG},
+    {"x-dim", "n0", OPT_LONG, F(x_dim), 2, HNTK_MAX_WIDTH, "3", "dimension of x", OPT_CONFIG},
+    {"z-dim", "m0", OPT_LONG, F(z_dim), 2, HNTK_MAX_WIDTH, "3", "dimension of z (MLPs use z = 1)", OPT_CONFIG},
+    {"angle", "A", OPT_ANGLE, F(angle), 0, CLI_PI, "pi/3",
+     "angle in radians between x and x' and between z and z':\nx = sqrt(n0) e1, x' = sqrt(n0) (cos A e1 + sin A e2)",
+     OPT_CONFIG},
+    {"pair", "P", OPT_CHOICE, F(pair_diag), 0, 0, "off", "off: K^(r)(u, u'); diag: K^(r)(u', u')", OPT_CONFIG,
+     PAIRS},
+    {"fit-widths", "K", OPT_LONG, F(fit_widths), 2, MAX_WIDTHS, NULL,
+     "fit the slope over the K widest widths (at most the number of widths)", OPT_CONFIG},
+    {"bootstrap", "NB", OPT_LONG, F(bootstrap), 100, 1000000, NULL, "bootstrap replicates", OPT_CONFIG},
+    {"decide", "D", OPT_DOUBLE, F(decide_width), 0.01, 10, "0.5",
+     "a slope interval wider than D decides nothing (0.5: narrower, it\ncannot contain two neighbouring integer "
+     "exponents)", OPT_CONFIG},
+    {"alpha", "a", OPT_DOUBLE, F(alpha), 1e-6, 0.5, "0.05",
+     "family-wise level of the Holm-corrected slope tests (see above)", OPT_CONFIG},
+    GRID_RUN_SPECS(thm1_opts, "cells"),
+    {"export-dir", "DIR", OPT_STRING, F(export_dir), 0, 0, NULL, "also write whitespace-column files for plots/thm1.gp",
+     0},
+    {"from", "FILE", OPT_STRING, F(from), 0, 0, NULL,
+     "with --export-dir: read an existing result file instead of running\n(every dataset's shape is checked) and "
+     "write its columns", 0},
+    {"bench", NULL, OPT_FLAG, F(bench), 0, 0, NULL,
+     "measure the cost of all R orders for one pair against one forward +\nbackward pass at the widest width; no "
+     "result file", 0},
+    {"bench-seconds", "T", OPT_DOUBLE, F(bench_seconds), 0.01, 60, "0.3", "minimum time per --bench measurement", 0},
+};
+#undef F
+
+/* The configuration lists of the presets (not settings: a preset cannot set a string). */
+#define QUICK_CONFIGS "L2_H1,L2_H2,L3_H2"
+#define QUICK_MLP "MLP_L2,MLP_L3"
+#define DEFAULT_CONFIGS "L2_H1,L2_H2,L2_H3,L3_H1,L3_H2,L3_H3"
+#define DEFAULT_MLP "MLP_L2,MLP_L3,MLP_L4"
+#define PAPER_CONFIGS "L2_H1,L2_H2,L2_H3,L3_H1,L3_H2,L3_H3,L4_H2"
+#define PAPER_MLP "MLP_L2,MLP_L3,MLP_L4,MLP_L5"
+#define PRESET_LINE "\n                           "
 
 /* Sample counts: a sample of f with L >= 3 draws and reads n x n matrices, one with
  * L = 2 only P x n, so L = 2 gets more samples for the same time. */
-static const thm1_preset PRESETS[] = {
-    {"quick", "L2_H1,L2_H2,L3_H2", "MLP_L2,MLP_L3", "32,64,128,256,512", 400, 1000, 300, 4, 4},
-    {"default", "L2_H1,L2_H2,L2_H3,L3_H1,L3_H2,L3_H3", "MLP_L2,MLP_L3,MLP_L4", "64,128,256,512,1024,2048,4096", 1500,
-     4000, 1000, 5, 6},
-    {"paper", "L2_H1,L2_H2,L2_H3,L3_H1,L3_H2,L3_H3,L4_H2", "MLP_L2,MLP_L3,MLP_L4,MLP_L5",
-     "64,128,256,512,1024,2048,4096,8192", 4000, 10000, 2000, 5, 8},
+static const opt_preset PRESETS[] = {
+    {"default", "results/thm1.h5 (about 12 min on 2 cores)" PRESET_LINE "configs=" DEFAULT_CONFIGS
+     " (--mlp: " DEFAULT_MLP ")",
+     "widths=64,128,256,512,1024,2048,4096 samples=1500 samples-l2=4000 bootstrap=1000 fit-widths=5 orders=6"},
+    {"quick", "CI-sized (seconds)" PRESET_LINE "configs=" QUICK_CONFIGS " (--mlp: " QUICK_MLP ")",
+     "widths=32,64,128,256,512 samples=400 samples-l2=1000 bootstrap=300 fit-widths=4 orders=4"},
+    {"paper", "the paper's scale (hours)" PRESET_LINE "configs=" PAPER_CONFIGS " (--mlp: " PAPER_MLP ")",
+     "widths=64,128,256,512,1024,2048,4096,8192 samples=4000 samples-l2=10000 bootstrap=2000 fit-widths=5 orders=8"},
 };
+static const char *const PRESET_CONFIGS[][2] = {
+    {DEFAULT_CONFIGS, DEFAULT_MLP}, {QUICK_CONFIGS, QUICK_MLP}, {PAPER_CONFIGS, PAPER_MLP}};
 
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "Usage: hyperntk thm1 --out OUT.h5 [--quick | --paper] [--mlp] [OPTIONS]\n"
-            "Theorem 1: the higher-order terms K^(r)(u,u') = r! [t^r] h(u; w + t grad h(u')) scale\n"
-            "like n^{min(0, H - r)} in the width n of f at fixed g (Lemma 3 for a plain MLP:\n"
-            "n^{-max(r-1, 0)}); K^(r) = 0 exactly for r > L*H.  Exact Taylor mode, no finite\n"
-            "differences.  The verdict uses the median of |K^(r)| (heavy tails make the RMS\n"
-            "unreliable; it is shown for information).\n\n"
-            "Presets (explicit options override them):\n"
-            "  (default)          %s; n = %s;\n"
-            "                     %ld samples per width (%ld when L = 2), R = %d, fit over the %ld widest\n"
-            "  --quick            CI-sized: %s; n = %s; %ld (%ld) samples\n"
-            "  --paper            %s; n = %s; %ld (%ld) samples\n"
-            "  --mlp              plain MLPs instead (Lemma 3): %s (default preset)\n\n"
-            "Options:\n"
-            "  --out FILE         result file (written atomically; schema in docs/file-formats.md)\n"
-            "  --configs LIST     comma list of L<d>_H<d> (hypernetwork) or MLP_L<d>, L >= 2\n"
-            "  --widths LIST      increasing f widths, at least 2, each 1..%ld\n"
-            "  --samples N        initializations per width, 10..100000000 (every configuration)\n"
-            "  --samples-l2 N     initializations per width for L = 2 only, 10..100000000\n"
-            "  --orders R         orders r = 1..R, 1..%d (default 6 or the preset's)\n"
-            "  --g-width m        hidden width of g, 1..%ld (default 8)\n"
-            "  --x-dim n0         input dimension of f, 2..%ld (default 3)\n"
-            "  --z-dim m0         input dimension of g, 2..%ld (default 3; MLPs use z = 1)\n"
-            "  --angle A          angle between x and x' and between z and z', 0..pi (default pi/3)\n"
-            "  --pair P           off: K^(r)(u, u') (default); diag: K^(r)(u', u')\n"
-            "  --fit-widths K     fit the slope over the K widest widths, 2..#widths\n"
-            "  --bootstrap NB     bootstrap replicates, 100..1000000\n"
-            "  --decide D         a slope interval wider than D decides nothing, 0.01..10 (default 0.5:\n"
-            "                     narrower, it cannot contain two neighbouring integer exponents)\n"
-            "  --seed S           seed, 0..2^63-1 (default 1)\n"
-            "  --export-dir DIR   also write whitespace-column files for plots/thm1.gp\n"
-            "  --from FILE        with --export-dir: read an existing result file instead of running\n"
-            "                     (every dataset's shape is checked) and write its columns\n"
-            "  --bench            measure the cost of all R orders for one pair against one\n"
-            "                     forward + backward pass at the widest width; no result file\n"
-            "  --bench-seconds T  minimum time per measurement, 0.01..60 (default 0.3)\n"
-            "  --mem-budget GiB   refuse configurations needing more memory (default 3/4 of RAM)\n"
-            "  --help             this text\n\n"
-            "Threads: OMP_NUM_THREADS.  The result is bit-identical for any thread count.\n",
-            PRESETS[1].configs, PRESETS[1].widths, PRESETS[1].samples, PRESETS[1].samples_l2, PRESETS[1].R,
-            PRESETS[1].fit_widths, PRESETS[0].configs, PRESETS[0].widths, PRESETS[0].samples, PRESETS[0].samples_l2,
-            PRESETS[2].configs, PRESETS[2].widths, PRESETS[2].samples, PRESETS[2].samples_l2, PRESETS[1].mlp_configs, HNTK_MAX_WIDTH, HNTK_TAYLOR_MAX_ORDER, HNTK_MAX_WIDTH,
-            HNTK_MAX_WIDTH, HNTK_MAX_WIDTH);
-}
+static const opt_command COMMAND = {
+    .cmd = "thm1",
+    .synopsis = "--out OUT.h5 [--quick | --paper] [--mlp] [OPTIONS]\n"
+                "       hyperntk thm1 --from RESULT.h5 --export-dir DIR\n"
+                "       hyperntk thm1 --bench [OPTIONS]",
+    .summary =
+        "Theorem 1: the higher-order terms K^(r)(u,u') = r! [t^r] h(u; w + t grad h(u')) scale\n"
+        "like n^{min(0, H - r)} in the width n of f at fixed g (Lemma 3 for a plain MLP:\n"
+        "n^{-max(r-1, 0)}); K^(r) = 0 exactly for r > L*H.  Exact Taylor mode, no finite\n"
+        "differences.  The verdict uses the median of |K^(r)| (heavy tails make the RMS\n"
+        "unreliable; it is shown for information): its log-log slope over the --fit-widths\n"
+        "widest widths is tested against the prediction by a Wald test, z = (slope - pred)/SE\n"
+        "with SE the standard deviation of the bootstrap slopes, p = erfc(|z|/sqrt 2), and the\n"
+        "p-values of every row (r <= L*H) of every configuration are Holm-corrected at\n"
+        "--alpha.  Verdict: 'undecided' when the bootstrap 95% interval of the slope is wider\n"
+        "than --decide, else 'DISAGREES' when Holm rejects, else 'agrees'.",
+    .footer = GRID_FOOTER,
+    OPTS_SPECS(SPECS),
+    OPTS_PRESETS(PRESETS),
+};
 
 /* "L3_H2" or "MLP_L4" (case-sensitive). */
 static int parse_configs(const char *text, thm1_opts *o)
 {
-    char *copy = strdup(text), *save = NULL;
-    if (!copy) return cli_usage_error(CMD, "out of memory");
+    char buf[4096];
+    if (strlen(text) >= sizeof buf) return cli_usage_error(CMD, "--configs: a list of at most 4095 characters");
+    strcpy(buf, text);
     o->n_cfg = 0;
-    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+    int commas = 0;
+    for (const char *p = text; *p; p++) commas += *p == ',';
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         thm1_config c = {0};
-        int L = 0, H = 0, used = 0;
-        if (sscanf(tok, "MLP_L%d%n", &L, &used) == 1 && tok[used] == '\0') {
+        int used = 0;
+        if (sscanf(tok, "MLP_L%d%n", &c.L, &used) == 1 && tok[used] == '\0') {
             c.mlp = 1;
-            H = 1;
-        } else if (!(sscanf(tok, "L%d_H%d%n", &L, &H, &used) == 2 && tok[used] == '\0')) {
-            int st = cli_usage_error(CMD, "--configs: '%s' is not L<depth>_H<depth> or MLP_L<depth>", tok);
-            free(copy);
-            return st;
+            c.H = 1;
+        } else if (!(sscanf(tok, "L%d_H%d%n", &c.L, &c.H, &used) == 2 && tok[used] == '\0')) {
+            return cli_usage_error(CMD, "--configs: '%s' is not L<depth>_H<depth> or MLP_L<depth> (accepted L in "
+                                   "2..%d, H in 1..%d)", tok, HNTK_MAX_DEPTH, HNTK_MAX_DEPTH);
         }
-        if (L < 2 || L > HNTK_MAX_DEPTH || H < 1 || H > HNTK_MAX_DEPTH) {
-            int st = cli_usage_error(CMD,
-                                     "--configs: '%s': L = %d must be in 2..%d (with L = 1 f has no hidden width) "
-                                     "and H = %d in 1..%d",
-                                     tok, L, HNTK_MAX_DEPTH, H, HNTK_MAX_DEPTH);
-            free(copy);
-            return st;
-        }
-        if (o->n_cfg == MAX_CONFIGS) {
-            free(copy);
-            return cli_usage_error(CMD, "--configs: more than %d configurations", MAX_CONFIGS);
-        }
-        c.L = L;
-        c.H = H;
-        if (c.mlp) snprintf(c.name, sizeof c.name, "MLP_L%d", L);
-        else snprintf(c.name, sizeof c.name, "L%d_H%d", L, H);
+        if (c.L < 2 || c.L > HNTK_MAX_DEPTH || c.H < 1 || c.H > HNTK_MAX_DEPTH)
+            return cli_usage_error(CMD, "--configs: '%s': L = %d must be in 2..%d (with L = 1 f has no hidden "
+                                   "width) and H = %d in 1..%d", tok, c.L, HNTK_MAX_DEPTH, c.H, HNTK_MAX_DEPTH);
+        if (o->n_cfg == MAX_CONFIGS)
+            return cli_usage_error(CMD, "--configs: more than %d configurations (accepted 1..%d)", MAX_CONFIGS,
+                                   MAX_CONFIGS);
+        if (c.mlp) snprintf(c.name, sizeof c.name, "MLP_L%d", c.L);
+        else snprintf(c.name, sizeof c.name, "L%d_H%d", c.L, c.H);
         for (int k = 0; k < o->n_cfg; k++)
-            if (!strcmp(o->cfg[k].name, c.name)) {
-                free(copy);
-                return cli_usage_error(CMD, "--configs: '%s' is listed twice", c.name);
-            }
+            if (!strcmp(o->cfg[k].name, c.name)) return cli_usage_error(CMD, "--configs: '%s' is listed twice", c.name);
         o->cfg[o->n_cfg++] = c;
     }
-    free(copy);
-    if (o->n_cfg == 0) return cli_usage_error(CMD, "--configs: empty list");
+    if (o->n_cfg != commas + 1)
+        return cli_usage_error(CMD, "--configs: '%s' is not a comma list of 1..%d configurations", text, MAX_CONFIGS);
     return 0;
 }
 
-static int parse_widths(const char *text, thm1_opts *o)
+static int parse_options(int argc, char **argv, thm1_opts *o, opts_state *state)
 {
-    long *v, count;
-    int st = cli_parse_long_list(CMD, "widths", text, 1, HNTK_MAX_WIDTH, &v, &count);
-    if (st) return st;
-    if (count < 2 || count > MAX_WIDTHS) {
-        free(v);
-        return cli_usage_error(CMD, "--widths: %ld widths given, accepted 2..%d", count, MAX_WIDTHS);
-    }
-    for (long k = 1; k < count; k++)
-        if (v[k] <= v[k - 1]) {
-            long a = v[k - 1], b = v[k];
-            free(v);
-            return cli_usage_error(CMD, "--widths: %ld after %ld: widths must increase", b, a);
-        }
-    for (long k = 0; k < count; k++) o->widths[k] = v[k];
-    o->n_widths = (int)count;
-    free(v);
-    return 0;
-}
-
-enum { OPT_OUT = 256, OPT_QUICK, OPT_PAPER, OPT_MLP, OPT_CONFIGS, OPT_WIDTHS, OPT_SAMPLES, OPT_ORDERS, OPT_G_WIDTH,
-       OPT_X_DIM, OPT_Z_DIM, OPT_ANGLE, OPT_PAIR, OPT_FIT, OPT_BOOT, OPT_DECIDE, OPT_SEED, OPT_EXPORT, OPT_BENCH,
-       OPT_BENCH_SECONDS, OPT_BUDGET, OPT_FROM, OPT_SAMPLES_L2, OPT_HELP };
-
-static const struct option LONGOPTS[] = {
-    {"out", required_argument, 0, OPT_OUT},          {"quick", no_argument, 0, OPT_QUICK},
-    {"paper", no_argument, 0, OPT_PAPER},            {"mlp", no_argument, 0, OPT_MLP},
-    {"configs", required_argument, 0, OPT_CONFIGS},  {"widths", required_argument, 0, OPT_WIDTHS},
-    {"samples", required_argument, 0, OPT_SAMPLES},  {"orders", required_argument, 0, OPT_ORDERS},
-    {"g-width", required_argument, 0, OPT_G_WIDTH},  {"x-dim", required_argument, 0, OPT_X_DIM},
-    {"z-dim", required_argument, 0, OPT_Z_DIM},      {"angle", required_argument, 0, OPT_ANGLE},
-    {"pair", required_argument, 0, OPT_PAIR},        {"fit-widths", required_argument, 0, OPT_FIT},
-    {"bootstrap", required_argument, 0, OPT_BOOT},   {"decide", required_argument, 0, OPT_DECIDE},
-    {"seed", required_argument, 0, OPT_SEED},        {"export-dir", required_argument, 0, OPT_EXPORT},
-    {"bench", no_argument, 0, OPT_BENCH},            {"bench-seconds", required_argument, 0, OPT_BENCH_SECONDS},
-    {"mem-budget", required_argument, 0, OPT_BUDGET}, {"from", required_argument, 0, OPT_FROM},
-    {"samples-l2", required_argument, 0, OPT_SAMPLES_L2}, {"help", no_argument, 0, OPT_HELP},
-    {0, 0, 0, 0}};
-
-/* Two passes: the first picks the preset (and --mlp, --help), the second applies
- * every other option on top of it, whatever the order on the command line. */
-static int parse_options(int argc, char **argv, thm1_opts *o)
-{
-    int c, preset = 1, mlp = 0;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "", LONGOPTS, NULL)) != -1) {
-        if (c == OPT_HELP) {
-            usage(stdout);
-            return -1;
-        }
-        if (c == OPT_QUICK || c == OPT_PAPER) {
-            int p = c == OPT_QUICK ? 0 : 2;
-            if (preset != 1 && preset != p) return cli_usage_error(CMD, "--quick and --paper exclude each other");
-            preset = p;
-        }
-        if (c == OPT_MLP) mlp = 1;
-        if (c == '?' || c == ':') return cli_usage_error(CMD, "unknown or incomplete option '%s'", argv[optind - 1]);
-    }
-    if (optind < argc) return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
-
-    const thm1_preset *p = &PRESETS[preset];
     memset(o, 0, sizeof *o);
-    o->preset = p->name;
-    o->samples = p->samples;
-    o->samples_l2 = p->samples_l2;
-    o->bootstrap = p->bootstrap;
-    o->fit_widths = p->fit_widths;
-    o->R = p->R;
-    o->g_width = 8;
-    o->x_dim = 3;
-    o->z_dim = 3;
-    o->angle = THM1_PI / 3.0;
-    o->decide_width = 0.5;
-    o->seed = 1;
-    o->bench_seconds = 0.3;
-    o->budget_gib = (double)cli_default_budget() / 1073741824.0;
-    int st = parse_configs(mlp ? p->mlp_configs : p->configs, o);
-    if (!st) st = parse_widths(p->widths, o);
+    for (size_t k = 0; k < sizeof SPECS / sizeof SPECS[0]; k++)
+        if (!strcmp(SPECS[k].name, "out")) SPECS[k].flags &= ~(unsigned)OPT_REQUIRED;
+    int st = grid_parse(&COMMAND, argc, argv, o, &o->run, state);
     if (st) return st;
-
-    long v, samples_all = 0, samples_l2 = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", LONGOPTS, NULL)) != -1) {
-        switch (c) {
-        case OPT_OUT: o->out = optarg; break;
-        case OPT_QUICK: case OPT_PAPER: case OPT_MLP: break;
-        case OPT_CONFIGS: st = parse_configs(optarg, o); break;
-        case OPT_WIDTHS: st = parse_widths(optarg, o); break;
-        case OPT_SAMPLES: st = cli_parse_long(CMD, "samples", optarg, 10, 100000000L, &samples_all); break;
-        case OPT_SAMPLES_L2: st = cli_parse_long(CMD, "samples-l2", optarg, 10, 100000000L, &samples_l2); break;
-        case OPT_ORDERS: st = cli_parse_long(CMD, "orders", optarg, 1, HNTK_TAYLOR_MAX_ORDER, &v); o->R = (int)v; break;
-        case OPT_G_WIDTH: st = cli_parse_long(CMD, "g-width", optarg, 1, HNTK_MAX_WIDTH, &o->g_width); break;
-        case OPT_X_DIM: st = cli_parse_long(CMD, "x-dim", optarg, 2, HNTK_MAX_WIDTH, &o->x_dim); break;
-        case OPT_Z_DIM: st = cli_parse_long(CMD, "z-dim", optarg, 2, HNTK_MAX_WIDTH, &o->z_dim); break;
-        case OPT_ANGLE: st = cli_parse_double(CMD, "angle", optarg, 0.0, THM1_PI, &o->angle); break;
-        case OPT_PAIR:
-            if (!strcmp(optarg, "off")) o->pair_diag = 0;
-            else if (!strcmp(optarg, "diag")) o->pair_diag = 1;
-            else return cli_usage_error(CMD, "--pair: '%s' is not one of: off, diag", optarg);
-            break;
-        case OPT_FIT: st = cli_parse_long(CMD, "fit-widths", optarg, 2, MAX_WIDTHS, &o->fit_widths); break;
-        case OPT_BOOT: st = cli_parse_long(CMD, "bootstrap", optarg, 100, 1000000, &o->bootstrap); break;
-        case OPT_DECIDE: st = cli_parse_double(CMD, "decide", optarg, 0.01, 10.0, &o->decide_width); break;
-        case OPT_SEED: st = cli_parse_seed(CMD, optarg, &o->seed); break;
-        case OPT_EXPORT: o->export_dir = optarg; break;
-        case OPT_FROM: o->from = optarg; break;
-        case OPT_BENCH: o->bench = 1; break;
-        case OPT_BENCH_SECONDS: st = cli_parse_double(CMD, "bench-seconds", optarg, 0.01, 60.0, &o->bench_seconds); break;
-        case OPT_BUDGET: st = cli_parse_double(CMD, "mem-budget", optarg, 1e-6, 1e6, &o->budget_gib); break;
-        default: break;
-        }
-        if (st) return st;
+    if (opts_given(&COMMAND, state, "configs") && o->mlp)
+        return cli_usage_error(CMD, "--mlp chooses the preset's MLP list: it does not combine with --configs");
+    if (!opts_given(&COMMAND, state, "configs")) o->configs = PRESET_CONFIGS[state->preset][o->mlp ? 1 : 0];
+    if (opts_given(&COMMAND, state, "samples") && !opts_given(&COMMAND, state, "samples-l2"))
+        o->samples_l2 = o->samples;
+    o->W = o->widths.n;
+    if ((st = parse_configs(o->configs, o))) return st;
+    if (o->from) {
+        if (!o->export_dir) return cli_usage_error(CMD, "--from FILE needs --export-dir DIR");
+        if (o->bench || o->run.out) return cli_usage_error(CMD, "--from reads a result: it takes neither --out nor --bench");
+        return 0;
     }
-    if (samples_all) o->samples = o->samples_l2 = samples_all;
-    if (samples_l2) o->samples_l2 = samples_l2;
-    if (o->from && !o->export_dir) return cli_usage_error(CMD, "--from FILE needs --export-dir DIR");
-    if (o->from && (o->bench || o->out)) return cli_usage_error(CMD, "--from reads a result: it takes neither --out nor --bench");
-    if (o->from) return 0;
-    if (!o->bench && o->fit_widths > o->n_widths)
-        return cli_usage_error(CMD, "--fit-widths: %ld is more than the %d widths (accepted 2..%d)", o->fit_widths,
-                               o->n_widths, o->n_widths);
-    if (!o->bench && !o->out) return cli_usage_error(CMD, "--out FILE is required");
+    if (!o->bench && o->fit_widths > o->W)
+        return cli_usage_error(CMD, "--fit-widths: '%ld' is more than the %d widths (accepted 2..%d)", o->fit_widths,
+                               o->W, o->W);
+    if (!o->bench && !o->run.out) return cli_usage_error(CMD, "--out FILE is required");
     return 0;
 }
 
@@ -327,126 +250,95 @@ static hntk_hyper_arch config_arch(const thm1_opts *o, const thm1_config *c, lon
     return a;
 }
 
+static long config_samples(const thm1_opts *o, const thm1_config *c) { return c->L == 2 ? o->samples_l2 : o->samples; }
+
 /* u = (x, z), u' = (x', z'): |x|^2 = n_0, |z|^2 = m_0, both pairs at angle A
  * (x = sqrt(n_0) e_1, x' = sqrt(n_0) (cos A e_1 + sin A e_2), z likewise; MLP: z = 1). */
-static void make_inputs(const thm1_opts *o, const thm1_config *c, double *X, double *Z)
+static void make_inputs(const thm1_opts *o, int mlp, double *X, double *Z)
 {
-    long xd = o->x_dim, zd = c->mlp ? 1 : o->z_dim;
+    long xd = o->x_dim, zd = mlp ? 1 : o->z_dim;
+    double c, s, sx = sqrt((double)xd), sz = sqrt((double)zd);
+    cli_cos_sin(o->angle, &c, &s);
     memset(X, 0, sizeof(double) * (size_t)(BATCH * xd));
     memset(Z, 0, sizeof(double) * (size_t)(BATCH * zd));
-    double sx = sqrt((double)xd), sz = sqrt((double)zd);
     X[0] = sx;
-    X[xd] = sx * cos(o->angle);
-    X[xd + 1] = sx * sin(o->angle);
-    if (c->mlp) {
+    X[xd] = sx * c;
+    X[xd + 1] = sx * s;
+    if (mlp) {
         Z[0] = Z[1] = 1.0;
     } else {
         Z[0] = sz;
-        Z[zd] = sz * cos(o->angle);
-        Z[zd + 1] = sz * sin(o->angle);
+        Z[zd] = sz * c;
+        Z[zd + 1] = sz * s;
     }
 }
 
-static uint64_t mix64(uint64_t z)
-{
-    z += 0x9e3779b97f4a7c15ULL;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-/* Key of the weight streams of (configuration, width): sample s of it uses the
- * streams (key, s, layer, row).  Width n = 0 gives the bootstrap key. */
+/* Key of the weight streams of (configuration, width n): sample s of it uses the
+ * streams (key, s, layer, row).  n = 0 gives the bootstrap key. */
 static uint64_t stream_key(uint64_t seed, const thm1_config *c, long n)
 {
-    uint64_t code = ((uint64_t)c->mlp << 56) | ((uint64_t)c->L << 48) | ((uint64_t)c->H << 40) | (uint64_t)n;
-    return mix64(seed ^ mix64(code));
+    return hntk_rng_derive_key(seed, ((uint64_t)c->mlp << 56) | ((uint64_t)c->L << 48) | ((uint64_t)c->H << 40) |
+                                         (uint64_t)n);
 }
 
 static double predicted_exponent(const thm1_config *c, int r)
 {
     /* Theorem 1: n^{H - r} for r > H, n^0 otherwise; an MLP is H = 1 (Lemma 3: -max(r-1, 0)). */
-    int H = c->mlp ? 1 : c->H;
-    return r > H ? (double)(H - r) : 0.0;
+    return r > c->H ? (double)(c->H - r) : 0.0;
 }
 
-/* ------------------------------------------------------------------ sampling */
+/* ------------------------------------------------------------------ the grid */
 
 typedef struct {
-    hntk_net *net;
-    hntk_taylor_ws *ws;
-    const double *X, *Z;
-    uint64_t key;
-    int R;
-    long pair_i;     /* row of K: 0 = K(u, u'), 1 = K(u', u') */
-    double K[BATCH * HNTK_TAYLOR_MAX_ORDER];
-} sample_ctx;
+    const thm1_opts *o;
+    const opts_state *state;
+    double *X, *Zh, *Zm; /* inputs: x (BATCH, x_dim); z of a hypernetwork (BATCH, z_dim), of an MLP (BATCH, 1) */
+    long max_n;          /* the largest sample count of a cell */
+    int argc;
+    char **argv;
+} grid_data;
 
-static int thm1_sample(void *data, long sample, double *out)
+/* One initialization: out (R) = K^(1..R) of the chosen pair. */
+static int thm1_sample(void *ctx, long sample, double *out)
 {
-    sample_ctx *c = data;
-    hntk_net_sample_weights(c->net, c->key, (uint32_t)sample);
-    int st = hntk_taylor_kernels(c->net, c->ws, BATCH, c->X, c->Z, 1, c->K);
+    hntk_worker *w = ctx;
+    const grid_cell *c = w->job;
+    const thm1_opts *o = ((const grid_data *)c->driver)->o;
+    double K[BATCH * HNTK_TAYLOR_MAX_ORDER];
+    hntk_net_sample_weights(w->net, c->key, (uint32_t)sample);
+    int st = hntk_taylor_kernels(w->net, w->taylor, BATCH, c->X, c->Z, 1, K);
     if (st) return st;
-    memcpy(out, c->K + c->pair_i * c->R, sizeof(double) * (size_t)c->R);
+    memcpy(out, K + (o->pair_diag ? o->R : 0), sizeof(double) * (size_t)o->R);
     return HNTK_OK;
 }
 
-/* The engine's collect callback: sees every sample, in order, on every MPI rank
- * (a sample computed on another rank included), so the medians and the bootstrap
- * below see all N samples whatever the number of ranks. */
-typedef struct {
-    double *store; /* (N, R) */
-    int R;
-} sample_store;
-
-static void store_sample(void *data, long sample, const double *k)
+static void describe_cell(const void *data, long index, grid_cell *cell)
 {
-    sample_store *s = data;
-    memcpy(s->store + (size_t)sample * (size_t)s->R, k, sizeof(double) * (size_t)s->R);
+    const grid_data *d = data;
+    const thm1_opts *o = d->o;
+    const thm1_config *c = &o->cfg[index / o->W];
+    long n = o->widths.v[index % o->W];
+    cell->arch = config_arch(o, c, n);
+    cell->needs = (hntk_pool_needs){.batch = BATCH, .taylor_order = o->R};
+    cell->samples = config_samples(o, c);
+    cell->first_sample = 0; /* the key differs per cell */
+    cell->key = stream_key(o->run.seed, c, n);
+    cell->sample_dim = o->R;
+    cell->X = d->X;
+    cell->Z = c->mlp ? d->Zm : d->Zh;
+    snprintf(cell->label, sizeof cell->label, "cell %ld/%ld (%s, n = %ld)", index + 1, (long)o->n_cfg * o->W,
+             c->name, n);
 }
 
-typedef struct {
-    int threads;
-    sample_ctx *ctx;
-    void **ptrs;
-} thread_set;
-
-static void threads_free(thread_set *t)
+/* Cell values: [mean (R) | stderr of the mean (R) | K^(r) of every sample (N, R) | 0 up to max_n]. */
+static int grid_values(const grid_cell *cell, const hntk_welford *acc, const double *samples, double *values)
 {
-    if (t->ctx)
-        for (int k = 0; k < t->threads; k++) {
-            hntk_net_free(t->ctx[k].net);
-            hntk_taylor_ws_free(t->ctx[k].ws);
-        }
-    free(t->ctx);
-    free(t->ptrs);
-    memset(t, 0, sizeof *t);
-}
-
-/* One network and one Taylor workspace per thread, after checking the total. */
-static int threads_alloc(const thm1_opts *o, const hntk_hyper_arch *a, int threads, thread_set *t)
-{
-    memset(t, 0, sizeof *t);
-    int st = hntk_hyper_arch_validate(a);
-    if (st) return st;
-    size_t budget = (size_t)(o->budget_gib * 1073741824.0);
-    size_t per = hntk_net_bytes(a, BATCH) + hntk_taylor_ws_bytes(a, BATCH, o->R);
-    if (per * (size_t)threads > budget)
-        return hntk_fail(HNTK_EBUDGET,
-                         "f width %ld: %d thread workspaces of %.3g GiB need %.3g GiB, over the memory budget of "
-                         "%.3g GiB (--mem-budget; or fewer --widths / OMP_NUM_THREADS)",
-                         a->f_width, threads, per / 1073741824.0, per * (double)threads / 1073741824.0,
-                         o->budget_gib);
-    t->threads = threads;
-    t->ctx = calloc((size_t)threads, sizeof *t->ctx);
-    t->ptrs = calloc((size_t)threads, sizeof *t->ptrs);
-    if (!t->ctx || !t->ptrs) return hntk_fail(HNTK_ENOMEM, "cannot allocate thread contexts");
-    for (int k = 0; k < threads; k++) {
-        if ((st = hntk_net_alloc(a, BATCH, 0, &t->ctx[k].net))) return st;
-        if ((st = hntk_taylor_ws_alloc(a, BATCH, o->R, 0, &t->ctx[k].ws))) return st;
-        t->ptrs[k] = &t->ctx[k];
-    }
+    const grid_data *d = cell->driver;
+    long R = cell->sample_dim, N = cell->samples;
+    memcpy(values, acc->mean, sizeof(double) * (size_t)R);
+    hntk_welford_finish(acc, NULL, values + R);
+    memcpy(values + 2 * R, samples, sizeof(double) * (size_t)(N * R));
+    memset(values + 2 * R + N * R, 0, sizeof(double) * (size_t)((d->max_n - N) * R));
     return HNTK_OK;
 }
 
@@ -456,24 +348,26 @@ typedef struct {
     thm1_config cfg;
     int W, R;
     long N;
-    double *k;                      /* (W, N, R) K^(r) of every sample */
-    double *mean, *mean_se;         /* (W, R) signed mean and its standard error */
-    double *median, *median_ci;     /* (W, R), (W, R, 2): median of |K^(r)| */
-    double *rms, *rms_ci;           /* (W, R), (W, R, 2) */
-    double *quant;                  /* (W, R, N_QUANT): quantiles of n^{-p} K^(r) */
-    double *slope, *slope_ci;       /* (R), (R, 2): median-based */
+    long widths[MAX_WIDTHS];
+    double wd[MAX_WIDTHS];         /* the widths as reals */
+    double *k;                     /* (W, N, R) K^(r) of every sample */
+    double *mean, *mean_se;        /* (W, R) signed mean and its standard error */
+    double *median, *median_ci;    /* (W, R), (W, R, 2): median of |K^(r)| */
+    double *rms, *rms_ci;          /* (W, R), (W, R, 2) */
+    double *quant;                 /* (W, R, N_QUANT): quantiles of n^{-p} K^(r) */
+    double *slope, *slope_ci, *slope_se; /* (R), (R, 2), (R): median-based */
+    double *p, *p_holm;            /* (R) the slope test and its Holm-adjusted p-value */
     double *rms_slope, *rms_slope_ci;
-    double *pred, *local;           /* (R), (W-1, R) */
-    double *ks, *ks_p;              /* (R) */
-    double *verdict;                /* (R) codes */
-    double widths[MAX_WIDTHS];
-    double seconds;
+    double *pred, *local;          /* (R), (W-1, R) */
+    double *ks, *ks_p;             /* (R) */
+    int verdict[HNTK_TAYLOR_MAX_ORDER];
+    double *block;                 /* every array above but k */
 } cfg_result;
 
 static void result_free(cfg_result *r)
 {
     free(r->k);
-    free(r->mean);
+    free(r->block);
     memset(r, 0, sizeof *r);
 }
 
@@ -485,315 +379,262 @@ static int result_alloc(cfg_result *res, const thm1_config *c, int W, int R, lon
     res->R = R;
     res->N = N;
     size_t WR = (size_t)W * (size_t)R;
-    size_t total = 2 * WR + 3 * WR + 3 * WR + WR * N_QUANT + 3 * (size_t)R * 3 + (size_t)R + (size_t)(W - 1) * R +
-                   3 * (size_t)R;
+    size_t total = 10 * WR + WR * N_QUANT + 14 * (size_t)R;
     res->k = malloc(sizeof(double) * WR * (size_t)N);
-    res->mean = malloc(sizeof(double) * total);
-    if (!res->k || !res->mean) {
-        free(res->k);
-        free(res->mean);
+    res->block = malloc(sizeof(double) * total);
+    if (!res->k || !res->block) {
+        result_free(res);
         return hntk_fail(HNTK_ENOMEM, "cannot store %ld samples x %d widths x %d orders", N, W, R);
     }
-    double *p = res->mean + WR;
-    res->mean_se = p; p += WR;
-    res->median = p; p += WR;
-    res->median_ci = p; p += 2 * WR;
-    res->rms = p; p += WR;
-    res->rms_ci = p; p += 2 * WR;
-    res->quant = p; p += WR * N_QUANT;
-    res->slope = p; p += R;
-    res->slope_ci = p; p += 2 * (size_t)R;
-    res->rms_slope = p; p += R;
-    res->rms_slope_ci = p; p += 2 * (size_t)R;
-    res->pred = p; p += R;
-    res->local = p; p += (size_t)(W - 1) * R;
-    res->ks = p; p += R;
-    res->ks_p = p; p += R;
-    res->verdict = p;
+    double *p = res->block;
+#define TAKE(field, count) (res->field = p, p += (count))
+    TAKE(mean, WR); TAKE(mean_se, WR); TAKE(median, WR); TAKE(median_ci, 2 * WR); TAKE(rms, WR);
+    TAKE(rms_ci, 2 * WR); TAKE(quant, WR * N_QUANT); TAKE(slope, R); TAKE(slope_ci, 2 * R); TAKE(slope_se, R);
+    TAKE(p, R); TAKE(p_holm, R); TAKE(rms_slope, R); TAKE(rms_slope_ci, 2 * R); TAKE(pred, R); TAKE(ks, R);
+    TAKE(ks_p, R); TAKE(local, (size_t)(W - 1) * R);
+#undef TAKE
+    for (size_t q = 0; q < total; q++) res->block[q] = NAN;
     return HNTK_OK;
 }
 
-/* Median of |K^(r)| and RMS over the N samples of one width (rows idx[s], or s). */
-static void width_stats(const double *k, long N, int R, int r, const long *idx, double *scratch, double *median,
-                        double *rms)
-{
-    double ss = 0.0;
-    for (long s = 0; s < N; s++) {
-        double v = k[(size_t)(idx ? idx[s] : s) * (size_t)R + (size_t)r];
-        scratch[s] = fabs(v);
-        ss += v * v;
-    }
-    *rms = sqrt(ss / (double)N);
-    *median = gsl_stats_median(scratch, 1, (size_t)N); /* reorders scratch */
-}
+/* Median of |K^(r)| and RMS of K^(r) over the rows idx[s] (or s) of k (N, R), each r. */
+typedef struct {
+    const double *k;
+    long N;
+    int R;
+    double *abs, *sorted; /* (N) each */
+} width_ctx;
 
-/* Least-squares slope of log y against log x over the last F points; NaN if any y <= 0. */
-static double loglog_slope(const double *x, const double *y, int W, int F, size_t stride)
+static void median_rms(width_ctx *c, const long *idx, double *median, double *rms)
 {
-    double lx[MAX_WIDTHS], ly[MAX_WIDTHS];
-    for (int k = 0; k < F; k++) {
-        int w = W - F + k;
-        double v = y[(size_t)w * stride];
-        if (!(v > 0.0) || !isfinite(v)) return NAN;
-        lx[k] = log(x[w]);
-        ly[k] = log(v);
-    }
-    double c0, c1, cov00, cov01, cov11, sumsq;
-    gsl_fit_linear(lx, 1, ly, 1, (size_t)F, &c0, &c1, &cov00, &cov01, &cov11, &sumsq);
-    return c1;
-}
-
-/* 2.5% and 97.5% percentiles of the finite values among v[0..n) (sorted in place);
- * NaN when more than 5% of them are not finite. */
-static void percentile_ci(double *v, long n, double *ci)
-{
-    long m = 0;
-    for (long k = 0; k < n; k++)
-        if (isfinite(v[k])) v[m++] = v[k];
-    if (m < 0.95 * (double)n || m < 2) {
-        ci[0] = ci[1] = NAN;
-        return;
-    }
-    gsl_sort(v, 1, (size_t)m);
-    ci[0] = gsl_stats_quantile_from_sorted_data(v, 1, (size_t)m, 0.025);
-    ci[1] = gsl_stats_quantile_from_sorted_data(v, 1, (size_t)m, 0.975);
-}
-
-/* Two-sample Kolmogorov-Smirnov distance of sorted a (na) and b (nb), and its
- * asymptotic p-value (Kolmogorov distribution with the Stephens correction). */
-static double ks_distance(const double *a, long na, const double *b, long nb, double *pvalue)
-{
-    long i = 0, j = 0;
-    double d = 0.0;
-    while (i < na && j < nb) {
-        double v = a[i] < b[j] ? a[i] : b[j];
-        while (i < na && a[i] <= v) i++;
-        while (j < nb && b[j] <= v) j++;
-        double diff = fabs((double)i / (double)na - (double)j / (double)nb);
-        if (diff > d) d = diff;
-    }
-    double ne = (double)na * (double)nb / (double)(na + nb), sq = sqrt(ne);
-    double lambda = (sq + 0.12 + 0.11 / sq) * d, p = 0.0;
-    if (lambda < 0.2) {
-        p = 1.0;
-    } else {
-        for (int k = 1; k <= 100; k++) {
-            double term = exp(-2.0 * k * k * lambda * lambda);
-            p += (k % 2 ? 2.0 : -2.0) * term;
-            if (term < 1e-16) break;
+    for (int r = 0; r < c->R; r++) {
+        double ss = 0.0;
+        for (long s = 0; s < c->N; s++) {
+            double v = c->k[(size_t)(idx ? idx[s] : s) * (size_t)c->R + (size_t)r];
+            c->abs[s] = fabs(v);
+            ss += v * v;
         }
-        p = p < 0 ? 0 : p > 1 ? 1 : p;
+        rms[r] = sqrt(ss / (double)c->N);
+        hntk_stats_median(c->abs, 1, c->N, c->sorted, &median[r]);
     }
-    *pvalue = p;
-    return d;
 }
 
-/* Everything after the sampling of one configuration. */
+/* A bootstrap replicate of one width: out = [median (R) | rms (R)]. */
+static int boot_width(void *ctx, long replicate, const long *idx, long n, double *out)
+{
+    width_ctx *c = ctx;
+    (void)replicate;
+    (void)n;
+    median_rms(c, idx, out, out + c->R);
+    return HNTK_OK;
+}
+
+/* Slope of log y against log n over the F widest widths (NaN where undefined: a
+ * zero median, say); y[w * ys]. */
+static double fit_slope(const cfg_result *res, const double *y, long ys, int F)
+{
+    double slope;
+    (void)hntk_stats_loglog_slope(res->wd + res->W - F, 1, y + (size_t)(res->W - F) * (size_t)ys, ys, F, NULL,
+                                  &slope, NULL, NULL);
+    return slope;
+}
+
+/* Bootstrap interval and standard error of slopes v (NB); NaN when more than 5%
+ * of the replicates have no slope.  scratch (NB). */
+static void slope_interval(const double *v, long NB, double *scratch, double ci[2], double *se)
+{
+    hntk_stats_percentile_ci(v, 1, NB, 0.95, 0.05, scratch, ci);
+    if (se) *se = NAN;
+    if (!se || !isfinite(ci[0])) return;
+    hntk_stats_moments *m;
+    if (hntk_stats_moments_alloc(1, &m)) return;
+    for (long b = 0; b < NB; b++)
+        if (isfinite(v[b])) hntk_stats_moments_push(m, &v[b]);
+    hntk_stats_summary s;
+    if (!hntk_stats_moments_summary(m, 0, &s)) *se = sqrt(s.var);
+    hntk_stats_moments_free(m);
+}
+
+/* Everything about one configuration but the verdicts, which need every
+ * configuration's p-values (Holm). */
 static int analyse(const thm1_opts *o, cfg_result *res)
 {
-    int W = res->W, R = res->R, F = (int)o->fit_widths;
-    long N = res->N, NB = o->bootstrap;
+    int W = res->W, R = res->R, F = (int)o->fit_widths, threads = hntk_mc_max_threads();
+    long N = res->N, NB = o->bootstrap, D = 2L * R;
     const thm1_config *c = &res->cfg;
-    long degree = (long)c->L * (long)(c->mlp ? 1 : c->H);
-    int threads = hntk_mc_max_threads();
-    size_t WR = (size_t)W * (size_t)R;
-
-    double *bmed = malloc(sizeof(double) * (size_t)NB * WR), *brms = malloc(sizeof(double) * (size_t)NB * WR);
-    double *scratch = malloc(sizeof(double) * (size_t)threads * (size_t)N);
+    double *boot = malloc(sizeof(double) * (size_t)W * (size_t)NB * (size_t)D); /* (W, NB, [median R | rms R]) */
+    double *buf = malloc(sizeof(double) * (size_t)(2 * threads + 2) * (size_t)N);
+    double *col = malloc(sizeof(double) * 2 * (size_t)(NB > N ? NB : N));
     long *idx = malloc(sizeof(long) * (size_t)threads * (size_t)N);
-    double *col = malloc(sizeof(double) * (size_t)(NB > 2 * N ? NB : 2 * N));
-    if (!bmed || !brms || !scratch || !idx || !col) {
-        free(bmed); free(brms); free(scratch); free(idx); free(col);
-        return hntk_fail(HNTK_ENOMEM, "cannot allocate %ld bootstrap replicates", NB);
-    }
+    width_ctx *ctx = calloc((size_t)threads, sizeof *ctx);
+    void **ptrs = calloc((size_t)threads, sizeof *ptrs);
+    int st = HNTK_OK;
+    if (!boot || !buf || !col || !idx || !ctx || !ptrs)
+        st = hntk_fail(HNTK_ENOMEM, "%s: cannot allocate %ld bootstrap replicates", c->name, NB);
 
-    /* point estimates */
-    for (int w = 0; w < W; w++)
-        for (int r = 0; r < R; r++)
-            width_stats(res->k + (size_t)w * (size_t)N * (size_t)R, N, R, r, NULL, scratch,
-                        &res->median[w * R + r], &res->rms[w * R + r]);
-
-    /* bootstrap: replicate b resamples every width independently, with indices from
-     * the counter-based stream (bootstrap key, b, TENSOR_BOOTSTRAP, width index), so
-     * the intervals do not depend on the thread count. */
-    uint64_t bkey = stream_key(o->seed, c, 0);
-#pragma omp parallel for schedule(dynamic, 4) num_threads(threads)
-    for (long b = 0; b < NB; b++) {
-#ifdef _OPENMP
-        int t = omp_get_thread_num();
-#else
-        int t = 0;
-#endif
-        double *sc = scratch + (size_t)t * (size_t)N;
-        long *ix = idx + (size_t)t * (size_t)N;
-        for (int w = 0; w < W; w++) {
-            hntk_stream s;
-            hntk_stream_init(&s, bkey, (uint32_t)b, TENSOR_BOOTSTRAP, (uint32_t)w);
-            hntk_stream_uniforms(&s, sc, (size_t)N);
-            for (long q = 0; q < N; q++) {
-                long v = (long)(sc[q] * (double)N);
-                ix[q] = v < N ? v : N - 1;
-            }
-            for (int r = 0; r < R; r++)
-                width_stats(res->k + (size_t)w * (size_t)N * (size_t)R, N, R, r, ix, sc,
-                            &bmed[(size_t)b * WR + (size_t)w * R + r], &brms[(size_t)b * WR + (size_t)w * R + r]);
+    /* point estimates, and the bootstrap: replicate b resamples every width
+     * independently, width w from the stream (bootstrap key, b, HNTK_TENSOR_BOOTSTRAP, w) */
+    uint64_t bkey = stream_key(o->run.seed, c, 0);
+    for (int w = 0; w < W && !st; w++) {
+        const double *kw = res->k + (size_t)w * (size_t)N * (size_t)R;
+        for (int t = 0; t < threads; t++) {
+            ctx[t] = (width_ctx){kw, N, R, buf + (size_t)(2 * t) * (size_t)N, buf + (size_t)(2 * t + 1) * (size_t)N};
+            ptrs[t] = &ctx[t];
         }
-    }
-
-    for (int w = 0; w < W; w++)
+        double med[HNTK_TAYLOR_MAX_ORDER], rms[HNTK_TAYLOR_MAX_ORDER];
+        median_rms(&ctx[0], NULL, med, rms);
         for (int r = 0; r < R; r++) {
-            for (long b = 0; b < NB; b++) col[b] = bmed[(size_t)b * WR + (size_t)w * R + r];
-            percentile_ci(col, NB, &res->median_ci[2 * ((size_t)w * R + r)]);
-            for (long b = 0; b < NB; b++) col[b] = brms[(size_t)b * WR + (size_t)w * R + r];
-            percentile_ci(col, NB, &res->rms_ci[2 * ((size_t)w * R + r)]);
+            res->median[w * R + r] = med[r];
+            res->rms[w * R + r] = rms[r];
         }
-
-    for (int r = 0; r < R; r++) {
-        res->pred[r] = predicted_exponent(c, r + 1);
-        res->slope[r] = loglog_slope(res->widths, res->median + r, W, F, (size_t)R);
-        res->rms_slope[r] = loglog_slope(res->widths, res->rms + r, W, F, (size_t)R);
-        for (long b = 0; b < NB; b++) col[b] = loglog_slope(res->widths, bmed + (size_t)b * WR + r, W, F, (size_t)R);
-        percentile_ci(col, NB, &res->slope_ci[2 * r]);
-        for (long b = 0; b < NB; b++) col[b] = loglog_slope(res->widths, brms + (size_t)b * WR + r, W, F, (size_t)R);
-        percentile_ci(col, NB, &res->rms_slope_ci[2 * r]);
-        for (int w = 0; w + 1 < W; w++) {
-            double a = res->median[w * R + r], b2 = res->median[(w + 1) * R + r];
-            res->local[w * R + r] = (a > 0 && b2 > 0) ? log(b2 / a) / log(res->widths[w + 1] / res->widths[w]) : NAN;
-        }
-
-        /* rescaled variable n^{-p} K^(r): quantiles per width, KS between the two widest */
-        for (int w = 0; w < W; w++) {
-            double scale = pow(res->widths[w], -res->pred[r]);
-            double *v = col + (w >= W - 2 ? (size_t)(w - (W - 2)) * (size_t)N : 0);
-            for (long s = 0; s < N; s++) v[s] = scale * res->k[((size_t)w * (size_t)N + (size_t)s) * (size_t)R + r];
-            gsl_sort(v, 1, (size_t)N);
-            for (int q = 0; q < N_QUANT; q++)
-                res->quant[((size_t)w * R + r) * N_QUANT + q] =
-                    gsl_stats_quantile_from_sorted_data(v, 1, (size_t)N, QUANT_LEVELS[q]);
-        }
-        res->ks[r] = ks_distance(col, N, col + N, N, &res->ks_p[r]);
-
-        /* verdict, from the median (the RMS is dominated by a few samples) */
-        int all_zero = 1;
-        for (size_t q = 0; q < (size_t)W * (size_t)N && all_zero; q++) all_zero = res->k[q * (size_t)R + r] == 0.0;
-        int v;
-        if (r + 1 > degree) v = all_zero ? V_EXACT_ZERO : V_NONZERO_ABOVE_DEGREE;
-        else if (!isfinite(res->slope_ci[2 * r]) || res->slope_ci[2 * r + 1] - res->slope_ci[2 * r] > o->decide_width)
-            v = V_UNDECIDED;
-        else if (res->pred[r] >= res->slope_ci[2 * r] && res->pred[r] <= res->slope_ci[2 * r + 1]) v = V_AGREES;
-        else v = V_DISAGREES;
-        res->verdict[r] = v;
+        hntk_stats_bootstrap_job job = {.key = bkey, .row = (uint32_t)w, .n = N, .replicates = NB, .dim = D,
+                                        .threads = threads, .ctx = ptrs, .fn = boot_width};
+        st = hntk_stats_bootstrap_run(&job, idx, boot + (size_t)w * (size_t)NB * (size_t)D);
     }
-    free(bmed);
-    free(brms);
-    free(scratch);
-    free(idx);
+    for (int w = 0; w < W && !st; w++)
+        for (int r = 0; r < R; r++) {
+            const double *bw = boot + (size_t)w * (size_t)NB * (size_t)D;
+            hntk_stats_percentile_ci(bw + r, D, NB, 0.95, 0.05, col, &res->median_ci[2 * (w * R + r)]);
+            hntk_stats_percentile_ci(bw + R + r, D, NB, 0.95, 0.05, col, &res->rms_ci[2 * (w * R + r)]);
+        }
+
+    long degree = (long)c->L * c->H;
+    for (int r = 0; r < R && !st; r++) {
+        res->pred[r] = predicted_exponent(c, r + 1);
+        res->slope[r] = fit_slope(res, res->median + r, R, F);
+        res->rms_slope[r] = fit_slope(res, res->rms + r, R, F);
+        long ys = NB * D;
+        for (long b = 0; b < NB; b++) col[b] = fit_slope(res, boot + b * D + r, ys, F);
+        slope_interval(col, NB, col + NB, &res->slope_ci[2 * r], &res->slope_se[r]);
+        for (long b = 0; b < NB; b++) col[b] = fit_slope(res, boot + b * D + R + r, ys, F);
+        slope_interval(col, NB, col + NB, &res->rms_slope_ci[2 * r], NULL);
+        for (int w = 0; w + 1 < W; w++) {
+            double a = res->median[w * R + r], b = res->median[(w + 1) * R + r];
+            res->local[w * R + r] = (a > 0 && b > 0) ? log(b / a) / log(res->wd[w + 1] / res->wd[w]) : NAN;
+        }
+        /* the slope test (r <= L*H): Wald with the bootstrap standard error */
+        double se = res->slope_se[r], z = (res->slope[r] - res->pred[r]) / se;
+        if (r + 1 <= degree && isfinite(res->slope[r]) && isfinite(se))
+            res->p[r] = se > 0 ? erfc(fabs(z) / sqrt(2.0)) : (res->slope[r] == res->pred[r] ? 1.0 : 0.0);
+
+        /* the rescaled variable n^{-p} K^(r): quantiles per width, KS between the two
+         * widest (width W-1 goes to v + N, so v keeps width W-2) */
+        double *v = col, *scratch = buf + (size_t)(2 * threads) * (size_t)N;
+        for (int w = 0; w < W; w++) {
+            double scale = pow(res->wd[w], -res->pred[r]), *vw = w == W - 1 ? v + N : v;
+            for (long s = 0; s < N; s++) vw[s] = scale * res->k[((size_t)w * (size_t)N + (size_t)s) * (size_t)R + r];
+            hntk_stats_quantiles(vw, 1, N, QUANT_LEVELS, N_QUANT, scratch, &res->quant[(w * R + r) * N_QUANT]);
+        }
+        hntk_stats_ks2(v, N, v + N, N, scratch, &res->ks[r], &res->ks_p[r]);
+    }
+    free(boot);
+    free(buf);
     free(col);
-    return HNTK_OK;
+    free(idx);
+    free(ctx);
+    free(ptrs);
+    return st;
 }
 
-/* ------------------------------------------------------------------ one configuration */
-
-static int run_config(const thm1_opts *o, const thm1_config *c, cfg_result *res)
+/* Holm across every row with a test, then the verdicts. */
+static int decide(const thm1_opts *o, cfg_result *res, int n_res, long *family)
 {
-    int W = o->n_widths, R = o->R;
-    long N = c->L == 2 ? o->samples_l2 : o->samples;
-    int st = result_alloc(res, c, W, R, N);
-    if (st) return st;
-    double t0 = cli_now();
-    double *Xp = malloc(sizeof(double) * (size_t)(BATCH * o->x_dim));
-    double *Zp = malloc(sizeof(double) * (size_t)(BATCH * (c->mlp ? 1 : o->z_dim)));
-    hntk_welford *acc = NULL;
-    if (!Xp || !Zp) st = hntk_fail(HNTK_ENOMEM, "cannot allocate the inputs");
-    if (!st) st = hntk_welford_alloc(R, &acc);
-    if (!st) make_inputs(o, c, Xp, Zp);
-    int threads = hntk_mc_max_threads();
-    for (int w = 0; w < W && !st; w++) {
-        long n = o->widths[w];
-        res->widths[w] = (double)n;
-        hntk_hyper_arch a = config_arch(o, c, n);
-        thread_set ts;
-        st = threads_alloc(o, &a, threads, &ts);
-        if (!st) {
-            double *store = res->k + (size_t)w * (size_t)N * (size_t)R;
-            for (int t = 0; t < threads; t++) {
-                sample_ctx *x = &ts.ctx[t];
-                x->X = Xp;
-                x->Z = Zp;
-                x->key = stream_key(o->seed, c, n);
-                x->R = R;
-                x->pair_i = o->pair_diag ? 1 : 0;
-            }
-            sample_store collected = {store, R};
-            char label[96];
-            snprintf(label, sizeof label, "thm1 %s n=%ld", c->name, n);
-            cli_progress progress;
-            cli_progress_init(&progress, label);
-            hntk_welford_reset(acc);
-            hntk_mc_job job = {.samples = N, .dim = R, .n_ctx = threads, .ctx = ts.ptrs, .fn = thm1_sample,
-                               .progress = cli_progress_update, .progress_data = &progress,
-                               .collect = store_sample, .collect_data = &collected};
-            st = hntk_mc_run(&job, acc);
-            cli_progress_end(&progress);
-            if (!st) {
-                for (int r = 0; r < R; r++) res->mean[w * R + r] = acc->mean[r];
-                hntk_welford_finish(acc, NULL, res->mean_se + (size_t)w * R);
-            }
-        }
-        threads_free(&ts);
+    long m = 0;
+    for (int k = 0; k < n_res; k++)
+        for (int r = 0; r < res[k].R; r++) m += isfinite(res[k].p[r]);
+    double *p = malloc(sizeof(double) * (size_t)(m ? m : 1) * 2);
+    size_t *order = malloc(sizeof(size_t) * (size_t)(m ? m : 1));
+    if (!p || !order) {
+        free(p);
+        free(order);
+        return hntk_fail(HNTK_ENOMEM, "out of memory");
     }
-    hntk_welford_free(acc);
-    free(Xp);
-    free(Zp);
-    if (!st) st = analyse(o, res);
-    res->seconds = cli_now() - t0;
+    long q = 0;
+    for (int k = 0; k < n_res; k++)
+        for (int r = 0; r < res[k].R; r++)
+            if (isfinite(res[k].p[r])) p[q++] = res[k].p[r];
+    int st = m ? hntk_stats_holm(p, m, o->alpha, order, p + m, NULL) : HNTK_OK;
+    q = 0;
+    for (int k = 0; k < n_res && !st; k++) {
+        cfg_result *x = &res[k];
+        long degree = (long)x->cfg.L * x->cfg.H;
+        for (int r = 0; r < x->R; r++) {
+            if (isfinite(x->p[r])) x->p_holm[r] = p[m + q++];
+            int all_zero = 1;
+            for (size_t s = 0; s < (size_t)x->W * (size_t)x->N && all_zero; s++) all_zero = x->k[s * (size_t)x->R + r] == 0.0;
+            const double *ci = &x->slope_ci[2 * r];
+            if (r + 1 > degree) x->verdict[r] = all_zero ? V_EXACT_ZERO : V_NONZERO_ABOVE_DEGREE;
+            else if (!isfinite(x->p_holm[r]) || !isfinite(ci[0]) || ci[1] - ci[0] > o->decide_width)
+                x->verdict[r] = V_UNDECIDED;
+            else x->verdict[r] = x->p_holm[r] <= o->alpha ? V_DISAGREES : V_AGREES;
+        }
+    }
+    free(p);
+    free(order);
+    *family = m;
     return st;
 }
 
 /* ------------------------------------------------------------------ output */
+
+static void print_header(const thm1_opts *o, const opts_state *state, long family)
+{
+    printf("hyperntk thm1 (%s preset): %s; n = ", PRESETS[state->preset].name,
+           o->cfg[0].mlp ? "Lemma 3, plain MLPs" : "Theorem 1");
+    for (int w = 0; w < o->W; w++) printf("%s%ld", w ? "," : "", o->widths.v[w]);
+    printf("; g width m = %ld, x_dim = %ld, z_dim = %ld, angle %.4f, pair %s; %ld samples per width\n"
+           "(%ld when L = 2), R = %d, bootstrap %ld, seed %llu.  Verdict from the median of |K^(r)| (heavy tails: a "
+           "few samples\ndominate the RMS, shown for information): slope test z = (slope - pred)/SE (bootstrap SE), "
+           "Holm over\nthe %ld tested rows at level %g ('p Holm'); 'undecided' when the slope's 95%% interval is "
+           "wider than %.2f.\n",
+           o->g_width, o->x_dim, o->z_dim, o->angle, o->pair_diag ? "diag K(u',u')" : "off K(u,u')", o->samples,
+           o->samples_l2, o->R, o->bootstrap, (unsigned long long)o->run.seed, family, o->alpha, o->decide_width);
+}
 
 static void print_config(const thm1_opts *o, const cfg_result *res)
 {
     const thm1_config *c = &res->cfg;
     int W = res->W, R = res->R, F = (int)o->fit_widths;
     if (c->mlp)
-        printf("\n%s: plain MLP, L = %d (Lemma 3: T^r ~ n^-max(r-1,0)), %ld samples per width, %.1f s\n", c->name,
-               c->L, res->N, res->seconds);
+        printf("\n%s: plain MLP, L = %d (Lemma 3: T^r ~ n^-max(r-1,0)), %ld samples per width\n", c->name, c->L,
+               res->N);
     else
-        printf("\n%s: L = %d, H = %d, g width m = %ld, %ld samples per width, %.1f s\n", c->name, c->L, c->H,
-               o->g_width, res->N, res->seconds);
+        printf("\n%s: L = %d, H = %d, g width m = %ld, %ld samples per width\n", c->name, c->L, c->H, o->g_width,
+               res->N);
     printf("  median |K^(r)| per width:\n  %7s", "n");
     for (int r = 1; r <= R; r++) printf("   r=%-7d", r);
     printf("\n");
     for (int w = 0; w < W; w++) {
-        printf("  %7ld", (long)res->widths[w]);
+        printf("  %7ld", res->widths[w]);
         for (int r = 0; r < R; r++) printf(" %10.3e", res->median[w * R + r]);
         printf("\n");
     }
-    printf("  slopes of log median |K^(r)| vs log n, fit over n = %ld..%ld (bootstrap 95%%):\n", (long)res->widths[W - F],
-           (long)res->widths[W - 1]);
-    printf("  %2s %5s  %-24s %-*s %-24s %-12s %s\n", "r", "pred", "median slope [95% CI]", 6 * (W - 1) + 2,
-           "local slopes", "rms slope [95% CI]", "KS (p)", "verdict (median)");
+    printf("  slopes of log median |K^(r)| vs log n, fit over n = %ld..%ld (bootstrap 95%%):\n", res->widths[W - F],
+           res->widths[W - 1]);
+    printf("  %2s %5s  %-24s %-18s %-*s %-24s %-12s %s\n", "r", "pred", "median slope [95% CI]", "p (p Holm)",
+           6 * (W - 1) + 2, "local slopes", "rms slope [95% CI]", "KS (p)", "verdict (median)");
     for (int r = 0; r < R; r++) {
-        char med[64], rms[64], ks[32], loc[6 * MAX_WIDTHS + 8] = "";
+        char med[64], rms[64], ks[32], pv[40], loc[6 * MAX_WIDTHS + 8] = "";
         if (res->verdict[r] == V_EXACT_ZERO) {
             snprintf(med, sizeof med, "all samples exactly 0");
             snprintf(rms, sizeof rms, "-");
             snprintf(ks, sizeof ks, "-");
+            snprintf(pv, sizeof pv, "-");
         } else {
             snprintf(med, sizeof med, "%+.3f [%+.3f, %+.3f]", res->slope[r], res->slope_ci[2 * r],
                      res->slope_ci[2 * r + 1]);
             snprintf(rms, sizeof rms, "%+.3f [%+.3f, %+.3f]", res->rms_slope[r], res->rms_slope_ci[2 * r],
                      res->rms_slope_ci[2 * r + 1]);
             snprintf(ks, sizeof ks, "%.3f (%.2g)", res->ks[r], res->ks_p[r]);
+            snprintf(pv, sizeof pv, "%.2g (%.2g)", res->p[r], res->p_holm[r]);
             for (int w = 0; w + 1 < W; w++) {
                 char one[16];
                 snprintf(one, sizeof one, "%+5.2f ", res->local[w * R + r]);
                 strcat(loc, one);
             }
         }
-        printf("  %2d %+5.0f  %-24s %-*s %-24s %-12s %s\n", r + 1, res->pred[r], med, 6 * (W - 1) + 2, loc, rms, ks,
-               verdict_name((int)res->verdict[r]));
+        printf("  %2d %+5.0f  %-24s %-18s %-*s %-24s %-12s %s\n", r + 1, res->pred[r], med, pv, 6 * (W - 1) + 2, loc,
+               rms, ks, verdict_text(res->verdict[r]));
     }
 }
 
@@ -801,103 +642,106 @@ static int write_group(hntk_h5 *f, const thm1_opts *o, const cfg_result *res)
 {
     const thm1_config *c = &res->cfg;
     long W = res->W, R = res->R, N = res->N;
-    char g[48], name[96];
+    char g[48], path[160], wpath[96], opath[96], qpath[96];
     snprintf(g, sizeof g, "/%s", c->name);
-    int st = 0;
-#define DS(NAME, RANK, DIMS, DATA)                                   \
-    do {                                                             \
-        snprintf(name, sizeof name, "%s/%s", g, NAME);               \
-        if (!st) st = hntk_h5_write(f, name, RANK, DIMS, DATA);      \
-    } while (0)
-    long dW[1] = {W}, dR[1] = {R}, dWR[2] = {W, R}, dWR2[3] = {W, R, 2}, dR2[2] = {R, 2}, dL[2] = {W - 1, R},
-         dQ[3] = {W, R, N_QUANT}, dK[3] = {W, N, R}, dQL[1] = {N_QUANT};
-    DS("widths", 1, dW, res->widths);
-    DS("median", 2, dWR, res->median);
-    DS("median_ci", 3, dWR2, res->median_ci);
-    DS("rms", 2, dWR, res->rms);
-    DS("rms_ci", 3, dWR2, res->rms_ci);
-    DS("mean", 2, dWR, res->mean);
-    DS("mean_stderr", 2, dWR, res->mean_se);
-    DS("slope", 1, dR, res->slope);
-    DS("slope_ci", 2, dR2, res->slope_ci);
-    DS("rms_slope", 1, dR, res->rms_slope);
-    DS("rms_slope_ci", 2, dR2, res->rms_slope_ci);
-    DS("predicted", 1, dR, res->pred);
-    DS("local_slope", 2, dL, res->local);
-    DS("rescaled_quantiles", 3, dQ, res->quant);
-    DS("quantile_levels", 1, dQL, QUANT_LEVELS);
-    DS("ks", 1, dR, res->ks);
-    DS("ks_pvalue", 1, dR, res->ks_p);
-    DS("verdict", 1, dR, res->verdict);
-    DS("k_samples", 3, dK, res->k);
-#undef DS
+    snprintf(wpath, sizeof wpath, "%s/widths", g);
+    snprintf(opath, sizeof opath, "%s/orders", g);
+    snprintf(qpath, sizeof qpath, "%s/quantile_levels", g);
+    long orders[HNTK_TAYLOR_MAX_ORDER], dW[1] = {W}, dR[1] = {R}, dQ[1] = {N_QUANT};
+    for (long r = 0; r < R; r++) orders[r] = r + 1;
+    int st = hntk_h5_write_long(f, wpath, 1, dW, res->widths, "widths n of f (W)");
+    if (!st) st = hntk_h5_make_scale(f, wpath, "f width n");
+    if (!st) st = hntk_h5_write_long(f, opath, 1, dR, orders, "orders r = 1..R of K^(r) (R)");
+    if (!st) st = hntk_h5_make_scale(f, opath, "order r");
+    if (!st) st = hntk_h5_write_described(f, qpath, 1, dQ, QUANT_LEVELS,
+                                          "levels of rescaled_quantiles (5)", NULL);
+    if (!st) st = hntk_h5_make_scale(f, qpath, "quantile level");
+    /* axes: W widths, N samples, R orders, 2 interval bounds, Q quantile levels, L = W-1 width pairs */
+    static const struct {
+        const char *name, *shape, *what;
+    } DS[] = {
+        {"k_samples", "WNR", "K^(r)(u,u') of every initialization (W widths, N samples, R orders)"},
+        {"mean", "WR", "signed mean of K^(r) over the samples (W, R)"},
+        {"mean_stderr", "WR", "standard error of `mean` (W, R)"},
+        {"median", "WR", "median of |K^(r)| over the samples (W, R)"},
+        {"median_ci", "WR2", "bootstrap 95% percentile interval of `median`: low, high (W, R, 2)"},
+        {"rms", "WR", "root mean square of K^(r) (W, R)"},
+        {"rms_ci", "WR2", "bootstrap 95% percentile interval of `rms`: low, high (W, R, 2)"},
+        {"rescaled_quantiles", "WRQ", "quantiles of n^{-predicted} K^(r) at quantile_levels (W, R, 5)"},
+        {"slope", "R", "least-squares slope of log median against log n over the fit_widths widest widths (R)"},
+        {"slope_ci", "R2", "bootstrap 95% percentile interval of `slope`: low, high (R, 2)"},
+        {"slope_stderr", "R", "standard deviation of the bootstrap slopes: the SE of the slope test (R)"},
+        {"slope_pvalue", "R", "two-sided p-value of the Wald test slope = predicted (NaN: no test, r > L*H) (R)"},
+        {"slope_pvalue_holm", "R", "slope_pvalue after Holm's correction over every tested row of the file (R)"},
+        {"rms_slope", "R", "least-squares slope of log rms against log n, information only (R)"},
+        {"rms_slope_ci", "R2", "bootstrap 95% percentile interval of `rms_slope` (R, 2)"},
+        {"predicted", "R", "predicted exponent min(0, H - r) (MLP: -max(r - 1, 0)) (R)"},
+        {"local_slope", "LR", "log(median_{w+1}/median_w) / log(n_{w+1}/n_w) (W-1 width pairs, R)"},
+        {"ks", "R", "two-sample KS distance of n^{-predicted} K^(r) between the two widest widths (R)"},
+        {"ks_pvalue", "R", "asymptotic p-value of `ks` (Stephens) (R)"},
+    };
+    const double *data[] = {res->k, res->mean, res->mean_se, res->median, res->median_ci, res->rms, res->rms_ci,
+                            res->quant, res->slope, res->slope_ci, res->slope_se, res->p, res->p_holm,
+                            res->rms_slope, res->rms_slope_ci, res->pred, res->local, res->ks, res->ks_p};
+    for (size_t k = 0; k < sizeof DS / sizeof DS[0] && !st; k++) {
+        long dims[3];
+        int rank = (int)strlen(DS[k].shape);
+        for (int a = 0; a < rank; a++) {
+            char ax = DS[k].shape[a];
+            dims[a] = ax == 'W' ? W : ax == 'N' ? N : ax == 'R' ? R : ax == 'Q' ? N_QUANT : ax == 'L' ? W - 1 : 2;
+        }
+        snprintf(path, sizeof path, "%s/%s", g, DS[k].name);
+        st = hntk_h5_write_described(f, path, rank, dims, data[k], DS[k].what, NULL);
+        for (int a = 0; a < rank && !st; a++) {
+            char ax = DS[k].shape[a];
+            const char *scale = ax == 'W' ? wpath : ax == 'R' ? opath : ax == 'Q' ? qpath : NULL;
+            if (scale) st = hntk_h5_attach_scale(f, path, a, scale);
+        }
+    }
+    snprintf(path, sizeof path, "%s/verdict", g);
+    if (!st) st = hntk_h5_write_enum(f, path, 1, dR, res->verdict, N_VERDICTS, VERDICT_NAMES, VERDICT_CODES,
+                                     "verdict per order (R): agrees, disagrees (Holm rejects slope = predicted), "
+                                     "undecided (slope_ci wider than `decide`), exact_zero (r > L*H), "
+                                     "nonzero_above_degree (an error)");
+    if (!st) st = hntk_h5_attach_scale(f, path, 0, opath);
     if (!st) st = hntk_h5_attr_long(f, g, "L", c->L);
-    if (!st) st = hntk_h5_attr_long(f, g, "H", c->mlp ? 1 : c->H);
+    if (!st) st = hntk_h5_attr_long(f, g, "H", c->H);
     if (!st) st = hntk_h5_attr_long(f, g, "m", c->mlp ? 1 : o->g_width);
     if (!st) st = hntk_h5_attr_long(f, g, "mlp", c->mlp);
     if (!st) st = hntk_h5_attr_long(f, g, "samples", N);
-    if (!st) st = hntk_h5_attr_long(f, g, "degree", (long)c->L * (c->mlp ? 1 : c->H));
+    if (!st) st = hntk_h5_attr_long(f, g, "degree", (long)c->L * c->H);
     return st;
 }
 
-static int write_results(const thm1_opts *o, const cfg_result *res, int n_res, int argc, char **argv, double wall)
+static int write_results(const grid_data *d, const cfg_result *res, long family, double wall)
 {
     hntk_h5 *f;
-    int st = hntk_h5_create(o->out, &f);
+    int st = hntk_h5_create(d->o->run.out, &f);
     if (st) return st;
-    for (int k = 0; k < n_res && !st; k++) st = write_group(f, o, &res[k]);
-    char configs[MAX_CONFIGS * 16] = "", widths[MAX_WIDTHS * 12] = "";
-    for (int k = 0; k < o->n_cfg; k++) {
-        strcat(configs, k ? "," : "");
-        strcat(configs, o->cfg[k].name);
-    }
-    for (int w = 0; w < o->n_widths; w++) {
-        char one[24];
-        snprintf(one, sizeof one, "%s%ld", w ? "," : "", o->widths[w]);
-        strcat(widths, one);
-    }
-    if (!st) st = hntk_h5_attr_string(f, "/", "preset", o->preset);
-    if (!st) st = hntk_h5_attr_string(f, "/", "configs", configs);
-    if (!st) st = hntk_h5_attr_string(f, "/", "widths", widths);
-    if (!st) st = hntk_h5_attr_long(f, "/", "samples", o->samples);
-    if (!st) st = hntk_h5_attr_long(f, "/", "samples_l2", o->samples_l2);
-    if (!st) st = hntk_h5_attr_long(f, "/", "orders", o->R);
-    if (!st) st = hntk_h5_attr_long(f, "/", "g_width", o->g_width);
-    if (!st) st = hntk_h5_attr_long(f, "/", "x_dim", o->x_dim);
-    if (!st) st = hntk_h5_attr_long(f, "/", "z_dim", o->z_dim);
-    if (!st) st = hntk_h5_attr_double(f, "/", "angle", o->angle);
-    if (!st) st = hntk_h5_attr_string(f, "/", "pair", o->pair_diag ? "diag" : "off");
-    if (!st) st = hntk_h5_attr_long(f, "/", "fit_widths", o->fit_widths);
-    if (!st) st = hntk_h5_attr_long(f, "/", "bootstrap", o->bootstrap);
-    if (!st) st = hntk_h5_attr_double(f, "/", "decide", o->decide_width);
-    if (!st) st = hntk_h5_attr_long(f, "/", "seed", (long)o->seed);
+    for (int k = 0; k < d->o->n_cfg && !st; k++) st = write_group(f, d->o, &res[k]);
     if (!st) st = hntk_h5_attr_string(f, "/", "verdict_statistic", "median");
-    if (!st) st = cli_write_provenance(f, CMD, argc, argv, wall);
-    if (st) {
-        hntk_h5_abort(f);
-        return st;
-    }
-    return hntk_h5_commit(f);
+    if (!st) st = hntk_h5_attr_string(f, "/", "slope_test", SLOPE_TEST);
+    if (!st) st = hntk_h5_attr_long(f, "/", "slope_tests", family);
+    return opts_commit_result(f, st, &COMMAND, d->o, d->state, d->argc, d->argv, wall);
 }
 
 /* Columns for gnuplot: DIR/index.dat (one configuration per line) and DIR/<name>.dat:
  * n, then per r: median, CI low, CI high, predicted line anchored at the widest width. */
-static int export_columns(const thm1_opts *o, const cfg_result *res, int n_res)
+static int export_columns(const char *dir, const cfg_result *res, int n_res)
 {
-    if (mkdir(o->export_dir, 0777) && errno != EEXIST)
-        return hntk_fail(HNTK_EIO, "--export-dir: cannot create '%s': %s", o->export_dir, strerror(errno));
+    if (mkdir(dir, 0777) && errno != EEXIST)
+        return hntk_fail(HNTK_EIO, "--export-dir: cannot create '%s': %s", dir, strerror(errno));
     char path[4096], tmp[4200];
     for (int k = -1; k < n_res; k++) {
-        if (k < 0) snprintf(path, sizeof path, "%s/index.dat", o->export_dir);
-        else snprintf(path, sizeof path, "%s/%s.dat", o->export_dir, res[k].cfg.name);
+        if (k < 0) snprintf(path, sizeof path, "%s/index.dat", dir);
+        else snprintf(path, sizeof path, "%s/%s.dat", dir, res[k].cfg.name);
         snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
         FILE *fp = fopen(tmp, "w");
         if (!fp) return hntk_fail(HNTK_EIO, "--export-dir: cannot write '%s': %s", tmp, strerror(errno));
         if (k < 0) {
             fprintf(fp, "# hyperntk thm1: name L H orders mlp (one configuration per line)\n");
             for (int q = 0; q < n_res; q++)
-                fprintf(fp, "%s %d %d %d %d\n", res[q].cfg.name, res[q].cfg.L, res[q].cfg.mlp ? 1 : res[q].cfg.H,
-                        res[q].R, res[q].cfg.mlp);
+                fprintf(fp, "%s %d %d %d %d\n", res[q].cfg.name, res[q].cfg.L, res[q].cfg.H, res[q].R, res[q].cfg.mlp);
         } else {
             const cfg_result *x = &res[k];
             int W = x->W, R = x->R;
@@ -907,12 +751,11 @@ static int export_columns(const thm1_opts *o, const cfg_result *res, int n_res)
             for (int r = 0; r < R; r++) fprintf(fp, " %g", x->pred[r]);
             fprintf(fp, "\n");
             for (int w = 0; w < W; w++) {
-                fprintf(fp, "%ld", (long)x->widths[w]);
+                fprintf(fp, "%ld", x->widths[w]);
                 for (int r = 0; r < R; r++) {
                     double m = x->median[w * R + r], last = x->median[(W - 1) * R + r];
-                    int zero = !(m > 0);
-                    double line = last > 0 ? last * pow(x->widths[w] / x->widths[W - 1], x->pred[r]) : NAN;
-                    if (zero) fprintf(fp, " NaN NaN NaN NaN");
+                    double line = last > 0 ? last * pow(x->wd[w] / x->wd[W - 1], x->pred[r]) : NAN;
+                    if (!(m > 0)) fprintf(fp, " NaN NaN NaN NaN");
                     else fprintf(fp, " %.10g %.10g %.10g %.10g", m, x->median_ci[2 * (w * R + r)],
                                  x->median_ci[2 * (w * R + r) + 1], line);
                 }
@@ -927,8 +770,50 @@ static int export_columns(const thm1_opts *o, const cfg_result *res, int n_res)
     return HNTK_OK;
 }
 
-/* Read the groups of an existing result file back (shapes checked against the
- * schema), then export their columns. */
+/* ------------------------------------------------------------------ the end of a run */
+
+static int finish(const void *data, const hntk_checkpoint *ck, double wall)
+{
+    const grid_data *d = data;
+    const thm1_opts *o = d->o;
+    int W = o->W, R = o->R, st = HNTK_OK, n = 0;
+    cfg_result *res = calloc((size_t)o->n_cfg, sizeof *res);
+    if (!res) return hntk_fail(HNTK_ENOMEM, "cannot allocate results");
+    for (; n < o->n_cfg && !st; n++) {
+        cfg_result *x = &res[n];
+        long N = config_samples(o, &o->cfg[n]);
+        if ((st = result_alloc(x, &o->cfg[n], W, R, N))) break;
+        for (int w = 0; w < W; w++) {
+            const double *v = hntk_checkpoint_values(ck, (long)n * W + w);
+            x->widths[w] = o->widths.v[w];
+            x->wd[w] = (double)o->widths.v[w];
+            for (int r = 0; r < R; r++) {
+                x->mean[w * R + r] = v[r];
+                x->mean_se[w * R + r] = v[R + r];
+            }
+            memcpy(x->k + (size_t)w * (size_t)N * (size_t)R, v + 2 * R, sizeof(double) * (size_t)N * (size_t)R);
+        }
+        st = analyse(o, x);
+    }
+    long family = 0;
+    if (!st) st = decide(o, res, o->n_cfg, &family);
+    if (!st && grid_is_root()) {
+        print_header(o, d->state, family);
+        for (int k = 0; k < o->n_cfg; k++) print_config(o, &res[k]);
+        printf("\n");
+        fflush(stdout);
+        st = write_results(d, res, family, wall);
+        if (!st && o->export_dir) st = export_columns(o->export_dir, res, o->n_cfg);
+    }
+    for (int k = 0; k < n; k++) result_free(&res[k]);
+    free(res);
+    return st;
+}
+
+/* ------------------------------------------------------------------ --from */
+
+/* Read a group of a result file back (shapes checked against the schema). Files
+ * written before the integer widths and the enum verdict are read too. */
 static int read_group(const char *path, const char *name, cfg_result *res)
 {
     char g[48], ds[96];
@@ -937,11 +822,11 @@ static int read_group(const char *path, const char *name, cfg_result *res)
     int st = hntk_h5_read_attr_long(path, g, "L", &L);
     if (!st) st = hntk_h5_read_attr_long(path, g, "H", &H);
     if (!st) st = hntk_h5_read_attr_long(path, g, "mlp", &mlp);
-    double *widths = NULL;
+    long *iw = NULL;
+    double *dw = NULL, *pred = NULL;
     snprintf(ds, sizeof ds, "%s/widths", g);
-    if (!st) st = hntk_h5_read(path, ds, 1, dims, &widths);
+    if (!st && hntk_h5_read_long(path, ds, 1, dims, &iw)) st = hntk_h5_read(path, ds, 1, dims, &dw);
     long W = st ? 0 : dims[0];
-    double *pred = NULL;
     snprintf(ds, sizeof ds, "%s/predicted", g);
     if (!st) st = hntk_h5_read(path, ds, 1, dims, &pred);
     long R = st ? 0 : dims[0];
@@ -952,28 +837,44 @@ static int read_group(const char *path, const char *name, cfg_result *res)
     snprintf(c.name, sizeof c.name, "%s", name);
     if (!st) st = result_alloc(res, &c, (int)W, (int)R, 1);
     if (!st) {
-        memcpy(res->widths, widths, sizeof(double) * (size_t)W);
+        for (long w = 0; w < W; w++) {
+            res->widths[w] = iw ? iw[w] : (long)dw[w];
+            res->wd[w] = (double)res->widths[w];
+        }
         memcpy(res->pred, pred, sizeof(double) * (size_t)R);
     }
-    free(widths);
+    free(iw);
+    free(dw);
     free(pred);
-    /* every other dataset: its shape, and the ones the export needs */
-    static const struct { const char *name; int rank; int shape; } SCHEMA[] = {
-        {"median", 2, 0}, {"median_ci", 3, 1}, {"rms", 2, 0}, {"rms_ci", 3, 1}, {"mean", 2, 0},
-        {"mean_stderr", 2, 0}, {"slope", 1, 2}, {"slope_ci", 2, 3}, {"rms_slope", 1, 2}, {"rms_slope_ci", 2, 3},
-        {"local_slope", 2, 4}, {"rescaled_quantiles", 3, 5}, {"ks", 1, 2}, {"ks_pvalue", 1, 2}, {"verdict", 1, 2},
-        {"k_samples", 3, 6}};
+    /* every other dataset: its shape (those added with the Holm test only if present) */
+    static const struct {
+        const char *name;
+        int rank, shape, optional;
+    } SCHEMA[] = {{"median", 2, 0, 0}, {"median_ci", 3, 1, 0}, {"rms", 2, 0, 0}, {"rms_ci", 3, 1, 0},
+                  {"mean", 2, 0, 0}, {"mean_stderr", 2, 0, 0}, {"slope", 1, 2, 0}, {"slope_ci", 2, 3, 0},
+                  {"rms_slope", 1, 2, 0}, {"rms_slope_ci", 2, 3, 0}, {"local_slope", 2, 4, 0},
+                  {"rescaled_quantiles", 3, 5, 0}, {"ks", 1, 2, 0}, {"ks_pvalue", 1, 2, 0}, {"k_samples", 3, 6, 0},
+                  {"slope_stderr", 1, 2, 1}, {"slope_pvalue", 1, 2, 1}, {"slope_pvalue_holm", 1, 2, 1}};
+    long want[7][3] = {{W, R, -1}, {W, R, 2}, {R, -1, -1}, {R, 2, -1}, {W - 1, R, -1}, {W, R, N_QUANT}, {W, -1, R}};
     for (size_t k = 0; k < sizeof SCHEMA / sizeof SCHEMA[0] && !st; k++) {
-        long want[7][3] = {{W, R, -1}, {W, R, 2}, {R, -1, -1}, {R, 2, -1}, {W - 1, R, -1}, {W, R, N_QUANT},
-                           {W, -1, R}};
         double *data = NULL;
         snprintf(ds, sizeof ds, "%s/%s", g, SCHEMA[k].name);
+        if (SCHEMA[k].optional && !hntk_h5_exists(path, ds)) continue;
         st = hntk_h5_read_shaped(path, ds, SCHEMA[k].rank, want[SCHEMA[k].shape], dims, &data);
         if (!st && !strcmp(SCHEMA[k].name, "median")) memcpy(res->median, data, sizeof(double) * (size_t)(W * R));
         if (!st && !strcmp(SCHEMA[k].name, "median_ci"))
             memcpy(res->median_ci, data, sizeof(double) * (size_t)(2 * W * R));
         free(data);
     }
+    /* the verdicts: an enum, or reals in files from before */
+    snprintf(ds, sizeof ds, "%s/verdict", g);
+    int *codes = NULL;
+    double *reals = NULL;
+    if (!st && hntk_h5_read_enum(path, ds, 1, dims, &codes)) st = hntk_h5_read(path, ds, 1, dims, &reals);
+    if (!st && dims[0] != R)
+        st = hntk_fail(HNTK_EFORMAT, "%s: %s has %ld values, not the %ld orders", path, ds, dims[0], R);
+    free(codes);
+    free(reals);
     return st;
 }
 
@@ -990,7 +891,7 @@ static int export_from_file(const thm1_opts *o)
         if (n == MAX_CONFIGS) st = hntk_fail(HNTK_EFORMAT, "%s: more than %d configurations", o->from, MAX_CONFIGS);
         else st = read_group(o->from, tok, &res[n++]);
     }
-    if (!st) st = export_columns(o, res, n);
+    if (!st) st = export_columns(o->export_dir, res, n);
     if (!st) printf("exported %d configuration(s) of %s to %s\n", n, o->from, o->export_dir);
     for (int k = 0; k < n; k++) result_free(&res[k]);
     return st;
@@ -999,8 +900,7 @@ static int export_from_file(const thm1_opts *o)
 /* ------------------------------------------------------------------ --bench */
 
 typedef struct {
-    hntk_net *net;
-    hntk_taylor_ws *ws;
+    hntk_worker *w;
     const double *X, *Z;
     double K[BATCH * HNTK_TAYLOR_MAX_ORDER];
     int what; /* 0: forward + backward of 1 input; 1: of the pair; 2: all R orders for the pair */
@@ -1009,10 +909,10 @@ typedef struct {
 static void bench_once(bench_ctx *b)
 {
     if (b->what < 2) {
-        hntk_net_forward(b->net, b->what == 0 ? 1 : BATCH, b->X, b->Z, NULL);
-        hntk_net_backward(b->net);
+        hntk_net_forward(b->w->net, b->what == 0 ? 1 : BATCH, b->X, b->Z, NULL);
+        hntk_net_backward(b->w->net);
     } else {
-        hntk_taylor_kernels(b->net, b->ws, BATCH, b->X, b->Z, 1, b->K);
+        hntk_taylor_kernels(b->w->net, b->w->taylor, BATCH, b->X, b->Z, 1, b->K);
     }
 }
 
@@ -1032,9 +932,9 @@ static double bench_time(bench_ctx *b, double seconds)
     return best;
 }
 
-static int run_bench(const thm1_opts *o)
+static int run_bench(const thm1_opts *o, const grid_data *d)
 {
-    long n = o->widths[o->n_widths - 1];
+    long n = o->widths.v[o->W - 1];
     printf("hyperntk thm1 --bench: cost of all R = %d orders K^(1..R)(u, u') for one pair (Taylor mode)\n"
            "against one forward + backward pass of one input, f width n = %ld, g width m = %ld, 1 thread\n",
            o->R, n, o->g_width);
@@ -1043,27 +943,19 @@ static int run_bench(const thm1_opts *o)
     for (int k = 0; k < o->n_cfg; k++) {
         const thm1_config *c = &o->cfg[k];
         hntk_hyper_arch a = config_arch(o, c, n);
-        bench_ctx b = {0};
-        double X[BATCH * 64], Z[BATCH * 64];
-        if (o->x_dim > 64 || o->z_dim > 64) return hntk_fail(HNTK_EINVAL, "--bench takes x-dim and z-dim <= 64");
-        make_inputs(o, c, X, Z);
-        int st = hntk_net_alloc(&a, BATCH, (size_t)(o->budget_gib * 1073741824.0), &b.net);
-        if (!st) st = hntk_taylor_ws_alloc(&a, BATCH, o->R, 0, &b.ws);
-        if (st) {
-            hntk_net_free(b.net);
-            return st;
-        }
-        hntk_net_sample_weights(b.net, stream_key(o->seed, c, n), 0);
-        b.X = X;
-        b.Z = Z;
+        hntk_pool_needs needs = {.batch = BATCH, .taylor_order = o->R};
+        hntk_pool *pool;
+        int st = hntk_pool_alloc(&a, &needs, 1, (size_t)(o->run.budget_gib * 1073741824.0), &pool);
+        if (st) return st;
+        bench_ctx b = {.w = hntk_pool_worker(pool, 0), .X = d->X, .Z = c->mlp ? d->Zm : d->Zh};
+        hntk_net_sample_weights(b.w->net, stream_key(o->run.seed, c, n), 0);
         double t[3];
         for (b.what = 0; b.what < 3; b.what++) t[b.what] = bench_time(&b, o->bench_seconds);
         /* ratio: everything the pair needs (its forward/backward and the jets) over one
          * forward + backward; jets: the Taylor part alone */
         printf("  %-8s %9.3f ms %9.3f ms %9.3f ms %9.2f %9.2f %8d\n", c->name, 1e3 * t[0], 1e3 * t[1], 1e3 * t[2],
                t[2] / t[0], (t[2] - t[1]) / t[0], o->R + 2);
-        hntk_net_free(b.net);
-        hntk_taylor_ws_free(b.ws);
+        hntk_pool_free(pool);
     }
     printf("ratio = K^(1..R) / fwd+bwd(1) (target <= R + 2); jets = (K^(1..R) - fwd+bwd(2)) / fwd+bwd(1).\n"
            "Weight sampling is excluded from every time.\n");
@@ -1075,54 +967,40 @@ static int run_bench(const thm1_opts *o)
 int hntk_cmd_thm1(int argc, char **argv)
 {
     thm1_opts o;
-    int st = parse_options(argc, argv, &o);
+    opts_state state;
+    int st = parse_options(argc, argv, &o, &state);
     if (st) return st < 0 ? CLI_EXIT_OK : st;
     if (o.from) {
         st = export_from_file(&o);
         return st ? cli_report(CMD, st) : CLI_EXIT_OK;
     }
-    if (o.bench) {
-        st = run_bench(&o);
-        return st ? cli_report(CMD, st) : CLI_EXIT_OK;
-    }
     double t0 = cli_now();
-    hntk_h5_install_signal_cleanup();
-    /* every width's arch must be valid before anything runs */
-    for (int k = 0; k < o.n_cfg && !st; k++)
-        for (int w = 0; w < o.n_widths && !st; w++) {
-            hntk_hyper_arch a = config_arch(&o, &o.cfg[k], o.widths[w]);
-            st = hntk_hyper_arch_validate(&a);
-        }
-    if (st) return cli_report(CMD, st);
-
-    printf("hyperntk thm1 (%s preset): %s; n = ", o.preset, o.cfg[0].mlp ? "Lemma 3, plain MLPs" : "Theorem 1");
-    for (int w = 0; w < o.n_widths; w++) printf("%s%ld", w ? "," : "", o.widths[w]);
-    printf("; g width m = %ld, x_dim = %ld, z_dim = %ld, angle %.4f, pair %s; %ld samples per width\n"
-           "(%ld when L = 2), R = %d, bootstrap %ld, seed %llu.  Verdict from the median of |K^(r)| (heavy tails: a few samples\n"
-           "dominate the RMS, shown for information): 'agrees' when the predicted exponent lies in the\n"
-           "slope's 95%% interval, 'undecided' when the interval is wider than %.2f.\n",
-           o.g_width, o.x_dim, o.z_dim, o.angle, o.pair_diag ? "diag K(u',u')" : "off K(u,u')", o.samples, o.samples_l2, o.R,
-           o.bootstrap, (unsigned long long)o.seed, o.decide_width);
-    fflush(stdout);
-
-    cfg_result *res = calloc((size_t)o.n_cfg, sizeof *res);
-    if (!res) return cli_report(CMD, hntk_fail(HNTK_ENOMEM, "cannot allocate results"));
-    int done = 0;
-    for (int k = 0; k < o.n_cfg && !st; k++) {
-        st = run_config(&o, &o.cfg[k], &res[k]);
-        if (!st) {
-            print_config(&o, &res[k]);
-            fflush(stdout);
-            done++;
-        }
+    grid_data data = {.o = &o, .state = &state, .argc = argc, .argv = argv};
+    data.X = malloc(sizeof(double) * (size_t)(BATCH * o.x_dim));
+    data.Zh = malloc(sizeof(double) * (size_t)(BATCH * o.z_dim));
+    data.Zm = malloc(sizeof(double) * BATCH);
+    if (!data.X || !data.Zh || !data.Zm) st = hntk_fail(HNTK_ENOMEM, "cannot allocate the inputs");
+    if (!st) {
+        make_inputs(&o, 0, data.X, data.Zh);
+        make_inputs(&o, 1, data.X, data.Zm);
     }
-    if (!st && hntk_parallel_rank() == 0) { /* under MPI every rank has the results; rank 0 writes */
-        double wall = cli_now() - t0;
-        st = write_results(&o, res, done, argc, argv, wall);
-        if (!st && o.export_dir) st = export_columns(&o, res, done);
-        if (!st) printf("\nwrote %s (%.1f s on %d threads)\n", o.out, wall, hntk_mc_max_threads());
+    for (int k = 0; k < o.n_cfg; k++)
+        if (config_samples(&o, &o.cfg[k]) > data.max_n) data.max_n = config_samples(&o, &o.cfg[k]);
+    int code;
+    if (o.bench) {
+        if (!st) st = run_bench(&o, &data);
+        code = st ? cli_report(CMD, st) : CLI_EXIT_OK;
+    } else {
+        hntk_h5_install_signal_cleanup();
+        grid_signals_install();
+        grid_spec grid = {.cmd = CMD, .what = "cells", .cells = (long)o.n_cfg * o.W,
+                          .cell_dim = 2L * o.R + data.max_n * o.R, .stop_after = o.run.stop_after, .collect = 1,
+                          .budget_bytes = (size_t)(o.run.budget_gib * 1073741824.0), .sample = thm1_sample,
+                          .driver = &data, .describe = describe_cell, .values = grid_values};
+        code = grid_main(st, &grid, &COMMAND, &o, CKPT_FORMAT, &o.run, t0, finish);
     }
-    for (int k = 0; k < o.n_cfg; k++) result_free(&res[k]);
-    free(res);
-    return st ? cli_report(CMD, st) : CLI_EXIT_OK;
+    free(data.X);
+    free(data.Zh);
+    free(data.Zm);
+    return code;
 }

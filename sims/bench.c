@@ -25,8 +25,8 @@
  * shared); what counts are the ratios, measured in one run.  The load average
  * is printed with the results. */
 #define _POSIX_C_SOURCE 200809L
-#include <getopt.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -42,6 +42,7 @@
 #include "../src/blas.h"
 #include "cli.h"
 #include "commands.h"
+#include "opts.h"
 
 char *openblas_get_config(void);
 char *openblas_get_corename(void);
@@ -54,7 +55,7 @@ enum { SEC_GRAM = 1, SEC_SAMPLER = 2, SEC_MC = 4, SEC_TAYLOR = 8, SEC_MEMORY = 1
 static const char *const SECTION_NAMES[] = {"gram", "sampler", "mc", "taylor", "memory"};
 enum { N_SECTIONS = 5 };
 
-static const char *const SIMD_NAMES[] = {"none", "avx2", "avx512"};
+static const char *const SIMD_NAMES[] = {"none", "avx2", "avx512", NULL};
 
 /* Targets (issue 5). */
 #define TARGET_GRAM_OF_DGEMM 0.5  /* at B = 128, n >= 2048 */
@@ -64,9 +65,10 @@ static const char *const SIMD_NAMES[] = {"none", "avx2", "avx512"};
 typedef struct {
     int quick;
     unsigned sections;
+    const char *only;     /* comma list of section names */
     double seconds;       /* minimum time of one measurement */
-    long *batches, nb;    /* gram */
-    long *widths, nw;
+    opts_list batches;    /* gram */
+    opts_list widths;
     long normals;         /* sampler: normals per measurement */
     int simd;             /* cap of the Philox kernels */
     int threads;          /* the "N threads" of the scaling rows (default 2) */
@@ -97,120 +99,74 @@ static const char *verdict_word(int v) { return v > 0 ? "met" : v == 0 ? "MISSED
 
 /* ------------------------------------------------------------------ options */
 
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "Usage: hyperntk bench [--quick] [--only LIST] [OPTIONS]\n"
-            "Every performance figure beside its reference, measured in this run on this machine,\n"
-            "with the ratio and the target; a missed target comes with what bounds it.\n\n"
-            "  --quick            a fast smoke run (every row, short timings, smaller sizes where\n"
-            "                     noted): checks that everything runs, not how fast\n"
-            "  --only LIST        sections, comma list of gram, sampler, mc, taylor, memory\n"
-            "                     (default: all)\n"
-            "  --seconds T        minimum time of one measurement, 0.001..60 (default 0.5,\n"
-            "                     quick 0.02)\n"
-            "  --batches LIST     gram: inputs B, comma list (default 1,16,128)\n"
-            "  --widths LIST      gram: f widths n, comma list (default 512,2048,4096)\n"
-            "  --count N          sampler: normals per measurement, 65536..10^12 (default 5e7,\n"
-            "                     quick 2^20)\n"
-            "  --simd S           cap the Philox kernels: none, avx2 or avx512 (default: the best\n"
-            "                     the CPU has); the values drawn do not depend on it\n"
-            "  --threads T        thread count of the scaling rows, 2..256 (default 2)\n"
-            "  --help             this text\n\n"
-            "Configurations: Figure 1(b) is L = 3, H = 2, f width 500, g width 800, 42 inputs\n"
-            "(x = x', z on the circle); Figure 1(a) cells are L = 3, H = 2, 2 inputs, f x g widths\n"
-            "1600 x 640 and 3200 x 1280 (the widest of fig1a's default grid, also the memory row);\n"
-            "the Taylor row is thm1's L3_H2 at n = 4096, m = 8, R = 6 (quick: n = 512).\n"
-            "x_dim = z_dim = 2 unless noted.\n");
-}
+#define F(field) offsetof(bench_opts, field)
+static const opt_spec SPECS[] = {
+    {"only", "LIST", OPT_STRING, F(only), 0, 0, "gram,sampler,mc,taylor,memory",
+     "sections, comma list of gram, sampler, mc, taylor, memory", 0},
+    {"seconds", "T", OPT_DOUBLE, F(seconds), 0.001, 60, NULL, "minimum time of one measurement", 0},
+    {"batches", "LIST", OPT_LIST, F(batches), 1, 4096, "1,16,128", "gram: inputs B", 0},
+    {"widths", "LIST", OPT_LIST, F(widths), 1, 16384, "512,2048,4096", "gram: f widths n", 0},
+    {"count", "N", OPT_LONG, F(normals), 65536, 1e12, NULL, "sampler: normals per measurement", 0},
+    {"simd", "S", OPT_CHOICE, F(simd), 0, 0, "avx512",
+     "cap the Philox kernels (the default avx512: the best the CPU has);\nthe values drawn do not depend on it", 0,
+     SIMD_NAMES},
+    {"threads", "T", OPT_INT, F(threads), 2, 256, "2", "thread count of the scaling rows", 0},
+};
+#undef F
+
+static const opt_preset PRESETS[] = {
+    {"default", "full timings", "seconds=0.5 count=5e7"},
+    {"quick", "smoke run: every row, short timings, smaller sizes where noted (runs, not speed)",
+     "seconds=0.02 count=1048576"},
+};
+
+static const opt_command COMMAND = {
+    .cmd = "bench",
+    .synopsis = "[--quick] [--only LIST] [OPTIONS]",
+    .summary = "Every performance figure beside its reference, measured in this run on this machine,\n"
+               "with the ratio and the target; a missed target comes with what bounds it.",
+    .footer = "Configurations: Figure 1(b) is L = 3, H = 2, f width 500, g width 800, 42 inputs\n"
+              "(x = x', z on the circle); Figure 1(a) cells are L = 3, H = 2, 2 inputs, f x g widths\n"
+              "1600 x 640 and 3200 x 1280 (the widest of fig1a's default grid, also the memory row);\n"
+              "the Taylor row is thm1's L3_H2 at n = 4096, m = 8, R = 6 (quick: n = 512).\n"
+              "x_dim = z_dim = 2 unless noted.  Every worker (network and workspaces) comes from the\n"
+              "library pool (pool.h), sized and budget-checked once.",
+    .specs = SPECS,
+    .n_specs = (int)(sizeof SPECS / sizeof SPECS[0]),
+    .presets = PRESETS,
+    .n_presets = (int)(sizeof PRESETS / sizeof PRESETS[0]),
+};
 
 static int parse_sections(const char *text, unsigned *sections)
 {
-    char *copy = strdup(text);
-    if (!copy) return cli_usage_error(CMD, "out of memory");
+    char copy[256];
+    if (strlen(text) >= sizeof copy)
+        return cli_usage_error(CMD, "--only: '%.40s...' is too long: accepted a comma list of gram, sampler, mc, "
+                                    "taylor, memory", text);
+    strcpy(copy, text);
     *sections = 0;
     char *save = NULL;
-    int st = 0;
-    for (char *tok = strtok_r(copy, ",", &save); tok && !st; tok = strtok_r(NULL, ",", &save)) {
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         int k;
         for (k = 0; k < N_SECTIONS && strcmp(tok, SECTION_NAMES[k]); k++) continue;
         if (k == N_SECTIONS)
-            st = cli_usage_error(CMD, "--only: '%s' is not one of gram, sampler, mc, taylor, memory", tok);
-        else
-            *sections |= 1u << k;
+            return cli_usage_error(CMD, "--only: '%s' is not one of gram, sampler, mc, taylor, memory", tok);
+        *sections |= 1u << k;
     }
-    free(copy);
-    if (!st && !*sections) st = cli_usage_error(CMD, "--only: empty list");
-    return st;
-}
-
-static void free_opts(bench_opts *o)
-{
-    free(o->batches);
-    free(o->widths);
+    if (!*sections)
+        return cli_usage_error(CMD, "--only: '%s' names no section: accepted a comma list of gram, sampler, mc, "
+                                    "taylor, memory", text);
+    return 0;
 }
 
 static int parse_options(int argc, char **argv, bench_opts *o)
 {
-    enum { OPT_QUICK = 256, OPT_ONLY, OPT_SECONDS, OPT_BATCHES, OPT_WIDTHS, OPT_COUNT, OPT_SIMD, OPT_THREADS,
-           OPT_HELP };
-    static const struct option longopts[] = {
-        {"quick", no_argument, 0, OPT_QUICK},          {"only", required_argument, 0, OPT_ONLY},
-        {"seconds", required_argument, 0, OPT_SECONDS}, {"batches", required_argument, 0, OPT_BATCHES},
-        {"widths", required_argument, 0, OPT_WIDTHS},   {"count", required_argument, 0, OPT_COUNT},
-        {"simd", required_argument, 0, OPT_SIMD},       {"threads", required_argument, 0, OPT_THREADS},
-        {"help", no_argument, 0, OPT_HELP},             {0, 0, 0, 0}};
+    opts_state state;
     memset(o, 0, sizeof *o);
-    o->sections = SEC_ALL;
-    o->seconds = -1.0;
-    o->normals = -1;
-    o->simd = HNTK_RNG_SIMD_AVX512;
-    o->threads = 2;
-    long v;
-    int c, st = 0;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-        switch (c) {
-        case OPT_QUICK: o->quick = 1; break;
-        case OPT_ONLY: st = parse_sections(optarg, &o->sections); break;
-        case OPT_SECONDS: st = cli_parse_double(CMD, "seconds", optarg, 0.001, 60, &o->seconds); break;
-        case OPT_BATCHES:
-            free(o->batches);
-            o->batches = NULL;
-            st = cli_parse_long_list(CMD, "batches", optarg, 1, 4096, &o->batches, &o->nb);
-            break;
-        case OPT_WIDTHS:
-            free(o->widths);
-            o->widths = NULL;
-            st = cli_parse_long_list(CMD, "widths", optarg, 1, 16384, &o->widths, &o->nw);
-            break;
-        case OPT_COUNT: st = cli_parse_long(CMD, "count", optarg, 65536, 1000000000000L, &o->normals); break;
-        case OPT_SIMD:
-            for (o->simd = 0; o->simd < 3 && strcmp(optarg, SIMD_NAMES[o->simd]); o->simd++) continue;
-            if (o->simd == 3) st = cli_usage_error(CMD, "--simd: '%s' is not one of none, avx2, avx512", optarg);
-            break;
-        case OPT_THREADS: st = cli_parse_long(CMD, "threads", optarg, 2, 256, &v); o->threads = (int)v; break;
-        case OPT_HELP: usage(stdout); free_opts(o); return -1;
-        default: st = cli_usage_error(CMD, "unknown or incomplete option '%s'", argv[optind - 1]);
-        }
-        if (st) {
-            free_opts(o);
-            return st;
-        }
-    }
-    if (optind < argc) {
-        free_opts(o);
-        return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
-    }
-    if (o->seconds < 0) o->seconds = o->quick ? 0.02 : 0.5;
-    if (o->normals < 0) o->normals = o->quick ? (1L << 20) : 50000000L;
-    if ((!o->batches && cli_parse_long_list(CMD, "batches", "1,16,128", 1, 4096, &o->batches, &o->nb)) ||
-        (!o->widths && cli_parse_long_list(CMD, "widths", "512,2048,4096", 1, 16384, &o->widths, &o->nw))) {
-        free_opts(o);
-        return CLI_EXIT_FAILURE;
-    }
-    return 0;
+    int st = opts_parse(&COMMAND, argc, argv, o, &state);
+    if (st) return st;
+    o->quick = state.preset == 1;
+    return parse_sections(o->only, &o->sections);
 }
 
 /* ------------------------------------------------------------------ utilities */
@@ -374,21 +330,17 @@ static int bench_gram(const bench_opts *o)
     printf("  %5s %6s %12s %10s %9s %16s %10s %8s\n", "B", "n", "Gram GFLOP/s", "ms/Gram", "of dgemm",
            "same-shape GF/s", "target", "verdict");
     int missed = 0;
-    for (long wi = 0; wi < o->nw; wi++)
-        for (long bi = 0; bi < o->nb; bi++) {
-            long B = o->batches[bi], n = o->widths[wi];
+    for (long wi = 0; wi < o->widths.n; wi++)
+        for (long bi = 0; bi < o->batches.n; bi++) {
+            long B = o->batches.v[bi], n = o->widths.v[wi];
             hntk_hyper_arch a = {.f_depth = 3, .f_width = n, .x_dim = 2, .g_depth = 2, .g_width = 64, .z_dim = 2};
-            hntk_net *net;
-            if ((st = hntk_net_alloc(&a, B, cli_default_budget(), &net))) return st;
-            double *X = malloc(sizeof(double) * (size_t)(2 * B)), *K = malloc(sizeof(double) * (size_t)(B * B));
-            double *S = malloc(sizeof(double) * (size_t)(B * B));
-            if (!X || !K || !S) {
-                free(X);
-                free(K);
-                free(S);
-                hntk_net_free(net);
-                return hntk_fail(HNTK_ENOMEM, "cannot allocate the Gram benchmark's inputs");
-            }
+            /* one worker: the network, the Gram K (B, B) and the same-shape product S (B, B) */
+            hntk_pool_needs needs = {.batch = B, .gram = 1, .out_doubles = B * B + 2 * B};
+            hntk_pool *pool;
+            if ((st = hntk_pool_alloc(&a, &needs, 1, cli_default_budget(), &pool))) return st;
+            hntk_worker *w = hntk_pool_worker(pool, 0);
+            hntk_net *net = w->net;
+            double *K = w->gram, *S = w->out, *X = w->out + B * B;
             random_rows(3, X, B, 2);
             hntk_net_sample_weights(net, 1, 0);
             hntk_net_forward(net, B, X, X, NULL);
@@ -407,10 +359,7 @@ static int bench_gram(const bench_opts *o)
             char what[96];
             snprintf(what, sizeof what, "Gram B=%ld n=%ld / dgemm", B, n);
             add_summary(what, gflops / ref, has_target ? ">= 0.50" : "-", has_target ? met : -1);
-            free(X);
-            free(K);
-            free(S);
-            hntk_net_free(net);
+            hntk_pool_free(pool);
         }
     printf("  The target applies to B = 128, n >= 2048.  Below it the BLAS shape caps even a dgemm\n"
            "  (B = 1 is a dot product, 2 flops per 8 bytes read), and OpenBLAS's dsyrk adds a fixed\n"
@@ -576,47 +525,39 @@ static int bench_sampler(const bench_opts *o)
 
 /* ------------------------------------------------------------------ 3. Monte Carlo */
 
-/* The per-sample work of `hyperntk kernel` (kernel.c: kernel_sample, without --fntk). */
-typedef struct {
-    hntk_net *net;
-    const double *X, *Z;
-    long B;
-} mc_ctx;
-
-static int mc_sample(void *data, long sample, double *out)
-{
-    mc_ctx *c = data;
-    long B = c->B;
-    int st = hntk_net_sample_ntk_gram(c->net, 1, (uint32_t)sample, B, c->X, c->Z, out);
-    if (st) return st;
-    hntk_net_nngp_gram(c->net, out + B * B);
-    hntk_net_g_gram(c->net, out + 2 * B * B);
-    return HNTK_OK;
-}
-
+/* One Monte Carlo configuration: its inputs (the workers' shared job) and a
+ * pool of one worker per thread. */
 typedef struct {
     const char *name;
     hntk_hyper_arch arch;
     long B;
     double *X, *Z;
-    int n_ctx;
-    mc_ctx *ctx;
-    void **ptrs;
+    hntk_pool *pool;
 } mc_setup;
+
+/* The per-sample work of `hyperntk kernel` (kernel.c: kernel_sample, without --fntk). */
+static int mc_sample(void *ctx, long sample, double *out)
+{
+    hntk_worker *w = ctx;
+    const mc_setup *s = w->job;
+    long B = s->B;
+    int st = hntk_net_sample_ntk_gram(w->net, 1, (uint32_t)sample, B, s->X, s->Z, out);
+    if (st) return st;
+    hntk_net_nngp_gram(w->net, out + B * B);
+    hntk_net_g_gram(w->net, out + 2 * B * B);
+    return HNTK_OK;
+}
 
 static void mc_setup_free(mc_setup *s)
 {
-    if (s->ctx)
-        for (int t = 0; t < s->n_ctx; t++) hntk_net_free(s->ctx[t].net);
-    free(s->ctx);
-    free(s->ptrs);
+    hntk_pool_free(s->pool);
     free(s->X);
     free(s->Z);
     memset(s, 0, sizeof *s);
 }
 
 /* fig1b: x the same in every row, z_0 = (1,0), z_t on the circle, |z|^2 = 2 (inputs.c --kind circle).
- * fig1a: two random inputs. */
+ * fig1a: two random inputs.  Worker 0 also holds a per-sample buffer for mc_stages. */
 static int mc_setup_alloc(mc_setup *s, const char *name, int fig1b, long f_width, long g_width, int n_ctx)
 {
     memset(s, 0, sizeof *s);
@@ -624,12 +565,9 @@ static int mc_setup_alloc(mc_setup *s, const char *name, int fig1b, long f_width
     s->arch = (hntk_hyper_arch){.f_depth = 3, .f_width = f_width, .x_dim = 2, .g_depth = 2, .g_width = g_width,
                                 .z_dim = 2};
     s->B = fig1b ? 42 : 2;
-    s->n_ctx = n_ctx;
     s->X = malloc(sizeof(double) * (size_t)(2 * s->B));
     s->Z = malloc(sizeof(double) * (size_t)(2 * s->B));
-    s->ctx = calloc((size_t)n_ctx, sizeof *s->ctx);
-    s->ptrs = calloc((size_t)n_ctx, sizeof *s->ptrs);
-    if (!s->X || !s->Z || !s->ctx || !s->ptrs) {
+    if (!s->X || !s->Z) {
         mc_setup_free(s);
         return hntk_fail(HNTK_ENOMEM, "cannot allocate the Monte Carlo benchmark");
     }
@@ -644,17 +582,13 @@ static int mc_setup_alloc(mc_setup *s, const char *name, int fig1b, long f_width
         random_rows(HNTK_TENSOR_INPUT_X, s->X, s->B, 2);
         random_rows(HNTK_TENSOR_INPUT_Z, s->Z, s->B, 2);
     }
-    for (int t = 0; t < n_ctx; t++) {
-        int st = hntk_net_alloc(&s->arch, s->B, cli_default_budget(), &s->ctx[t].net);
-        if (st) {
-            mc_setup_free(s);
-            return st;
-        }
-        s->ctx[t].X = s->X;
-        s->ctx[t].Z = s->Z;
-        s->ctx[t].B = s->B;
-        s->ptrs[t] = &s->ctx[t];
+    hntk_pool_needs needs = {.batch = s->B, .out_doubles = 3 * s->B * s->B};
+    int st = hntk_pool_alloc(&s->arch, &needs, n_ctx, cli_default_budget(), &s->pool);
+    if (st) {
+        mc_setup_free(s);
+        return st;
     }
+    hntk_pool_set_job(s->pool, s);
     return HNTK_OK;
 }
 
@@ -666,7 +600,7 @@ static int mc_time(mc_setup *s, int threads, long first, long samples, double *w
     if (st) return st;
     set_threads(threads);
     hntk_mc_job job = {.samples = samples, .first_sample = first, .dim = 3 * s->B * s->B, .n_ctx = threads,
-                       .ctx = s->ptrs, .fn = mc_sample};
+                       .ctx = hntk_pool_ctx(s->pool), .fn = mc_sample};
     double c0 = cpu_seconds(), t0 = cli_now();
     st = hntk_mc_run(&job, acc);
     *wall = cli_now() - t0;
@@ -678,27 +612,25 @@ static int mc_time(mc_setup *s, int threads, long first, long samples, double *w
 /* Per-stage seconds of one sample on one thread: weights, forward, backward, Grams (best of reps). */
 static void mc_stages(mc_setup *s, int reps, double stage[4])
 {
-    mc_ctx *c = &s->ctx[0];
+    hntk_net *net = hntk_pool_worker(s->pool, 0)->net;
     long B = s->B;
-    double *out = malloc(sizeof(double) * (size_t)(3 * B * B));
+    double *out = hntk_pool_worker(s->pool, 0)->out;
     for (int k = 0; k < 4; k++) stage[k] = INFINITY;
-    if (!out) return;
     for (int r = 0; r < reps; r++) {
         double t0 = cli_now();
-        hntk_net_sample_weights(c->net, 1, (uint32_t)r);
+        hntk_net_sample_weights(net, 1, (uint32_t)r);
         double t1 = cli_now();
-        hntk_net_forward(c->net, B, c->X, c->Z, NULL);
+        hntk_net_forward(net, B, s->X, s->Z, NULL);
         double t2 = cli_now();
-        hntk_net_backward(c->net);
+        hntk_net_backward(net);
         double t3 = cli_now();
-        hntk_net_ntk_gram(c->net, out);
-        hntk_net_nngp_gram(c->net, out + B * B);
-        hntk_net_g_gram(c->net, out + 2 * B * B);
+        hntk_net_ntk_gram(net, out);
+        hntk_net_nngp_gram(net, out + B * B);
+        hntk_net_g_gram(net, out + 2 * B * B);
         double t4 = cli_now(), t[4] = {t1 - t0, t2 - t1, t3 - t2, t4 - t3};
         for (int k = 0; k < 4; k++)
             if (t[k] < stage[k]) stage[k] = t[k];
     }
-    free(out);
 }
 
 /* Memory read bandwidth (GB/s) with `threads` threads: sum of an array of
@@ -851,14 +783,16 @@ static int bench_taylor(const bench_opts *o)
     double X[6], Z[6];
     random_rows(2100, X, 2, 3);
     random_rows(2101, Z, 2, 3);
-    int st = hntk_net_alloc(&a, 2, cli_default_budget(), &b.net);
-    if (!st) st = hntk_taylor_ws_alloc(&a, 2, R, 0, &b.ws);
+    hntk_pool_needs needs = {.batch = 2, .taylor_order = R};
+    hntk_pool *pool;
+    int st = hntk_pool_alloc(&a, &needs, 1, cli_default_budget(), &pool);
     if (st) {
-        hntk_net_free(b.net);
         printf("\n[taylor] not available: %s\n", hntk_last_error());
         add_summary("Taylor K^(1..R) / fwd+bwd: not available", NAN, "<= R+2", -1);
         return HNTK_OK;
     }
+    b.net = hntk_pool_worker(pool, 0)->net;
+    b.ws = hntk_pool_worker(pool, 0)->taylor;
     hntk_net_sample_weights(b.net, 1, 0);
     b.X = X;
     b.Z = Z;
@@ -878,8 +812,7 @@ static int bench_taylor(const bench_opts *o)
         printf("  MISSED: the jets run one dgemm per layer on the stacked orders (min(l, R) B rows), so their\n"
                "  cost is that of a forward on %d rows plus the Cauchy products through g.\n", 2 * R);
     add_summary("Taylor K^(1..6) pair / fwd+bwd(1)", ratio, "<= 8", met);
-    hntk_taylor_ws_free(b.ws);
-    hntk_net_free(b.net);
+    hntk_pool_free(pool);
     return HNTK_OK;
 }
 
@@ -975,6 +908,5 @@ int hntk_cmd_bench(int argc, char **argv)
             printf("  %-52s %9.3f %9s %8s\n", summary[i].what, summary[i].ratio, summary[i].target,
                    verdict_word(summary[i].verdict));
     }
-    free_opts(&o);
     return st ? cli_report(CMD, st) : CLI_EXIT_OK;
 }

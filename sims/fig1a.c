@@ -47,7 +47,8 @@ typedef struct {
 static const opt_spec SPECS[] = {
     {"f-widths", "LIST", OPT_LIST, F(f_widths), 1, HNTK_MAX_WIDTH, NULL, "widths n of f", OPT_CONFIG | OPT_INCREASING},
     {"g-widths", "LIST", OPT_LIST, F(g_widths), 1, HNTK_MAX_WIDTH, NULL, "widths m of g", OPT_CONFIG | OPT_INCREASING},
-    {"f-depth", "L", OPT_INT, F(f_depth), 2, HNTK_MAX_DEPTH, "3", "weight layers of f", OPT_CONFIG},
+    {"f-depth", "L", OPT_INT, F(f_depth), 2, HNTK_MAX_DEPTH, "3",
+     "weight layers of f (from 2: the run varies the width of a hidden layer)", OPT_CONFIG},
     {"g-depth", "H", OPT_INT, F(g_depth), 2, HNTK_MAX_DEPTH, "2", "weight layers of g", OPT_CONFIG},
     {"x-dim", "n0", OPT_LONG, F(x_dim), 2, HNTK_MAX_WIDTH, "2", "dimension of x", OPT_CONFIG},
     {"z-dim", "m0", OPT_LONG, F(z_dim), 2, HNTK_MAX_WIDTH, "2", "dimension of z", OPT_CONFIG},

@@ -1,161 +1,195 @@
 /* kernel.c: `hyperntk kernel`: empirical hyperkernel and NNGP of a
  * hypernetwork over independent initializations, against the analytic limit,
- * on the inputs of an HDF5 file (schema: docs/file-formats.md). */
-#include <getopt.h>
+ * on the inputs of an HDF5 file (schema: docs/file-formats.md).
+ *
+ * Fourier features (--fourier k): p_i(z) = sqrt(2) cos(w_i.z + b_i), i = 1..k,
+ * w_i ~ N(0, s^-2 I), b_i ~ U[-pi, pi], are g's input.  Every limit below is
+ * a function of S(x,x') and of g's input kernel Shat^0(z,z'):
+ *   k -> infinity:     Shat^0 = exp(-|z-z'|^2/(2 s^2))          /analytic/ntk, nngp
+ *   drawn features:    Shat^0 = (1/k) sum_i p_i(z) p_i(z')      /analytic/ntk_drawn_features, ...
+ * --fourier-draw per-sample (default) redraws the features with every sample,
+ * so the Monte Carlo mean converges to the expectation of the limit over the
+ * draw.  For H = 1 the limits are linear in Shat^0 and that expectation is the
+ * k -> infinity limit exactly; for H >= 2 it has no closed form and is
+ * computed by averaging the drawn-features limit over --fourier-mean-draws
+ * independent draws (/analytic/ntk_feature_mean, with its standard error).
+ * --fourier-draw fixed draws them once per run (streams of the reserved sample
+ * HNTK_FOURIER_RUN_SAMPLE), as a preprocessing step is in practice; the
+ * reference is then the drawn-features limit, in closed form.
+ * The printed z-scores compare like with like (the "reference"); the z
+ * against the k -> infinity limit is printed beside them. */
+#define _POSIX_C_SOURCE 200809L
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "commands.h"
+#include "opts.h"
 
 static const char *CMD = "kernel";
 
+enum { DRAW_PER_SAMPLE = 0, DRAW_FIXED = 1 };
+static const char *const DRAW_NAMES[] = {"per-sample", "fixed", NULL};
+static const char *const VARIANT_NAMES[] = {"paper", "authors-code", NULL}; /* = hntk_variant order */
+
+/* The key of the feature draws of the per-sample reference: hntk_rng_derive_key(seed, this). */
+#define FEATURE_MEAN_KEY_CODE 0x6b65726e656c4d45ULL /* "kernelME" */
+
 typedef struct {
-    hntk_hyper_arch arch;
+    int f_depth, g_depth;
+    long f_width, g_width;
     long samples;
     uint64_t seed;
-    const char *inputs;
-    const char *out;
-    hntk_variant variant;
-    double budget_gib;
+    const char *inputs, *out;
+    long fourier_k;
+    double fourier_scale;
+    int fourier_draw;
+    long mean_draws;
+    int variant;
     int fntk;  /* also measure K^f between f's outputs (costly: P x P x n per sample) */
     long rows; /* pairs shown in the table */
-    const char *dump;  /* --dump-weights FILE: one sample's weights and kernel, for peers */
-    long dump_sample;  /* --dump-sample I */
-    int dump_sample_set;
+    double budget_gib;
+    const char *dump; /* --dump-weights FILE: one sample's weights and kernel, for peers */
+    long dump_sample;
 } kernel_opts;
 
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "Usage: hyperntk kernel --inputs IN.h5 --out OUT.h5 [OPTIONS]\n"
-            "Empirical hyperkernel K^h and NNGP h(u)h(u') over independent initializations,\n"
-            "against the infinite-width limits Theta^h and Lambda^H (THEORY.md sections 2-3).\n\n"
-            "  --inputs FILE        float64 datasets x (B, x_dim) and z (B, z_dim), used as given\n"
-            "  --out FILE           result file (written atomically; schema in docs/file-formats.md)\n"
-            "  --f-depth L          weight layers of f, 1..%d (default 3)\n"
-            "  --f-width n          hidden width of f, 1..%ld (default 1000)\n"
-            "  --g-depth H          weight layers of g, 1..%d (default 2)\n"
-            "  --g-width m          hidden width of g, 1..%ld (default 200)\n"
-            "  --samples N          independent initializations, 2..2147483647 (default 100)\n"
-            "  --seed S             seed, 0..2^63-1 (default 1); sample i uses streams (S, i)\n"
-            "  --fourier k          use k Fourier features of z as g's input (default 0: none)\n"
-            "  --fourier-scale s    Fourier-feature length scale s > 0 (default 1)\n"
-            "  --variant V          analytic limit: paper (default) or authors-code (no S(x,x')\n"
-            "                       in the backward products; for comparison only)\n"
-            "  --fntk               also record K^f(x_0,x_0) and K^f(x_0,x_1): diagonal mean and\n"
-            "                       off-diagonal RMS (costs O(P^2 n) per sample)\n"
-            "  --rows R             input pairs shown in the table (default 10)\n"
-            "  --mem-budget GiB     refuse configurations needing more memory (default 3/4 of RAM)\n"
-            "  --dump-weights FILE  also write sample I's weights W^1..W^L (raw N(0,1)), the inputs,\n"
-            "                       h and that sample's K^h to FILE, for checks against other code\n"
-            "                       (bench/torch_peer.py; schema in docs/file-formats.md)\n"
-            "  --dump-sample I      the sample dumped, 0..samples-1 (default 0)\n"
-            "  --help               this text\n\n"
-            "Threads: OMP_NUM_THREADS.  The result is bit-identical for any thread count.\n",
-            HNTK_MAX_DEPTH, HNTK_MAX_WIDTH, HNTK_MAX_DEPTH, HNTK_MAX_WIDTH);
-}
+#define F(field) offsetof(kernel_opts, field)
+static const opt_spec SPECS[] = {
+    {"inputs", "FILE", OPT_STRING, F(inputs), 0, 0, NULL, "float64 datasets x (B, x_dim) and z (B, z_dim), used as given",
+     OPT_REQUIRED | OPT_CONFIG},
+    {"out", "FILE", OPT_STRING, F(out), 0, 0, NULL, "result file (written atomically; schema in docs/file-formats.md)",
+     OPT_REQUIRED},
+    {"f-depth", "L", OPT_INT, F(f_depth), 1, HNTK_MAX_DEPTH, "3", "weight layers of f", OPT_CONFIG},
+    {"f-width", "n", OPT_LONG, F(f_width), 1, HNTK_MAX_WIDTH, "1000", "hidden width of f", OPT_CONFIG},
+    {"g-depth", "H", OPT_INT, F(g_depth), 1, HNTK_MAX_DEPTH, "2", "weight layers of g", OPT_CONFIG},
+    {"g-width", "m", OPT_LONG, F(g_width), 1, HNTK_MAX_WIDTH, "200", "hidden width of g", OPT_CONFIG},
+    {"samples", "N", OPT_LONG, F(samples), 2, 2147483647.0, "100", "independent initializations", OPT_CONFIG},
+    {"seed", "S", OPT_SEED, F(seed), 0, 0, "1", "seed; sample i uses streams (S, i)", OPT_CONFIG},
+    {"fourier", "k", OPT_LONG, F(fourier_k), 0, HNTK_MAX_WIDTH, "0",
+     "use k Fourier features sqrt(2) cos(w.z + b) of z as g's input (0: z itself)", OPT_CONFIG},
+    {"fourier-scale", "s", OPT_DOUBLE, F(fourier_scale), 1e-300, 1e300, "1", "Fourier length scale: w ~ N(0, s^-2 I)",
+     OPT_CONFIG},
+    {"fourier-draw", "D", OPT_CHOICE, F(fourier_draw), 0, 0, "per-sample",
+     "per-sample: new features with every sample (the default: the result files of\n"
+     "earlier runs stay reproducible); fixed: drawn once per run from the seed, as a\n"
+     "preprocessing step is in practice.  Each has its own reference for the z-scores",
+     OPT_CONFIG, DRAW_NAMES},
+    {"fourier-mean-draws", "M", OPT_LONG, F(mean_draws), 100, 1e9, "10000",
+     "per-sample features with H >= 2: feature draws averaged for the finite-k\n"
+     "reference E_draw[Theta^h] (no closed form; its standard error enters z)", OPT_CONFIG},
+    {"variant", "V", OPT_CHOICE, F(variant), 0, 0, "paper",
+     "analytic limit: paper, or authors-code (no S(x,x') in the backward products;\nfor comparison only)", OPT_CONFIG,
+     VARIANT_NAMES},
+    {"fntk", NULL, OPT_FLAG, F(fntk), 0, 0, NULL,
+     "also record K^f(x_0,x_0) and K^f(x_0,x_1): diagonal mean and off-diagonal RMS\n(costs O(P^2 n) per sample)", 0},
+    {"rows", "R", OPT_LONG, F(rows), 0, 1000000, "10", "input pairs shown in the table", 0},
+    {"mem-budget", "GiB", OPT_DOUBLE, F(budget_gib), 1e-6, 1e6, NULL,
+     "refuse runs whose workers need more memory (default 3/4 of RAM)", 0},
+    {"dump-weights", "FILE", OPT_STRING, F(dump), 0, 0, NULL,
+     "also write sample I's weights W^1..W^L (raw N(0,1)), the inputs, h and that\n"
+     "sample's K^h to FILE, for checks against other code (bench/torch_peer.py)", 0},
+    {"dump-sample", "I", OPT_LONG, F(dump_sample), 0, 2147483646.0, "0", "the sample dumped, 0..samples-1", 0},
+};
+#undef F
 
-enum { OPT_F_DEPTH = 256, OPT_F_WIDTH, OPT_G_DEPTH, OPT_G_WIDTH, OPT_SAMPLES, OPT_SEED, OPT_INPUTS, OPT_OUT,
-       OPT_FOURIER, OPT_FOURIER_SCALE, OPT_VARIANT, OPT_FNTK, OPT_ROWS, OPT_BUDGET, OPT_DUMP, OPT_DUMP_SAMPLE,
-       OPT_HELP };
+static const opt_command COMMAND = {
+    .cmd = "kernel",
+    .synopsis = "--inputs IN.h5 --out OUT.h5 [OPTIONS]",
+    .summary = "Empirical hyperkernel K^h and NNGP h(u)h(u') over independent initializations,\n"
+               "against the infinite-width limits Theta^h and Lambda^H (docs/theory.md sections 2-3).",
+    .footer = "Fourier features: the z-scores compare the mean with the limit it converges to: with fixed\n"
+              "features, the limit for the features drawn (input kernel (1/k) sum_i p_i(z) p_i(z'));\n"
+              "with per-sample features, its expectation over the draw (= the k -> infinity limit when\n"
+              "H = 1, otherwise averaged over --fourier-mean-draws draws).  The z against the k -> infinity\n"
+              "limit exp(-|z-z'|^2/(2 s^2)) is shown beside it.\n"
+              "Threads: OMP_NUM_THREADS; processes: mpirun -np K.  The result is bit-identical for any\n"
+              "thread or process count.  Theory: docs/theory.md.",
+    .specs = SPECS,
+    .n_specs = (int)(sizeof SPECS / sizeof SPECS[0]),
+};
 
-static int parse_options(int argc, char **argv, kernel_opts *o)
+static int parse_options(int argc, char **argv, kernel_opts *o, opts_state *state)
 {
-    static const struct option longopts[] = {
-        {"f-depth", required_argument, 0, OPT_F_DEPTH}, {"f-width", required_argument, 0, OPT_F_WIDTH},
-        {"g-depth", required_argument, 0, OPT_G_DEPTH}, {"g-width", required_argument, 0, OPT_G_WIDTH},
-        {"samples", required_argument, 0, OPT_SAMPLES}, {"seed", required_argument, 0, OPT_SEED},
-        {"inputs", required_argument, 0, OPT_INPUTS},   {"out", required_argument, 0, OPT_OUT},
-        {"fourier", required_argument, 0, OPT_FOURIER}, {"fourier-scale", required_argument, 0, OPT_FOURIER_SCALE},
-        {"variant", required_argument, 0, OPT_VARIANT}, {"fntk", no_argument, 0, OPT_FNTK},
-        {"rows", required_argument, 0, OPT_ROWS},       {"mem-budget", required_argument, 0, OPT_BUDGET},
-        {"dump-weights", required_argument, 0, OPT_DUMP}, {"dump-sample", required_argument, 0, OPT_DUMP_SAMPLE},
-        {"help", no_argument, 0, OPT_HELP},             {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
-    o->arch.f_depth = 3;
-    o->arch.f_width = 1000;
-    o->arch.g_depth = 2;
-    o->arch.g_width = 200;
-    o->arch.fourier_scale = 1.0;
-    o->samples = 100;
-    o->seed = 1;
-    o->variant = HNTK_VARIANT_PAPER;
     o->budget_gib = (double)cli_default_budget() / 1073741824.0;
-    o->rows = 10;
-    long v;
-    int c, st = 0;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-        switch (c) {
-        case OPT_F_DEPTH: st = cli_parse_long(CMD, "f-depth", optarg, 1, HNTK_MAX_DEPTH, &v); o->arch.f_depth = (int)v; break;
-        case OPT_F_WIDTH: st = cli_parse_long(CMD, "f-width", optarg, 1, HNTK_MAX_WIDTH, &o->arch.f_width); break;
-        case OPT_G_DEPTH: st = cli_parse_long(CMD, "g-depth", optarg, 1, HNTK_MAX_DEPTH, &v); o->arch.g_depth = (int)v; break;
-        case OPT_G_WIDTH: st = cli_parse_long(CMD, "g-width", optarg, 1, HNTK_MAX_WIDTH, &o->arch.g_width); break;
-        case OPT_SAMPLES: st = cli_parse_long(CMD, "samples", optarg, 2, 2147483647L, &o->samples); break;
-        case OPT_SEED: st = cli_parse_seed(CMD, optarg, &o->seed); break;
-        case OPT_INPUTS: o->inputs = optarg; break;
-        case OPT_OUT: o->out = optarg; break;
-        case OPT_FOURIER: st = cli_parse_long(CMD, "fourier", optarg, 0, HNTK_MAX_WIDTH, &o->arch.fourier_k); break;
-        case OPT_FOURIER_SCALE: st = cli_parse_double(CMD, "fourier-scale", optarg, 1e-300, 1e300, &o->arch.fourier_scale); break;
-        case OPT_VARIANT:
-            if (hntk_variant_parse(optarg, &o->variant)) return cli_usage_error(CMD, "--variant: %s", hntk_last_error());
-            break;
-        case OPT_FNTK: o->fntk = 1; break;
-        case OPT_ROWS: st = cli_parse_long(CMD, "rows", optarg, 0, 1000000, &o->rows); break;
-        case OPT_BUDGET: st = cli_parse_double(CMD, "mem-budget", optarg, 1e-6, 1e6, &o->budget_gib); break;
-        case OPT_DUMP: o->dump = optarg; break;
-        case OPT_DUMP_SAMPLE:
-            st = cli_parse_long(CMD, "dump-sample", optarg, 0, 2147483646L, &o->dump_sample);
-            o->dump_sample_set = 1;
-            break;
-        case OPT_HELP: usage(stdout); return -1;
-        default:
-            return cli_usage_error(CMD, "unknown or incomplete option '%s'", argv[optind - 1]);
-        }
-        if (st) return st;
-    }
-    if (optind < argc) return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
-    if (!o->inputs) return cli_usage_error(CMD, "--inputs FILE is required");
-    if (!o->out) return cli_usage_error(CMD, "--out FILE is required");
-    if (o->dump_sample_set && !o->dump) return cli_usage_error(CMD, "--dump-sample needs --dump-weights FILE");
+    int st = opts_parse(&COMMAND, argc, argv, o, state);
+    if (st) return st;
+    if (opts_given(&COMMAND, state, "dump-sample") && !o->dump)
+        return cli_usage_error(CMD, "--dump-sample needs --dump-weights FILE (given: --dump-sample %ld alone)",
+                               o->dump_sample);
     if (o->dump_sample >= o->samples)
         return cli_usage_error(CMD, "--dump-sample: %ld is not a sample of this run: accepted 0..%ld", o->dump_sample,
                                o->samples - 1);
     if (o->dump && !strcmp(o->dump, o->out))
         return cli_usage_error(CMD, "--dump-weights: '%s' is also the --out file", o->dump);
+    if (o->fourier_k == 0 && opts_given(&COMMAND, state, "fourier-draw"))
+        return cli_usage_error(CMD, "--fourier-draw %s: no Fourier features (--fourier 0); accepted with --fourier "
+                                    "1..%ld", DRAW_NAMES[o->fourier_draw], (long)HNTK_MAX_WIDTH);
     return 0;
 }
 
-/* ---- per-sample statistics: [K^h (B,B) | NNGP (B,B) | c.c' (B,B) | K^f stats (4)] ---- */
+/* ---- the shared, read-only description of the work (a worker's ->job) ---- */
 
 typedef struct {
-    hntk_net *net;
-    hntk_fntk_ws *fntk; /* NULL unless --fntk */
-    const double *X, *Z;
+    hntk_hyper_arch arch;
+    hntk_variant variant;
     long B;
-    uint64_t seed;
-} sample_ctx;
+    const double *X, *Z;
+    uint64_t seed;     /* streams (seed, sample) of the networks */
+    uint64_t mean_key; /* streams (mean_key, draw) of the feature draws of the per-sample reference */
+    int fntk;
+    hntk_cov *xcov;    /* (B, B) x-triples, for the per-sample reference */
+} kernel_job;
 
 enum { FNTK_STATS = 4 }; /* diag mean and off-diag RMS of K^f(x_0,x_0), then of K^f(x_0,x_1) */
 
-static long stats_dim(long B, int fntk) { return 3 * B * B + (fntk ? FNTK_STATS : 0); }
-
-static int kernel_sample(void *data, long sample, double *out)
+/* One initialization: [K^h (B,B) | NNGP (B,B) | c.c' (B,B) | K^f stats (4, with --fntk)]. */
+static int kernel_sample(void *ctx, long sample, double *out)
 {
-    sample_ctx *c = data;
-    long B = c->B;
-    int st = hntk_net_sample_ntk_gram(c->net, c->seed, (uint32_t)sample, B, c->X, c->Z, out);
+    hntk_worker *w = ctx;
+    const kernel_job *j = w->job;
+    long B = j->B;
+    int st = hntk_net_sample_ntk_gram(w->net, j->seed, (uint32_t)sample, B, j->X, j->Z, out);
     if (st) return st;
-    hntk_net_nngp_gram(c->net, out + B * B);
-    hntk_net_g_gram(c->net, out + 2 * B * B);
-    if (c->fntk) {
+    hntk_net_nngp_gram(w->net, out + B * B);
+    hntk_net_g_gram(w->net, out + 2 * B * B);
+    if (j->fntk) {
         double *f = out + 3 * B * B;
-        hntk_net_fntk_stats(c->net, c->fntk, 0, 0, &f[0], &f[1]);
-        hntk_net_fntk_stats(c->net, c->fntk, 0, B > 1 ? 1 : 0, &f[2], &f[3]);
+        hntk_net_fntk_stats(w->net, w->fntk, 0, 0, &f[0], &f[1]);
+        hntk_net_fntk_stats(w->net, w->fntk, 0, B > 1 ? 1 : 0, &f[2], &f[3]);
     }
+    return HNTK_OK;
+}
+
+/* Doubles of the worker buffer of one feature draw: freq, phase, Phi, Shat^0. */
+static long draw_doubles(const hntk_hyper_arch *a, long B)
+{
+    long k = a->fourier_k;
+    return k * (a->z_dim + 1) + B * k + B * B;
+}
+
+/* One feature draw of the per-sample reference: [Theta^h (B,B) | Lambda^H (B,B)]
+ * for the input kernel of the features of stream (mean_key, draw). */
+static int feature_draw_sample(void *ctx, long draw, double *out)
+{
+    hntk_worker *w = ctx;
+    const kernel_job *j = w->job;
+    const hntk_hyper_arch *a = &j->arch;
+    long B = j->B, k = a->fourier_k;
+    double *freq = w->out, *phase = freq + k * a->z_dim, *phi = phase + k, *kz = phi + B * k;
+    hntk_fourier_draw(a, j->mean_key, (uint32_t)draw, freq, phase);
+    hntk_fourier_features(k, a->z_dim, freq, phase, B, j->Z, phi);
+    hntk_fourier_feature_gram(k, B, phi, kz);
+    for (long p = 0; p < B; p++)
+        for (long q = p; q < B; q++) {
+            hntk_cov zc = {kz[p * B + p], kz[p * B + q], kz[q * B + q]};
+            hntk_limit lim;
+            hntk_limit_hyper(a->f_depth, a->g_depth, j->xcov[p * B + q], zc, j->variant, &lim);
+            out[p * B + q] = out[q * B + p] = lim.theta_h;
+            out[B * B + p * B + q] = out[B * B + q * B + p] = lim.lambda_h;
+        }
     return HNTK_OK;
 }
 
@@ -164,130 +198,279 @@ static int kernel_sample(void *data, long sample, double *out)
 typedef struct {
     long B, x_dim, z_dim;
     double *X, *Z;
-    double *theta_h, *lambda_h; /* (B,B) analytic */
+    hntk_hyper_arch arch;
+    kernel_job job;
+    hntk_pool *pool;
     hntk_welford *acc;
-    double *var, *se;           /* (dim) */
+    double *var, *se;               /* (dim) */
+    double *theta_inf, *lambda_inf; /* (B,B) limits with the raw or the k -> infinity input kernel */
+    /* fixed features: the features, their input kernel and limits */
+    double *freq, *phase, *phi, *shat0, *theta_drawn, *lambda_drawn;
+    /* per-sample features, H >= 2: the expectation over the draw and its standard error */
+    hntk_welford *mean_acc;
+    double *mean_var, *mean_se;     /* (2 B B) */
+    /* the reference of the z-scores */
+    const double *ref_t, *ref_l, *ref_t_se, *ref_l_se; /* se may be NULL */
+    const char *ref_name, *ref_t_path, *ref_l_path;
     int threads;
-    sample_ctx *ctx;
-    void **ctx_ptrs;
 } kernel_run;
 
 static void run_free(kernel_run *r)
 {
-    if (r->ctx)
-        for (int t = 0; t < r->threads; t++) {
-            hntk_net_free(r->ctx[t].net);
-            hntk_fntk_ws_free(r->ctx[t].fntk);
-        }
-    free(r->ctx);
-    free(r->ctx_ptrs);
+    hntk_pool_free(r->pool);
     hntk_welford_free(r->acc);
-    free(r->X);
-    free(r->Z);
-    free(r->theta_h);
-    free(r->lambda_h);
-    free(r->var);
-    free(r->se);
+    hntk_welford_free(r->mean_acc);
+    double *bufs[] = {r->X, r->Z, r->var, r->se, r->theta_inf, r->lambda_inf, r->freq, r->phase, r->phi, r->shat0,
+                      r->theta_drawn, r->lambda_drawn, r->mean_var, r->mean_se};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(bufs[i]);
+    free(r->job.xcov);
 }
 
-/* Allocate one network per thread after checking the total against the budget. */
-static int alloc_contexts(const kernel_opts *o, kernel_run *r)
+static int alloc_doubles(long n, double **p)
 {
-    size_t budget = (size_t)(o->budget_gib * 1073741824.0);
-    size_t per_thread = hntk_net_bytes(&o->arch, r->B) + (o->fntk ? hntk_fntk_ws_bytes(&o->arch) : 0);
-    size_t total = per_thread * (size_t)r->threads;
-    if (total > budget)
-        return hntk_fail(HNTK_EBUDGET,
-                         "%d thread workspaces of %.3g GiB each need %.3g GiB, over the memory budget of %.3g GiB "
-                         "(--mem-budget, accepted up to the machine's memory)",
-                         r->threads, per_thread / 1073741824.0, total / 1073741824.0, o->budget_gib);
-    r->ctx = calloc((size_t)r->threads, sizeof *r->ctx);
-    r->ctx_ptrs = calloc((size_t)r->threads, sizeof *r->ctx_ptrs);
-    if (!r->ctx || !r->ctx_ptrs) return hntk_fail(HNTK_ENOMEM, "cannot allocate thread contexts");
-    for (int t = 0; t < r->threads; t++) {
-        sample_ctx *c = &r->ctx[t];
-        int st = hntk_net_alloc(&o->arch, r->B, 0, &c->net);
-        if (!st && o->fntk) st = hntk_fntk_ws_alloc(c->net, 0, &c->fntk);
+    *p = malloc(sizeof(double) * (size_t)(n > 0 ? n : 1));
+    return *p ? HNTK_OK : hntk_fail(HNTK_ENOMEM, "cannot allocate %ld doubles of results", n);
+}
+
+static int fourier_on(const kernel_run *r) { return r->arch.fourier_k > 0; }
+static int per_sample_mean(const kernel_opts *o, const kernel_run *r)
+{
+    return fourier_on(r) && o->fourier_draw == DRAW_PER_SAMPLE && r->arch.g_depth >= 2;
+}
+
+/* Every limit, and the choice of the reference. */
+static int compute_limits(const kernel_opts *o, kernel_run *r)
+{
+    long B = r->B, BB = B * B, k = r->arch.fourier_k;
+    int st = alloc_doubles(BB, &r->theta_inf);
+    if (!st) st = alloc_doubles(BB, &r->lambda_inf);
+    if (!st) st = hntk_limit_batch(&r->arch, r->job.variant, B, r->X, r->Z, r->theta_inf, r->lambda_inf);
+    if (st) return st;
+    r->ref_t = r->theta_inf;
+    r->ref_l = r->lambda_inf;
+    r->ref_t_path = "/analytic/ntk";
+    r->ref_l_path = "/analytic/nngp";
+    r->ref_name = !fourier_on(r) ? "the limit" : "the k -> infinity limit, exact for per-sample features when H = 1";
+    if (fourier_on(r) && o->fourier_draw == DRAW_FIXED) {
+        /* r->freq, r->phase: drawn before the pool was made */
+        if (!st) st = alloc_doubles(B * k, &r->phi);
+        if (!st) st = alloc_doubles(BB, &r->shat0);
+        if (!st) st = alloc_doubles(BB, &r->theta_drawn);
+        if (!st) st = alloc_doubles(BB, &r->lambda_drawn);
         if (st) return st;
-        c->X = r->X;
-        c->Z = r->Z;
-        c->B = r->B;
-        c->seed = o->seed;
-        r->ctx_ptrs[t] = c;
+        hntk_fourier_features(k, r->z_dim, r->freq, r->phase, B, r->Z, r->phi);
+        hntk_fourier_feature_gram(k, B, r->phi, r->shat0);
+        st = hntk_limit_batch_zgram(&r->arch, r->job.variant, B, r->X, r->shat0, r->theta_drawn, r->lambda_drawn);
+        r->ref_t = r->theta_drawn;
+        r->ref_l = r->lambda_drawn;
+        r->ref_t_path = "/analytic/ntk_drawn_features";
+        r->ref_l_path = "/analytic/nngp_drawn_features";
+        r->ref_name = "the limit for the features drawn (fixed for the run)";
     }
-    return HNTK_OK;
+    if (!st && per_sample_mean(o, r)) {
+        r->job.xcov = malloc(sizeof(hntk_cov) * (size_t)BB);
+        if (!r->job.xcov) return hntk_fail(HNTK_ENOMEM, "cannot allocate %ld covariance triples", BB);
+        for (long p = 0; p < B; p++)
+            for (long q = 0; q < B; q++) {
+                const double *xp = r->X + p * r->x_dim, *xq = r->X + q * r->x_dim;
+                double pp = 0, pq = 0, qq = 0;
+                for (long d = 0; d < r->x_dim; d++) {
+                    pp += xp[d] * xp[d];
+                    pq += xp[d] * xq[d];
+                    qq += xq[d] * xq[d];
+                }
+                r->job.xcov[p * B + q] = (hntk_cov){pp / (double)r->x_dim, pq / (double)r->x_dim, qq / (double)r->x_dim};
+            }
+        if (!st) st = hntk_welford_alloc(2 * BB, &r->mean_acc);
+        if (!st) st = alloc_doubles(2 * BB, &r->mean_var);
+        if (!st) st = alloc_doubles(2 * BB, &r->mean_se);
+        if (st) return st;
+        cli_progress progress;
+        cli_progress_init(&progress, "kernel feature draws");
+        hntk_mc_job job = {.samples = o->mean_draws, .dim = 2 * BB, .n_ctx = r->threads, .ctx = hntk_pool_ctx(r->pool),
+                           .fn = feature_draw_sample, .progress = cli_progress_update, .progress_data = &progress};
+        st = hntk_mc_run(&job, r->mean_acc);
+        cli_progress_end(&progress);
+        if (st) return st;
+        hntk_welford_finish(r->mean_acc, r->mean_var, r->mean_se);
+        r->ref_t = r->mean_acc->mean;
+        r->ref_l = r->mean_acc->mean + BB;
+        r->ref_t_se = r->mean_se;
+        r->ref_l_se = r->mean_se + BB;
+        r->ref_t_path = "/analytic/ntk_feature_mean";
+        r->ref_l_path = "/analytic/nngp_feature_mean";
+        r->ref_name = "the expectation of the limit over the feature draw (Monte Carlo over draws)";
+    }
+    return st;
+}
+
+static double zscore(double mean, double se, double ref, const double *ref_se, long k)
+{
+    double s2 = se * se + (ref_se ? ref_se[k] * ref_se[k] : 0.0);
+    return (mean - ref) / sqrt(s2);
 }
 
 static void print_table(const kernel_opts *o, const kernel_run *r)
 {
-    long B = r->B, shown = 0;
+    long B = r->B, shown = 0, BB = B * B;
     const double *mean = r->acc->mean;
-    printf("hyperntk kernel: L=%d n=%ld H=%d m=%ld, %ld samples, seed %llu, variant %s\n", o->arch.f_depth,
-           o->arch.f_width, o->arch.g_depth, o->arch.g_width, o->samples, (unsigned long long)o->seed,
-           hntk_variant_name(o->variant));
-    printf("%4s %4s | %24s %11s %7s | %24s %11s %7s\n", "i", "j", "K^h mean +- stderr", "Theta^h", "z",
-           "NNGP mean +- stderr", "Lambda^H", "z");
+    int four = fourier_on(r);
+    printf("hyperntk kernel: L=%d n=%ld H=%d m=%ld, %ld samples, seed %llu, variant %s\n", r->arch.f_depth,
+           r->arch.f_width, r->arch.g_depth, r->arch.g_width, o->samples, (unsigned long long)o->seed,
+           hntk_variant_name(r->job.variant));
+    if (four) {
+        printf("Fourier features: k = %ld, s = %g, drawn %s; z = (mean - reference)/stderr, reference: %s%s\n",
+               r->arch.fourier_k, r->arch.fourier_scale,
+               o->fourier_draw == DRAW_FIXED ? "once for the run" : "anew for every sample", r->ref_name,
+               r->ref_t_se ? " (its standard error included)" : "");
+        if (per_sample_mean(o, r))
+            printf("  (no closed form for H >= 2: Theta^h is nonlinear in the input kernel; reference averaged over "
+                   "%ld feature draws)\n", o->mean_draws);
+        printf("  z inf: against the k -> infinity limit exp(-|z-z'|^2/(2 s^2)) (%s)\n",
+               o->fourier_draw == DRAW_FIXED || per_sample_mean(o, r) ? "not what the mean converges to at finite k"
+                                                                      : "the same");
+    }
+    printf("%4s %4s | %24s %11s %7s%s | %24s %11s %7s%s\n", "i", "j", "K^h mean +- stderr",
+           four ? "reference" : "Theta^h", "z", four ? "   z inf" : "", "NNGP mean +- stderr",
+           four ? "reference" : "Lambda^H", "z", four ? "   z inf" : "");
     for (long i = 0; i < B && shown < o->rows; i++)
         for (long j = i; j < B && shown < o->rows; j++, shown++) {
-            long k = i * B + j, kn = B * B + k;
-            printf("%4ld %4ld | %11.5g +- %-9.3g %11.5g %7.2f | %11.5g +- %-9.3g %11.5g %7.2f\n", i, j, mean[k],
-                   r->se[k], r->theta_h[k], (mean[k] - r->theta_h[k]) / r->se[k], mean[kn], r->se[kn],
-                   r->lambda_h[k], (mean[kn] - r->lambda_h[k]) / r->se[kn]);
+            long k = i * B + j, kn = BB + k;
+            printf("%4ld %4ld | %11.5g +- %-9.3g %11.5g %7.2f", i, j, mean[k], r->se[k], r->ref_t[k],
+                   zscore(mean[k], r->se[k], r->ref_t[k], r->ref_t_se, k));
+            if (four) printf(" %7.2f", (mean[k] - r->theta_inf[k]) / r->se[k]);
+            printf(" | %11.5g +- %-9.3g %11.5g %7.2f", mean[kn], r->se[kn], r->ref_l[k],
+                   zscore(mean[kn], r->se[kn], r->ref_l[k], r->ref_l_se, k));
+            if (four) printf(" %7.2f", (mean[kn] - r->lambda_inf[k]) / r->se[kn]);
+            printf("\n");
         }
+    /* every pair: the largest |z| and the RMS z, against the reference and the k -> infinity limit */
+    double zmax[4] = {0}, z2[4] = {0};
+    long pairs = 0;
+    for (long i = 0; i < B; i++)
+        for (long j = i; j < B; j++, pairs++) {
+            long k = i * B + j, kn = BB + k;
+            double z[4] = {zscore(mean[k], r->se[k], r->ref_t[k], r->ref_t_se, k),
+                           zscore(mean[kn], r->se[kn], r->ref_l[k], r->ref_l_se, k),
+                           (mean[k] - r->theta_inf[k]) / r->se[k], (mean[kn] - r->lambda_inf[k]) / r->se[kn]};
+            for (int q = 0; q < 4; q++) {
+                if (fabs(z[q]) > zmax[q]) zmax[q] = fabs(z[q]);
+                z2[q] += z[q] * z[q];
+            }
+        }
+    printf("all %ld pairs: K^h max |z| %.2f, RMS z %.2f; NNGP max |z| %.2f, RMS z %.2f", pairs, zmax[0],
+           sqrt(z2[0] / pairs), zmax[1], sqrt(z2[1] / pairs));
+    if (four)
+        printf(" (reference)\n               K^h max |z| %.2f, RMS z %.2f; NNGP max |z| %.2f, RMS z %.2f "
+               "(k -> infinity limit)", zmax[2], sqrt(z2[2] / pairs), zmax[3], sqrt(z2[3] / pairs));
+    printf("\n");
     if (o->fntk) {
-        const double *f = mean + 3 * B * B, *fs = r->se + 3 * B * B;
+        const double *f = mean + 3 * BB, *fs = r->se + 3 * BB;
         printf("K^f(x0,x0): diagonal mean %.5g +- %.3g, off-diagonal RMS %.4g +- %.3g\n", f[0], fs[0], f[1], fs[1]);
         printf("K^f(x0,x1): diagonal mean %.5g +- %.3g, off-diagonal RMS %.4g +- %.3g\n", f[2], fs[2], f[3], fs[3]);
     }
 }
 
-static int write_config(hntk_h5 *f, const kernel_opts *o, const kernel_run *r)
+/* The configuration attributes: the option table's, and what the inputs file fixed. */
+static int write_config(hntk_h5 *f, const kernel_opts *o, const opts_state *state, const kernel_run *r)
 {
-    int st;
-    if ((st = hntk_h5_attr_long(f, "/", "f_depth", o->arch.f_depth))) return st;
-    if ((st = hntk_h5_attr_long(f, "/", "f_width", o->arch.f_width))) return st;
-    if ((st = hntk_h5_attr_long(f, "/", "g_depth", o->arch.g_depth))) return st;
-    if ((st = hntk_h5_attr_long(f, "/", "g_width", o->arch.g_width))) return st;
-    if ((st = hntk_h5_attr_long(f, "/", "x_dim", o->arch.x_dim))) return st;
-    if ((st = hntk_h5_attr_long(f, "/", "z_dim", o->arch.z_dim))) return st;
-    if ((st = hntk_h5_attr_long(f, "/", "fourier", o->arch.fourier_k))) return st;
-    if ((st = hntk_h5_attr_double(f, "/", "fourier_scale", o->arch.fourier_scale))) return st;
-    if ((st = hntk_h5_attr_long(f, "/", "samples", o->samples))) return st;
-    if ((st = hntk_h5_attr_long(f, "/", "seed", (long)o->seed))) return st;
-    if ((st = hntk_h5_attr_string(f, "/", "variant", hntk_variant_name(o->variant)))) return st;
-    if ((st = hntk_h5_attr_string(f, "/", "inputs", o->inputs))) return st;
-    if ((st = hntk_h5_attr_long(f, "/", "batch", r->B))) return st;
-    return HNTK_OK;
+    int st = opts_write_attrs(&COMMAND, o, state, f);
+    if (!st) st = hntk_h5_attr_long(f, "/", "x_dim", r->x_dim);
+    if (!st) st = hntk_h5_attr_long(f, "/", "z_dim", r->z_dim);
+    if (!st) st = hntk_h5_attr_long(f, "/", "batch", r->B);
+    return st;
 }
 
-static int write_results(const kernel_opts *o, const kernel_run *r, int argc, char **argv, double wall)
+typedef struct {
+    const char *name;
+    int rank;
+    long d0, d1;
+    const double *data;
+    const char *description;
+} dataset;
+
+static int write_datasets(hntk_h5 *f, const dataset *d, int n)
 {
-    long B = r->B, dims[2] = {B, B};
+    int st = HNTK_OK;
+    for (int i = 0; i < n && !st; i++) {
+        long dims[2] = {d[i].d0, d[i].d1};
+        st = hntk_h5_write_described(f, d[i].name, d[i].rank, dims, d[i].data, d[i].description, NULL);
+    }
+    return st;
+}
+
+static int write_results(const kernel_opts *o, const opts_state *state, const kernel_run *r, int argc, char **argv,
+                         double wall)
+{
+    long B = r->B, BB = B * B, k = r->arch.fourier_k;
     const double *mean = r->acc->mean;
+    int four = fourier_on(r);
+    const char *lim_t = !four ? "Theta^h(u_i, u_j) (B, B): infinite-width limit of the hyperkernel; g's input kernel "
+                                "z.z'/z_dim"
+                              : "Theta^h(u_i, u_j) (B, B): infinite-width limit of the hyperkernel for k -> infinity "
+                                "Fourier features, g's input kernel exp(-|z-z'|^2/(2 s^2)) (unit diagonal)";
+    const char *lim_l = !four ? "Lambda^H(u_i, u_j) (B, B): infinite-width limit of the NNGP h(u)h(u'); g's input "
+                                "kernel z.z'/z_dim"
+                              : "Lambda^H(u_i, u_j) (B, B): infinite-width limit of the NNGP for k -> infinity "
+                                "Fourier features, g's input kernel exp(-|z-z'|^2/(2 s^2)) (unit diagonal)";
+    dataset d[24] = {
+        {"/inputs/x", 2, B, r->x_dim, r->X, "inputs x of f (B, x_dim), as read from --inputs"},
+        {"/inputs/z", 2, B, r->z_dim, r->Z, "inputs z of g (B, z_dim), before any Fourier features"},
+        {"/analytic/ntk", 2, B, B, r->theta_inf, lim_t},
+        {"/analytic/nngp", 2, B, B, r->lambda_inf, lim_l},
+        {"/empirical/ntk_mean", 2, B, B, mean, "mean over the samples of the empirical hyperkernel K^h (B, B)"},
+        {"/empirical/ntk_var", 2, B, B, r->var, "variance over the samples (unbiased) of K^h (B, B)"},
+        {"/empirical/ntk_stderr", 2, B, B, r->se, "standard error of /empirical/ntk_mean (B, B)"},
+        {"/empirical/nngp_mean", 2, B, B, mean + BB, "mean over the samples of h(u_i) h(u_j) (B, B)"},
+        {"/empirical/nngp_var", 2, B, B, r->var + BB, "variance over the samples (unbiased) of h(u_i) h(u_j) (B, B)"},
+        {"/empirical/nngp_stderr", 2, B, B, r->se + BB, "standard error of /empirical/nngp_mean (B, B)"},
+        {"/empirical/gpart_mean", 2, B, B, mean + 2 * BB, "mean over the samples of the g-part c(u_i).c(u_j) (B, B)"},
+        {"/empirical/gpart_var", 2, B, B, r->var + 2 * BB, "variance over the samples (unbiased) of c(u_i).c(u_j)"},
+        {"/empirical/gpart_stderr", 2, B, B, r->se + 2 * BB, "standard error of /empirical/gpart_mean (B, B)"},
+    };
+    int n = 13;
+    if (o->fntk) {
+        d[n++] = (dataset){"/empirical/fntk_stats_mean", 1, FNTK_STATS, 0, mean + 3 * BB,
+                           "mean of [diag mean, off-diag RMS of K^f(x0,x0), the same of K^f(x0,x1)] (4)"};
+        d[n++] = (dataset){"/empirical/fntk_stats_stderr", 1, FNTK_STATS, 0, r->se + 3 * BB,
+                           "standard error of /empirical/fntk_stats_mean (4)"};
+    }
+    if (r->theta_drawn) {
+        d[n++] = (dataset){"/analytic/ntk_drawn_features", 2, B, B, r->theta_drawn,
+                           "Theta^h(u_i, u_j) (B, B): infinite-width limit for the Fourier features drawn for this run "
+                           "(/fourier/*), g's input kernel /fourier/input_kernel; the reference of fixed features"};
+        d[n++] = (dataset){"/analytic/nngp_drawn_features", 2, B, B, r->lambda_drawn,
+                           "Lambda^H(u_i, u_j) (B, B): infinite-width NNGP limit for the Fourier features drawn for "
+                           "this run; the reference of fixed features"};
+        d[n++] = (dataset){"/fourier/input_kernel", 2, B, B, r->shat0,
+                           "Shat^0(z_i, z_j) = (1/k) sum_l p_l(z_i) p_l(z_j) (B, B) for the features drawn"};
+        d[n++] = (dataset){"/fourier/freqs", 2, k, r->z_dim, r->freq,
+                           "frequencies w_l (k, z_dim), already divided by s, drawn once from streams (seed, "
+                           "0xFFFFFFFF, 1000, row)"};
+        d[n++] = (dataset){"/fourier/phases", 1, k, 0, r->phase,
+                           "phases b_l (k) in [-pi, pi], drawn once from stream (seed, 0xFFFFFFFF, 1001, 0)"};
+    }
+    if (r->mean_acc) {
+        d[n++] = (dataset){"/analytic/ntk_feature_mean", 2, B, B, r->mean_acc->mean,
+                           "E over the Fourier-feature draw of Theta^h(u_i, u_j) (B, B) at finite k: the limit of the "
+                           "mean with per-sample features; Monte Carlo over feature_mean_draws draws (no closed form "
+                           "for H >= 2)"};
+        d[n++] = (dataset){"/analytic/ntk_feature_mean_stderr", 2, B, B, r->mean_se,
+                           "standard error of /analytic/ntk_feature_mean (B, B)"};
+        d[n++] = (dataset){"/analytic/nngp_feature_mean", 2, B, B, r->mean_acc->mean + BB,
+                           "E over the Fourier-feature draw of Lambda^H(u_i, u_j) (B, B) at finite k; Monte Carlo "
+                           "over feature_mean_draws draws"};
+        d[n++] = (dataset){"/analytic/nngp_feature_mean_stderr", 2, B, B, r->mean_se + BB,
+                           "standard error of /analytic/nngp_feature_mean (B, B)"};
+    }
     hntk_h5 *f;
     int st = hntk_h5_create(o->out, &f);
     if (st) return st;
-    long xd[2] = {B, r->x_dim}, zd[2] = {B, r->z_dim};
-    if (!st) st = hntk_h5_write(f, "/inputs/x", 2, xd, r->X);
-    if (!st) st = hntk_h5_write(f, "/inputs/z", 2, zd, r->Z);
-    if (!st) st = hntk_h5_write(f, "/analytic/ntk", 2, dims, r->theta_h);
-    if (!st) st = hntk_h5_write(f, "/analytic/nngp", 2, dims, r->lambda_h);
-    const char *names[3] = {"ntk", "nngp", "gpart"};
-    for (int q = 0; q < 3 && !st; q++) {
-        char name[64];
-        snprintf(name, sizeof name, "/empirical/%s_mean", names[q]);
-        st = hntk_h5_write(f, name, 2, dims, mean + q * B * B);
-        snprintf(name, sizeof name, "/empirical/%s_var", names[q]);
-        if (!st) st = hntk_h5_write(f, name, 2, dims, r->var + q * B * B);
-        snprintf(name, sizeof name, "/empirical/%s_stderr", names[q]);
-        if (!st) st = hntk_h5_write(f, name, 2, dims, r->se + q * B * B);
-    }
-    if (!st && o->fntk) {
-        long fd[1] = {FNTK_STATS};
-        st = hntk_h5_write(f, "/empirical/fntk_stats_mean", 1, fd, mean + 3 * B * B);
-        if (!st) st = hntk_h5_write(f, "/empirical/fntk_stats_stderr", 1, fd, r->se + 3 * B * B);
-    }
-    if (!st) st = write_config(f, o, r);
+    st = write_datasets(f, d, n);
+    if (!st) st = write_config(f, o, state, r);
+    if (!st && four) st = hntk_h5_attr_string(f, "/", "z_reference", r->ref_t_path);
+    if (!st && four) st = hntk_h5_attr_string(f, "/", "z_reference_nngp", r->ref_l_path);
+    if (!st && four) st = hntk_h5_attr_string(f, "/", "z_reference_description", r->ref_name);
     if (!st) st = cli_write_provenance(f, CMD, argc, argv, wall);
     if (st) {
         hntk_h5_abort(f);
@@ -296,60 +479,72 @@ static int write_results(const kernel_opts *o, const kernel_run *r, int argc, ch
     return hntk_h5_commit(f);
 }
 
-/* ---- --dump-weights: one sample, recomputed from (seed, I) alone ----
+/* ---- --dump-weights: one sample, recomputed from (seed, I) alone on worker 0 ----
  * Datasets /W1../WL (n_l, n_{l-1}) raw N(0,1) entries, /x (B, x_dim), /z (B, z_dim),
  * /h (B), /ntk (B, B) = K^h of this sample, and with --fourier /fourier_freqs
- * (k, z_dim, already divided by s) and /fourier_phases (k); attributes: the
- * configuration, `sample`, and the provenance. */
-static int write_dump(const kernel_opts *o, const kernel_run *r, int argc, char **argv)
+ * (k, z_dim, already divided by s) and /fourier_phases (k) (the run's, when
+ * fixed); attributes: the configuration, `sample`, and the provenance. */
+static int write_dump(const kernel_opts *o, const opts_state *state, const kernel_run *r, int argc, char **argv)
 {
-    const hntk_hyper_arch *a = &o->arch;
+    const hntk_hyper_arch *a = &r->arch;
     long B = r->B;
-    hntk_net *net = NULL;
-    double *K = malloc(sizeof(double) * (size_t)(B * B));
-    int st = K ? hntk_net_alloc(a, B, 0, &net) : hntk_fail(HNTK_ENOMEM, "cannot allocate the dumped kernel");
-    if (!st) {
-        hntk_net_sample_weights(net, o->seed, (uint32_t)o->dump_sample);
-        st = hntk_net_forward(net, B, r->X, r->Z, NULL);
-    }
+    hntk_worker *w = hntk_pool_worker(r->pool, 0);
+    hntk_net *net = w->net;
+    double *K = w->gram;
     hntk_h5 *f = NULL;
-    if (!st) {
-        hntk_net_backward(net);
-        hntk_net_ntk_gram(net, K);
-        st = hntk_h5_create(o->dump, &f);
-    }
+    int st = hntk_net_sample_ntk_gram(net, o->seed, (uint32_t)o->dump_sample, B, r->X, r->Z, K);
+    if (!st) st = hntk_h5_create(o->dump, &f);
     for (int l = 1; l <= a->f_depth && !st; l++) {
         char name[32];
         long dims[2] = {hntk_f_layer_width(a, l), hntk_f_layer_width(a, l - 1)};
         snprintf(name, sizeof name, "/W%d", l);
-        st = hntk_h5_write(f, name, 2, dims, hntk_net_weights(net, l));
+        st = hntk_h5_write_described(f, name, 2, dims, hntk_net_weights(net, l),
+                                     "weights of f's layer l (n_l, n_{l-1}), raw N(0,1), scaled by 1/sqrt(n_{l-1}) in use",
+                                     NULL);
     }
-    long xd[2] = {B, r->x_dim}, zd[2] = {B, r->z_dim}, hd[1] = {B}, kd[2] = {B, B};
-    if (!st) st = hntk_h5_write(f, "/x", 2, xd, r->X);
-    if (!st) st = hntk_h5_write(f, "/z", 2, zd, r->Z);
-    if (!st) st = hntk_h5_write(f, "/h", 1, hd, hntk_net_output(net));
-    if (!st) st = hntk_h5_write(f, "/ntk", 2, kd, K);
-    if (!st && a->fourier_k > 0) {
-        long fd[2] = {a->fourier_k, a->z_dim}, pd[1] = {a->fourier_k};
-        st = hntk_h5_write(f, "/fourier_freqs", 2, fd, hntk_net_fourier_freqs(net));
-        if (!st) st = hntk_h5_write(f, "/fourier_phases", 1, pd, hntk_net_fourier_phases(net));
+    dataset d[6] = {
+        {"/x", 2, B, r->x_dim, r->X, "inputs x (B, x_dim)"},
+        {"/z", 2, B, r->z_dim, r->Z, "inputs z (B, z_dim)"},
+        {"/h", 1, B, 0, hntk_net_output(net), "outputs h(u_b) of this sample (B)"},
+        {"/ntk", 2, B, B, K, "this sample's hyperkernel K^h (B, B)"},
+    };
+    int n = 4;
+    if (a->fourier_k > 0) {
+        d[n++] = (dataset){"/fourier_freqs", 2, a->fourier_k, a->z_dim, hntk_net_fourier_freqs(net),
+                           "Fourier frequencies (k, z_dim), already divided by s"};
+        d[n++] = (dataset){"/fourier_phases", 1, a->fourier_k, 0, hntk_net_fourier_phases(net),
+                           "Fourier phases (k) in [-pi, pi]"};
     }
-    if (!st) st = write_config(f, o, r);
+    if (!st) st = write_datasets(f, d, n);
+    if (!st) st = write_config(f, o, state, r);
     if (!st) st = hntk_h5_attr_long(f, "/", "sample", o->dump_sample);
     if (!st) st = cli_write_provenance(f, CMD, argc, argv, 0.0);
     if (f) {
         if (st) hntk_h5_abort(f);
         else st = hntk_h5_commit(f);
     }
-    hntk_net_free(net);
-    free(K);
+    return st;
+}
+
+/* The pool: one network per thread, plus what --fntk, --dump-weights and the
+ * per-sample reference need; one budget check counts all of it. */
+static int make_pool(const kernel_opts *o, kernel_run *r)
+{
+    hntk_pool_needs needs = {.batch = r->B, .gram = o->dump != NULL, .fntk = o->fntk,
+                             .out_doubles = per_sample_mean(o, r) ? draw_doubles(&r->arch, r->B) : 0};
+    int st = hntk_pool_alloc(&r->arch, &needs, r->threads, (size_t)(o->budget_gib * 1073741824.0), &r->pool);
+    if (st) return st;
+    hntk_pool_set_job(r->pool, &r->job);
+    for (int t = 0; t < r->threads && !st && r->freq; t++)
+        st = hntk_net_fix_fourier(hntk_pool_worker(r->pool, t)->net, r->freq, r->phase);
     return st;
 }
 
 int hntk_cmd_kernel(int argc, char **argv)
 {
     kernel_opts o;
-    int st = parse_options(argc, argv, &o);
+    opts_state state;
+    int st = parse_options(argc, argv, &o, &state);
     if (st) return st < 0 ? CLI_EXIT_OK : st;
     double t0 = cli_now();
     hntk_h5_install_signal_cleanup();
@@ -358,26 +553,31 @@ int hntk_cmd_kernel(int argc, char **argv)
     st = hntk_h5_read_inputs(o.inputs, &r.B, &r.x_dim, &r.X, &r.z_dim, &r.Z);
     if (!st) {
         /* The input dimensions come from the file. */
-        o.arch.x_dim = r.x_dim;
-        o.arch.z_dim = r.z_dim;
-        st = hntk_hyper_arch_validate(&o.arch);
+        r.arch = (hntk_hyper_arch){.f_depth = o.f_depth, .f_width = o.f_width, .x_dim = r.x_dim, .g_depth = o.g_depth,
+                                   .g_width = o.g_width, .z_dim = r.z_dim, .fourier_k = o.fourier_k,
+                                   .fourier_scale = o.fourier_scale};
+        st = hntk_hyper_arch_validate(&r.arch);
     }
-    long dim = stats_dim(r.B, o.fntk);
+    long dim = 3 * r.B * r.B + (o.fntk ? FNTK_STATS : 0);
     r.threads = hntk_mc_max_threads();
-    if (!st) st = alloc_contexts(&o, &r);
-    if (!st) st = hntk_welford_alloc(dim, &r.acc);
-    if (!st) {
-        r.theta_h = malloc(sizeof(double) * (size_t)(r.B * r.B));
-        r.lambda_h = malloc(sizeof(double) * (size_t)(r.B * r.B));
-        r.var = malloc(sizeof(double) * (size_t)dim);
-        r.se = malloc(sizeof(double) * (size_t)dim);
-        if (!r.theta_h || !r.lambda_h || !r.var || !r.se) st = hntk_fail(HNTK_ENOMEM, "cannot allocate results");
+    r.job = (kernel_job){.arch = r.arch, .variant = (hntk_variant)o.variant, .B = r.B, .X = r.X, .Z = r.Z,
+                         .seed = o.seed, .mean_key = hntk_rng_derive_key(o.seed, FEATURE_MEAN_KEY_CODE),
+                         .fntk = o.fntk};
+    if (!st && fourier_on(&r) && o.fourier_draw == DRAW_FIXED) {
+        /* the features first (the pool's networks get them), then the rest of the limits */
+        st = alloc_doubles(r.arch.fourier_k * r.z_dim, &r.freq);
+        if (!st) st = alloc_doubles(r.arch.fourier_k, &r.phase);
+        if (!st) hntk_fourier_draw(&r.arch, o.seed, HNTK_FOURIER_RUN_SAMPLE, r.freq, r.phase);
     }
-    if (!st) st = hntk_limit_batch(&o.arch, o.variant, r.B, r.X, r.Z, r.theta_h, r.lambda_h);
+    if (!st) st = make_pool(&o, &r);
+    if (!st) st = hntk_welford_alloc(dim, &r.acc);
+    if (!st) st = alloc_doubles(dim, &r.var);
+    if (!st) st = alloc_doubles(dim, &r.se);
+    if (!st) st = compute_limits(&o, &r);
     if (!st) {
         cli_progress progress;
         cli_progress_init(&progress, "kernel samples");
-        hntk_mc_job job = {.samples = o.samples, .dim = dim, .n_ctx = r.threads, .ctx = r.ctx_ptrs,
+        hntk_mc_job job = {.samples = o.samples, .dim = dim, .n_ctx = r.threads, .ctx = hntk_pool_ctx(r.pool),
                            .fn = kernel_sample, .progress = cli_progress_update, .progress_data = &progress};
         st = hntk_mc_run(&job, r.acc);
         cli_progress_end(&progress);
@@ -387,14 +587,14 @@ int hntk_cmd_kernel(int argc, char **argv)
         print_table(&o, &r);
         double wall = cli_now() - t0;
         /* Under MPI every rank holds the same statistics; rank 0 writes. */
-        if (hntk_parallel_rank() == 0) st = write_results(&o, &r, argc, argv, wall);
+        if (hntk_parallel_rank() == 0) st = write_results(&o, &state, &r, argc, argv, wall);
         if (!st && hntk_parallel_size() > 1)
             printf("wrote %s (%.2f s on %d MPI ranks x %d threads)\n", o.out, wall, hntk_parallel_size(), r.threads);
         else if (!st)
             printf("wrote %s (%.2f s on %d threads)\n", o.out, wall, r.threads);
     }
     if (!st && o.dump && hntk_parallel_rank() == 0) {
-        st = write_dump(&o, &r, argc, argv);
+        st = write_dump(&o, &state, &r, argc, argv);
         if (!st) printf("wrote sample %ld's weights and kernel to %s\n", o.dump_sample, o.dump);
     }
     int code = st ? cli_report(CMD, st) : CLI_EXIT_OK;

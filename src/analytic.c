@@ -229,6 +229,34 @@ double hntk_fourier_kernel(const double *z1, const double *z2, long dim, double 
     return exp(-d2 / (2.0 * scale * scale));
 }
 
+void hntk_fourier_features(long k, long z_dim, const double *freq, const double *phase, long B, const double *Z,
+                           double *Phi)
+{
+    const double sqrt2 = 1.41421356237309504880;
+    for (long b = 0; b < B; b++) {
+        const double *z = Z + (size_t)b * (size_t)z_dim;
+        for (long i = 0; i < k; i++) {
+            const double *w = freq + (size_t)i * (size_t)z_dim;
+            double t = phase[i]; /* the order of net.c's g_input: the same bits */
+            for (long j = 0; j < z_dim; j++)
+                t += w[j] * z[j];
+            Phi[(size_t)b * (size_t)k + (size_t)i] = sqrt2 * cos(t);
+        }
+    }
+}
+
+void hntk_fourier_feature_gram(long k, long B, const double *Phi, double *Shat0)
+{
+    for (long b = 0; b < B; b++)
+        for (long c = b; c < B; c++) {
+            const double *p = Phi + (size_t)b * (size_t)k, *q = Phi + (size_t)c * (size_t)k;
+            double s = 0.0;
+            for (long i = 0; i < k; i++)
+                s += p[i] * q[i];
+            Shat0[(size_t)b * (size_t)B + (size_t)c] = Shat0[(size_t)c * (size_t)B + (size_t)b] = s / (double)k;
+        }
+}
+
 /* ---- batches ------------------------------------------------------------ */
 
 static double dot(const double *p, const double *q, long n)
@@ -323,6 +351,39 @@ int hntk_limit_batch(const hntk_hyper_arch *a, hntk_variant v, long B, const dou
             hntk_limit_hyper(a->f_depth, a->g_depth, xc, zc, v, &lim);
             const size_t ij = (size_t)i * (size_t)B + (size_t)j;
             const size_t ji = (size_t)j * (size_t)B + (size_t)i;
+            if (theta_h)
+                theta_h[ij] = theta_h[ji] = lim.theta_h;
+            if (lambda_h)
+                lambda_h[ij] = lambda_h[ji] = lim.lambda_h;
+        }
+    }
+    return HNTK_OK;
+}
+
+int hntk_limit_batch_zgram(const hntk_hyper_arch *a, hntk_variant v, long B, const double *X, const double *Kz,
+                           double *theta_h, double *lambda_h)
+{
+    if (!Kz)
+        return hntk_fail(HNTK_EINVAL, "hntk_limit_batch_zgram: Kz is NULL, accepted: a (B, B) array");
+    /* The checks of hntk_limit_batch, with a raw z of dimension 1 (unused). */
+    hntk_hyper_arch plain = a ? *a : (hntk_hyper_arch){0};
+    plain.fourier_k = 0;
+    plain.z_dim = 1;
+    const int status = check_batch_args(a ? &plain : NULL, v, B, X, Kz);
+    if (status != HNTK_OK)
+        return status;
+    const long n0 = a->x_dim;
+    for (long i = 0; i < B; i++) {
+        const double *xi = X + (size_t)i * (size_t)n0;
+        const double xii = dot(xi, xi, n0) / (double)n0;
+        for (long j = i; j < B; j++) {
+            const double *xj = X + (size_t)j * (size_t)n0;
+            const size_t ij = (size_t)i * (size_t)B + (size_t)j;
+            const size_t ji = (size_t)j * (size_t)B + (size_t)i;
+            hntk_cov xc = {xii, dot(xi, xj, n0) / (double)n0, dot(xj, xj, n0) / (double)n0};
+            hntk_cov zc = {Kz[(size_t)i * (size_t)B + (size_t)i], Kz[ij], Kz[(size_t)j * (size_t)B + (size_t)j]};
+            hntk_limit lim;
+            hntk_limit_hyper(a->f_depth, a->g_depth, xc, zc, v, &lim);
             if (theta_h)
                 theta_h[ij] = theta_h[ji] = lim.theta_h;
             if (lambda_h)

@@ -40,6 +40,7 @@ struct hntk_net {
     double *dg, *da;               /* (m_max) backward scratch through g */
     double *ff_freq;               /* (k, z_dim) Fourier frequencies / s, or NULL */
     double *ff_phase;              /* (k) */
+    int ff_fixed;                  /* 1: features installed by hntk_net_fix_fourier, not redrawn */
     double *gram_a, *gram_b;       /* (B, B) scratch of the Gram products */
 };
 
@@ -156,21 +157,45 @@ const double *hntk_net_activation(const hntk_net *net, int l) { return net->Q[l]
 
 /* ---------------------------------------------------------------- sampling */
 
+void hntk_fourier_draw(const hntk_hyper_arch *a, uint64_t seed, uint32_t sample, double *freq, double *phase)
+{
+    long k = a->fourier_k;
+    if (k <= 0) return;
+    hntk_fill_normal_matrix(seed, sample, HNTK_TENSOR_FOURIER_W, 1.0 / a->fourier_scale, freq, (size_t)k,
+                            (size_t)a->z_dim);
+    hntk_stream s;
+    hntk_stream_init(&s, seed, sample, HNTK_TENSOR_FOURIER_B, 0);
+    hntk_stream_uniforms(&s, phase, (size_t)k);
+    for (long i = 0; i < k; i++) phase[i] = HNTK_PI * (2.0 * phase[i] - 1.0);
+}
+
+int hntk_net_fix_fourier(hntk_net *net, const double *freq, const double *phase)
+{
+    long k = net->arch.fourier_k;
+    if (k <= 0) return hntk_fail(HNTK_EINVAL, "hntk_net_fix_fourier: the network has no Fourier features (fourier_k = 0)");
+    if (!freq != !phase)
+        return hntk_fail(HNTK_EINVAL, "hntk_net_fix_fourier: freq and phase must both be given or both be NULL");
+    if (!freq) {
+        net->ff_fixed = 0;
+        return HNTK_OK;
+    }
+    memcpy(net->ff_freq, freq, sizeof(double) * (size_t)(k * net->arch.z_dim));
+    memcpy(net->ff_phase, phase, sizeof(double) * (size_t)k);
+    net->ff_fixed = 1;
+    return HNTK_OK;
+}
+
+int hntk_net_fourier_fixed(const hntk_net *net) { return net->ff_fixed; }
+
 void hntk_net_sample_weights(hntk_net *net, uint64_t seed, uint32_t sample)
 {
     for (int l = 1; l <= net->L; l++)
         hntk_fill_normal_matrix(seed, sample, (uint32_t)(HNTK_TENSOR_F_LAYER0 + l), 1.0, net->W[l],
                                 (size_t)net->n[l], (size_t)net->n[l - 1]);
-    long k = net->arch.fourier_k;
-    if (k > 0) {
-        /* w_i ~ N(0, s^-2 I), b_i ~ U[-pi, pi] (THEORY.md section 4). */
-        hntk_fill_normal_matrix(seed, sample, HNTK_TENSOR_FOURIER_W, 1.0 / net->arch.fourier_scale,
-                                net->ff_freq, (size_t)k, (size_t)net->arch.z_dim);
-        hntk_stream s;
-        hntk_stream_init(&s, seed, sample, HNTK_TENSOR_FOURIER_B, 0);
-        hntk_stream_uniforms(&s, net->ff_phase, (size_t)k);
-        for (long i = 0; i < k; i++) net->ff_phase[i] = HNTK_PI * (2.0 * net->ff_phase[i] - 1.0);
-    }
+    /* w_i ~ N(0, s^-2 I), b_i ~ U[-pi, pi] (THEORY.md section 4). */
+    /* Not redrawn when fixed for the run (hntk_net_fix_fourier). */
+    if (net->arch.fourier_k > 0 && !net->ff_fixed)
+        hntk_fourier_draw(&net->arch, seed, sample, net->ff_freq, net->ff_phase);
 }
 
 /* ---------------------------------------------------------------- forward */

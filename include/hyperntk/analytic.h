@@ -50,6 +50,25 @@ void hntk_limit_hyper(int L, int H, hntk_cov x_cov, hntk_cov z_cov, hntk_variant
 /* Limit of the Fourier-feature input kernel (unit diagonal): exp(-|z-z'|^2/(2 s^2)). */
 double hntk_fourier_kernel(const double *z1, const double *z2, long dim, double scale);
 
+/* Fourier features actually drawn, k of them (freq k x z_dim already divided
+ * by s, phase k, as hntk_fourier_draw gives them):
+ *   Phi (B, k), Phi_bi = sqrt(2) cos(w_i.z_b + b_i)   (g's input a^0, as the network computes it)
+ *   Shat^0 (B, B) = Phi Phi^T / k                     (the input kernel of g for these features;
+ *                                                      its diagonal is not 1 at finite k)
+ * E over the draw of Shat^0 is the k -> infinity kernel hntk_fourier_kernel
+ * (unit diagonal) exactly, for every k; the limits Theta^h and Lambda^H are
+ * nonlinear in Shat^0 when H >= 2, so their expectation over the draw is not
+ * the limit at the expected kernel (it is when H = 1). */
+void hntk_fourier_features(long k, long z_dim, const double *freq, const double *phase, long B, const double *Z,
+                           double *Phi);
+void hntk_fourier_feature_gram(long k, long B, const double *Phi, double *Shat0);
+
+/* Theta^h and Lambda^H (B x B, either may be NULL) as hntk_limit_batch, but with
+ * an explicit input kernel of g: Kz (B x B, symmetric) in place of z.z'/m_0
+ * (or of the k -> infinity Fourier kernel); Z and fourier_k are not used. */
+int hntk_limit_batch_zgram(const hntk_hyper_arch *a, hntk_variant v, long B, const double *X, const double *Kz,
+                           double *theta_h, double *lambda_h);
+
 /* B x B matrices Theta^h and Lambda^H (either may be NULL) for a batch of inputs
  * X (B, x_dim), Z (B, z_dim), with the architecture's depths and Fourier option. */
 int hntk_limit_batch(const hntk_hyper_arch *a, hntk_variant v, long B,

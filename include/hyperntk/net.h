@@ -49,6 +49,28 @@ double *hntk_net_weights(hntk_net *net, int l);
 double *hntk_net_fourier_freqs(hntk_net *net);
 double *hntk_net_fourier_phases(hntk_net *net);
 
+/* ---- Fourier features drawn per sample or once per run ----
+ * By default hntk_net_sample_weights redraws the features with every sample,
+ * from streams (seed, sample, HNTK_TENSOR_FOURIER_W / _B, row).  A run that
+ * treats them as a fixed preprocessing step draws them once, from the
+ * reserved sample index HNTK_FOURIER_RUN_SAMPLE (no Monte Carlo sample uses
+ * it: sample counters stay below 2^32 - 1), and installs them in every network
+ * with hntk_net_fix_fourier. */
+#define HNTK_FOURIER_RUN_SAMPLE 0xFFFFFFFFu
+
+/* The features of stream (seed, sample) for architecture a (fourier_k = k > 0):
+ * freq (k x z_dim) = w_i ~ N(0, s^-2 I), phase (k) = b_i ~ U[-pi, pi]: exactly
+ * what hntk_net_sample_weights draws for that sample. */
+void hntk_fourier_draw(const hntk_hyper_arch *a, uint64_t seed, uint32_t sample, double *freq, double *phase);
+
+/* Install fixed features (copied; freq k x z_dim, phase k): from then on
+ * hntk_net_sample_weights draws f's weights only.  NULL, NULL returns to
+ * per-sample features.  HNTK_EINVAL when the network has no Fourier features
+ * or only one of the pointers is NULL. */
+int hntk_net_fix_fourier(hntk_net *net, const double *freq, const double *phase);
+/* 1 when features are fixed (hntk_net_fix_fourier), 0 otherwise. */
+int hntk_net_fourier_fixed(const hntk_net *net);
+
 /* Forward pass on B <= batch_cap inputs; stores everything backward needs.
  * h_out (B) may be NULL. */
 int hntk_net_forward(hntk_net *net, long B, const double *X, const double *Z, double *h_out);

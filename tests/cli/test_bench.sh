@@ -55,8 +55,25 @@ grep -q "^\[taylor\]" only.txt && ! grep -q "^\[gram\]" only.txt && ok || bad "-
 "$bin" bench --seconds 0 > e.txt 2>&1
 [ $? -eq 2 ] && grep -q -- "--seconds: '0'" e.txt && ok || bad "--seconds 0: $(cat e.txt)"
 "$bin" bench --simd sse > e.txt 2>&1
-[ $? -eq 2 ] && grep -q "'sse' is not one of none, avx2, avx512" e.txt && ok || bad "--simd sse: $(cat e.txt)"
+[ $? -eq 2 ] && grep -q -- "--simd: 'sse' is not one of the choices (accepted none, avx2, avx512)" e.txt && ok || bad "--simd sse: $(cat e.txt)"
 "$bin" bench --threads 1 > e.txt 2>&1
-[ $? -eq 2 ] && grep -q -- "--threads: '1'" e.txt && ok || bad "--threads 1: $(cat e.txt)"
+[ $? -eq 2 ] && grep -q -- "--threads: '1' .* 2\.\.256" e.txt && ok || bad "--threads 1: $(cat e.txt)"
+"$bin" bench --only , > e.txt 2>&1
+[ $? -eq 2 ] && grep -q -- "--only: ',' names no section" e.txt && ok || bad "--only ,: $(cat e.txt)"
+"$bin" bench --batches 1,0 > e.txt 2>&1
+[ $? -eq 2 ] && grep -q -- "--batches: '1,0' .*(bad: '0') (accepted 1\.\.4096)" e.txt && ok || bad "--batches 1,0: $(cat e.txt)"
+"$bin" bench --widths 20000 > e.txt 2>&1
+[ $? -eq 2 ] && grep -q -- "--widths: '20000' .*1\.\.16384" e.txt && ok || bad "--widths 20000: $(cat e.txt)"
+"$bin" bench --count 10 > e.txt 2>&1
+[ $? -eq 2 ] && grep -q -- "--count: '10' .*65536\.\.1000000000000" e.txt && ok || bad "--count 10: $(cat e.txt)"
+"$bin" bench --bogus > e.txt 2>&1
+[ $? -eq 2 ] && grep -q -- "'--bogus'" e.txt && ok || bad "--bogus: $(cat e.txt)"
+# the help shows every default and range, and --quick as a preset with its settings
+"$bin" bench --help > h.txt
+grep -q -- "--quick .*smoke run" h.txt && grep -q "seconds=0.02 count=1048576" h.txt && ok || bad "bench --help: --quick preset"
+grep -q "default 1,16,128; 1\.\.64 values, each 1\.\.4096" h.txt && ok || bad "bench --help: --batches default and range"
+# a small run with given sizes (--quick with --batches/--widths overriding the preset's gram sizes)
+"$bin" bench --quick --only gram --batches 2 --widths 64 > g.txt 2>&1 && grep -Eq "^ +2 +64 +[0-9.]+" g.txt && ok ||
+  bad "bench --only gram --batches 2 --widths 64: $(cat g.txt)"
 
 summary

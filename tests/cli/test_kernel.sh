@@ -39,7 +39,14 @@ expect_error "negative seed" "--seed: '-1' .* 0\.\." -- "${run[@]}" --seed -1
 expect_error "fractional width" "--f-width: '2.5'" -- "${run[@]}" --f-width 2.5
 expect_error "fourier scale 0" "--fourier-scale: '0'" -- "${run[@]}" --fourier 4 --fourier-scale 0
 expect_error "bad variant" "variant.*'nonsense'.*paper.*authors-code" -- "${run[@]}" --variant nonsense
-expect_error "unknown option" "unknown or incomplete option '--bogus'" -- "${run[@]}" --bogus
+expect_error "unknown option" "'--bogus'" -- "${run[@]}" --bogus
+expect_error "bad fourier-draw" "--fourier-draw: 'sometimes' .*per-sample, fixed" -- "${run[@]}" --fourier 3 --fourier-draw sometimes
+expect_error "fourier-draw without features" "--fourier-draw fixed: no Fourier features.*1\.\.1048576" -- "${run[@]}" --fourier-draw fixed
+expect_error "fourier-mean-draws 5" "--fourier-mean-draws: '5' .* 100\.\.1000000000" -- "${run[@]}" --fourier 3 --fourier-mean-draws 5
+expect_error "negative fourier" "--fourier: '-1' .* 0\.\.1048576" -- "${run[@]}" --fourier -1
+expect_error "dump-sample without dump" "--dump-sample needs --dump-weights FILE \(given: --dump-sample 2 alone\)" -- "${run[@]}" --dump-sample 2
+expect_error "dump-sample out of range" "--dump-sample: 4 is not a sample of this run: accepted 0\.\.3" -- "${run[@]}" --dump-weights d.h5 --dump-sample 4
+expect_error "rows -1" "--rows: '-1' .* 0\.\.1000000" -- "${run[@]}" --rows -1
 expect_error "missing inputs option" "--inputs FILE is required" -- "$bin" kernel --out bad.h5
 expect_error "missing out option" "--out FILE is required" -- "$bin" kernel --inputs in.h5
 expect_error "memory budget" "budget" -- "${run[@]}" --f-width 200000 --mem-budget 1
@@ -73,6 +80,35 @@ expect_error "a result file is not an inputs file" "t1.h5.*'x'" -- "$bin" kernel
 # a different seed must change the result (the comparison can fail)
 (cd two && OMP_NUM_THREADS=2 "$bin" "${args[@]}" --seed 10 --out ../t3.h5) > /dev/null 2>&1
 "$bin" compare t1.h5 t3.h5 > /dev/null 2>&1 && bad "seeds 9 and 10 gave identical files" || ok
+
+# ---- Fourier features: each draw mode with its own, labelled reference ----
+four=(kernel --inputs ../in.h5 --f-depth 2 --f-width 100 --g-depth 2 --g-width 20 --samples 30 --seed 4 --fourier 3)
+mkdir -p f1 f2
+(cd f1 && OMP_NUM_THREADS=1 "$bin" "${four[@]}" --fourier-draw fixed --out fx.h5 > ../fx1.txt 2>&1) && ok || bad "fixed run: $(cat fx1.txt)"
+(cd f2 && OMP_NUM_THREADS=2 "$bin" "${four[@]}" --fourier-draw fixed --out fx.h5 > ../fx2.txt 2>&1) && ok || bad "fixed run (2 threads)"
+"$bin" compare f1/fx.h5 f2/fx.h5 > cmp.txt 2>&1 && ok || bad "fixed features: 1 and 2 threads differ: $(cat cmp.txt)"
+grep -q "reference: the limit for the features drawn" fx1.txt && ok || bad "fixed run does not name its reference: $(cat fx1.txt)"
+grep -q "k -> infinity limit" fx1.txt && ok || bad "fixed run does not show the k -> infinity z"
+for name in /analytic/ntk_drawn_features /analytic/nngp_drawn_features /fourier/input_kernel /fourier/freqs \
+            /fourier/phases /analytic/ntk; do
+  "$bin" export f1/fx.h5 "$name" > /dev/null 2> err.txt && ok || bad "fixed: dataset $name missing: $(cat err.txt)"
+done
+[ "$("$bin" export f1/fx.h5 --attr z_reference)" = "/analytic/ntk_drawn_features" ] && ok || bad "fixed: z_reference"
+[ "$("$bin" export f1/fx.h5 --attr fourier_draw)" = "fixed" ] && ok || bad "fixed: fourier_draw attribute"
+"$bin" export f1/fx.h5 --attr description --object /analytic/ntk 2>&1 | grep -q "k -> infinity" && ok ||
+  bad "/analytic/ntk is not described as the k -> infinity limit"
+(cd f1 && "$bin" "${four[@]}" --out ps.h5 > ../ps.txt 2>&1) && ok || bad "per-sample run: $(cat ps.txt)"
+grep -q "no closed form for H >= 2" ps.txt && ok || bad "per-sample H=2 run does not say there is no closed form"
+"$bin" export f1/ps.h5 /analytic/ntk_feature_mean /analytic/ntk_feature_mean_stderr > /dev/null 2>&1 && ok ||
+  bad "per-sample: /analytic/ntk_feature_mean missing"
+[ "$("$bin" export f1/ps.h5 --attr z_reference)" = "/analytic/ntk_feature_mean" ] && ok || bad "per-sample: z_reference"
+"$bin" compare f1/ps.h5 f1/fx.h5 > /dev/null 2>&1 && bad "fixed and per-sample features gave the same file" || ok
+(cd f1 && "$bin" "${four[@]}" --g-depth 1 --out h1.h5 > ../h1.txt 2>&1) && ok || bad "per-sample H=1 run: $(cat h1.txt)"
+grep -q "k -> infinity limit, exact for per-sample features when H = 1" h1.txt && ok || bad "H=1 reference: $(cat h1.txt)"
+# fixed features in the dump are the run's
+(cd f1 && "$bin" "${four[@]}" --fourier-draw fixed --out fx3.h5 --dump-weights dump.h5 --dump-sample 3 > /dev/null 2>&1) &&
+  "$bin" export f1/dump.h5 /fourier_phases 2>/dev/null | grep -v '^#' > dp.txt &&
+  "$bin" export f1/fx.h5 /fourier/phases | grep -v '^#' > fp.txt && [ -s dp.txt ] && cmp -s dp.txt fp.txt && ok || bad "the dump's Fourier phases are not the run's fixed ones"
 
 # ---- interruption: a signal mid-run leaves neither the result nor a temporary ----
 # (SIGTERM: a background job of a non-interactive shell starts with SIGINT ignored.)

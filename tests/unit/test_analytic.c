@@ -12,6 +12,8 @@
 
 #include "hyperntk/analytic.h"
 #include "hyperntk/error.h"
+#include "hyperntk/net.h"
+#include "hyperntk/rng.h"
 #include "testing.h"
 
 #ifndef M_PI
@@ -547,6 +549,113 @@ static void test_h1(void)
     }
 }
 
+/* ---- Fourier features actually drawn ---- */
+
+/* The features, their input kernel and the limits for them against a direct
+ * computation from the features. */
+static void test_fourier_drawn(void)
+{
+    enum { NB = 4, ZD = 3, XD = 2, K = 5 };
+    const hntk_hyper_arch a = {.f_depth = 3, .f_width = 1, .x_dim = XD, .g_depth = 3, .g_width = 1, .z_dim = ZD,
+                               .fourier_k = K, .fourier_scale = 0.8};
+    double X[NB * XD], Z[NB * ZD], freq[K * ZD], phase[K], phi[NB * K], shat[NB * NB], T[NB * NB], Lm[NB * NB];
+    hntk_fill_normal_matrix(5, 0, HNTK_TENSOR_INPUT_X, 1.0, X, NB, XD);
+    hntk_fill_normal_matrix(5, 0, HNTK_TENSOR_INPUT_Z, 1.0, Z, NB, ZD);
+    hntk_fourier_draw(&a, 3, HNTK_FOURIER_RUN_SAMPLE, freq, phase);
+    hntk_fourier_features(K, ZD, freq, phase, NB, Z, phi);
+    hntk_fourier_feature_gram(K, NB, phi, shat);
+    CHECK(hntk_limit_batch_zgram(&a, HNTK_VARIANT_PAPER, NB, X, shat, T, Lm) == HNTK_OK, "zgram: %s",
+          hntk_last_error());
+    double p[NB][K];
+    for (int b = 0; b < NB; b++)
+        for (int i = 0; i < K; i++) {
+            double t = phase[i];
+            for (int j = 0; j < ZD; j++) t += freq[i * ZD + j] * Z[b * ZD + j];
+            p[b][i] = sqrt(2.0) * cos(t);
+            CHECK_CLOSE(phi[b * K + i], p[b][i], 1e-15);
+        }
+    for (int b = 0; b < NB; b++)
+        for (int c = 0; c < NB; c++) {
+            double s = 0.0;
+            for (int i = 0; i < K; i++) s += p[b][i] * p[c][i];
+            CHECK_CLOSE(shat[b * NB + c], s / K, 1e-14);
+            hntk_cov xc = {0}, zc = {0};
+            for (int j = 0; j < XD; j++) {
+                xc.aa += X[b * XD + j] * X[b * XD + j] / XD;
+                xc.ab += X[b * XD + j] * X[c * XD + j] / XD;
+                xc.bb += X[c * XD + j] * X[c * XD + j] / XD;
+            }
+            for (int i = 0; i < K; i++) {
+                zc.aa += p[b][i] * p[b][i] / K;
+                zc.ab += p[b][i] * p[c][i] / K;
+                zc.bb += p[c][i] * p[c][i] / K;
+            }
+            hntk_limit lim;
+            hntk_limit_hyper(3, 3, xc, zc, HNTK_VARIANT_PAPER, &lim);
+            CHECK_CLOSE(T[b * NB + c], lim.theta_h, 1e-13);
+            CHECK_CLOSE(Lm[b * NB + c], lim.lambda_h, 1e-13);
+        }
+    /* the drawn diagonal is not 1 at finite k (the k -> infinity kernel's is) */
+    int off_one = 0;
+    for (int b = 0; b < NB; b++) off_one |= fabs(shat[b * NB + b] - 1.0) > 1e-3;
+    CHECK(off_one, "the drawn input kernel has a unit diagonal at k = %d: suspicious", K);
+    /* with z.z'/m0 as Kz, the raw-z limit bit for bit */
+    hntk_hyper_arch raw = a;
+    raw.fourier_k = 0;
+    double kz[NB * NB], T0[NB * NB];
+    for (int b = 0; b < NB; b++)
+        for (int c = 0; c < NB; c++) {
+            double s = 0.0;
+            for (int j = 0; j < ZD; j++) s += Z[b * ZD + j] * Z[c * ZD + j];
+            kz[b * NB + c] = s / ZD;
+        }
+    hntk_limit_batch(&raw, HNTK_VARIANT_PAPER, NB, X, Z, T0, NULL);
+    hntk_limit_batch_zgram(&raw, HNTK_VARIANT_PAPER, NB, X, kz, T, NULL);
+    CHECK(!memcmp(T, T0, sizeof T), "zgram with z.z'/m0 differs from hntk_limit_batch");
+    CHECK(hntk_limit_batch_zgram(&a, HNTK_VARIANT_PAPER, NB, X, NULL, T, NULL) == HNTK_EINVAL &&
+              strstr(hntk_last_error(), "Kz"),
+          "NULL Kz accepted: %s", hntk_last_error());
+}
+
+/* As k grows the drawn input kernel and the limits for the drawn features
+ * approach the k -> infinity ones, at the Monte Carlo rate 1/sqrt(k). */
+static void test_fourier_k_limit(void)
+{
+    enum { NB = 4, ZD = 2, XD = 2 };
+    static double freq[16384 * ZD], phase[16384], phi[NB * 16384];
+    double X[NB * XD], Z[NB * ZD], shat[NB * NB], T[NB * NB], Tinf[NB * NB];
+    hntk_fill_normal_matrix(6, 0, HNTK_TENSOR_INPUT_X, 1.0, X, NB, XD);
+    hntk_fill_normal_matrix(6, 0, HNTK_TENSOR_INPUT_Z, 1.0, Z, NB, ZD);
+    double err_first = 0.0, err_last = 0.0;
+    const long ks[] = {4, 64, 1024, 16384};
+    for (int q = 0; q < 4; q++) {
+        long k = ks[q];
+        hntk_hyper_arch a = {.f_depth = 2, .x_dim = XD, .f_width = 1, .g_depth = 2, .g_width = 1, .z_dim = ZD,
+                             .fourier_k = k, .fourier_scale = 1.3};
+        hntk_fourier_draw(&a, 9, HNTK_FOURIER_RUN_SAMPLE, freq, phase);
+        hntk_fourier_features(k, ZD, freq, phase, NB, Z, phi);
+        hntk_fourier_feature_gram(k, NB, phi, shat);
+        hntk_limit_batch_zgram(&a, HNTK_VARIANT_PAPER, NB, X, shat, T, NULL);
+        hntk_limit_batch(&a, HNTK_VARIANT_PAPER, NB, X, Z, Tinf, NULL);
+        double ek = 0.0, et = 0.0;
+        for (int b = 0; b < NB; b++)
+            for (int c = 0; c < NB; c++) {
+                double want = b == c ? 1.0 : hntk_fourier_kernel(Z + b * ZD, Z + c * ZD, ZD, 1.3);
+                ek = fmax(ek, fabs(shat[b * NB + c] - want));
+                et = fmax(et, testing_rel_err(T[b * NB + c], Tinf[b * NB + c]));
+            }
+        printf("fourier k = %5ld: max |Shat^0 - exp kernel| %.4f, max rel |Theta^h drawn - k->inf| %.4f\n", k, ek,
+               et);
+        /* the entries of Shat^0 are means of k bounded terms (|p p'| <= 2): 6 standard deviations */
+        CHECK(ek < 6.0 * 2.0 / sqrt((double)k), "k = %ld: the drawn kernel is %.3g from its limit", k, ek);
+        if (q == 0) err_first = et;
+        err_last = et;
+    }
+    CHECK(err_last < 0.05 && err_last < err_first, "Theta^h for drawn features does not approach the k -> infinity "
+                                                   "limit: rel err %.3g at k = 4, %.3g at k = 16384",
+          err_first, err_last);
+}
+
 int main(void)
 {
     test_table();
@@ -556,5 +665,7 @@ int main(void)
     test_variants();
     test_batch();
     test_h1();
+    test_fourier_drawn();
+    test_fourier_k_limit();
     return TEST_SUMMARY();
 }

@@ -12,6 +12,9 @@
 #include "testing.h"
 
 #define SQ2 1.41421356237309504880
+#ifndef M_PI
+#define M_PI 3.14159265358979323846
+#endif
 
 static double relu2(double y) { return y > 0 ? SQ2 * y : 0.0; }
 
@@ -350,6 +353,98 @@ static void check_validation(void)
     hntk_net_free(NULL);
 }
 
+/* ---- Fourier features fixed for a run (hntk_fourier_draw, hntk_net_fix_fourier) ---- */
+
+static void check_fixed_fourier(void)
+{
+    const hntk_hyper_arch a = ARCHS[1]; /* Fourier, k = 6 */
+    long k = a.fourier_k, zd = a.z_dim;
+    hntk_net *n1, *n2;
+    CHECK(hntk_net_alloc(&a, B, 0, &n1) == HNTK_OK && hntk_net_alloc(&a, B, 0, &n2) == HNTK_OK, "alloc: %s",
+          hntk_last_error());
+    double freq[64], phase[16], f2[64], p2[16];
+    /* hntk_fourier_draw gives exactly the per-sample features of that sample */
+    hntk_net_sample_weights(n1, 77, 5);
+    hntk_fourier_draw(&a, 77, 5, freq, phase);
+    CHECK(!memcmp(freq, hntk_net_fourier_freqs(n1), sizeof(double) * (size_t)(k * zd)) &&
+              !memcmp(phase, hntk_net_fourier_phases(n1), sizeof(double) * (size_t)k),
+          "hntk_fourier_draw differs from the features hntk_net_sample_weights draws");
+    int in_range = 1;
+    for (long i = 0; i < k; i++) in_range &= phase[i] >= -M_PI && phase[i] <= M_PI;
+    CHECK(in_range, "phases outside [-pi, pi]");
+    /* fixed: sampling redraws f's weights (the same as per sample) but not the features */
+    hntk_fourier_draw(&a, 77, HNTK_FOURIER_RUN_SAMPLE, f2, p2);
+    CHECK(memcmp(f2, freq, sizeof(double) * (size_t)(k * zd)) != 0, "the run-level stream equals sample 5's");
+    CHECK(hntk_net_fix_fourier(n2, f2, p2) == HNTK_OK && hntk_net_fourier_fixed(n2), "fix: %s", hntk_last_error());
+    hntk_net_sample_weights(n2, 77, 5);
+    CHECK(!memcmp(f2, hntk_net_fourier_freqs(n2), sizeof(double) * (size_t)(k * zd)) &&
+              !memcmp(p2, hntk_net_fourier_phases(n2), sizeof(double) * (size_t)k),
+          "fixed features were redrawn by hntk_net_sample_weights");
+    int same_w = 1;
+    for (int l = 1; l <= a.f_depth; l++)
+        same_w &= !memcmp(hntk_net_weights(n1, l), hntk_net_weights(n2, l),
+                          sizeof(double) * (size_t)(hntk_f_layer_width(&a, l) * hntk_f_layer_width(&a, l - 1)));
+    CHECK(same_w, "f's weights of a sample depend on whether the features are fixed");
+    CHECK(hntk_net_fix_fourier(n2, NULL, NULL) == HNTK_OK && !hntk_net_fourier_fixed(n2), "unfix");
+    hntk_net_sample_weights(n2, 77, 5);
+    CHECK(!memcmp(freq, hntk_net_fourier_freqs(n2), sizeof(double) * (size_t)(k * zd)),
+          "after unfixing, the features are not the per-sample ones");
+    CHECK(hntk_net_fix_fourier(n2, f2, NULL) == HNTK_EINVAL, "freq without phase accepted");
+    hntk_net *plain;
+    hntk_net_alloc(&ARCHS[0], B, 0, &plain);
+    CHECK(hntk_net_fix_fourier(plain, f2, p2) == HNTK_EINVAL && strstr(hntk_last_error(), "fourier_k = 0"),
+          "fixing features of a network without them: %s", hntk_last_error());
+    hntk_net_free(plain);
+    hntk_net_free(n1);
+    hntk_net_free(n2);
+}
+
+/* With features fixed, the Monte Carlo mean of K^h over f's initializations at
+ * large widths lands on the limit for the drawn features (analytic (a)), not
+ * on the k -> infinity limit, which at k = 2 is several percent away. */
+static void check_fixed_fourier_mc_mean(void)
+{
+    enum { NB = 3, N = 600 };
+    const hntk_hyper_arch a = {.f_depth = 2, .f_width = 1024, .x_dim = 2, .g_depth = 2, .g_width = 512, .z_dim = 2,
+                               .fourier_k = 2, .fourier_scale = 1.0};
+    double X[NB * 2], Z[NB * 2], freq[4], phase[2], phi[NB * 2], shat[NB * NB], drawn[NB * NB], inf[NB * NB];
+    random_inputs(X, NB, 2, 40);
+    random_inputs(Z, NB, 2, 41);
+    hntk_fourier_draw(&a, 11, HNTK_FOURIER_RUN_SAMPLE, freq, phase);
+    hntk_fourier_features(2, 2, freq, phase, NB, Z, phi);
+    hntk_fourier_feature_gram(2, NB, phi, shat);
+    CHECK(hntk_limit_batch_zgram(&a, HNTK_VARIANT_PAPER, NB, X, shat, drawn, NULL) == HNTK_OK, "zgram: %s",
+          hntk_last_error());
+    CHECK(hntk_limit_batch(&a, HNTK_VARIANT_PAPER, NB, X, Z, inf, NULL) == HNTK_OK, "batch: %s", hntk_last_error());
+    hntk_net *net;
+    CHECK(hntk_net_alloc(&a, NB, 0, &net) == HNTK_OK, "alloc: %s", hntk_last_error());
+    hntk_net_fix_fourier(net, freq, phase);
+    double K[NB * NB], mean[NB * NB] = {0}, m2[NB * NB] = {0};
+    for (long s = 0; s < N; s++) {
+        hntk_net_sample_ntk_gram(net, 11, (uint32_t)s, NB, X, Z, K);
+        for (int e = 0; e < NB * NB; e++) {
+            double d = K[e] - mean[e];
+            mean[e] += d / (double)(s + 1);
+            m2[e] += d * (K[e] - mean[e]);
+        }
+    }
+    double zmax = 0.0, zinf = 0.0;
+    for (int i = 0; i < NB; i++)
+        for (int j = i; j < NB; j++) {
+            int e = i * NB + j;
+            double se = sqrt(m2[e] / (double)(N - 1) / (double)N);
+            double z = (mean[e] - drawn[e]) / se, zi = (mean[e] - inf[e]) / se;
+            if (fabs(z) > zmax) zmax = fabs(z);
+            if (fabs(zi) > zinf) zinf = fabs(zi);
+            printf("fixed features, K^h[%d][%d]: mean %.5f +- %.5f, drawn-features limit %.5f (z %.2f), "
+                   "k -> inf limit %.5f (z %.2f)\n", i, j, mean[e], se, drawn[e], z, inf[e], zi);
+        }
+    CHECK(zmax < 4.0, "the mean with fixed features is %.2f standard errors from the drawn-features limit", zmax);
+    CHECK(zinf > 4.0, "at k = 2 the mean should be far from the k -> infinity limit (max |z| %.2f): the test "
+                      "cannot tell the two limits apart", zinf);
+    hntk_net_free(net);
+}
+
 int main(void)
 {
     hntk_blas_single_thread();
@@ -375,5 +470,7 @@ int main(void)
     }
     check_mlp_is_special_case();
     check_validation();
+    check_fixed_fourier();
+    check_fixed_fourier_mc_mean();
     return TEST_SUMMARY();
 }

@@ -4,7 +4,7 @@
 1. Check.  For each configuration, `hyperntk kernel --dump-weights` exports one
    sample's weights W^1..W^L (raw N(0,1) entries), the inputs, h and that
    sample's empirical hyperkernel K^h.  This script builds the same network in
-   PyTorch (float64, THEORY.md section 1: 1/sqrt(fan-in) in the forward,
+   PyTorch (float64, docs/theory.md §1: 1/sqrt(fan-in) in the forward,
    sqrt(2) relu, f's output cut into g's row-major chunks V^l), loads the
    weights, and computes K^h = J J^T from the explicit Jacobian
    J = dh/dw (B x N_w, torch.autograd.functional.jacobian).  It must equal
@@ -86,7 +86,7 @@ def hypernet_forward(arch, weights, X, A0):
 
 
 def g_inputs(Z, freqs=None, phases=None):
-    """a^0: z itself, or Fourier features sqrt(2) cos(w_i . z + b_i) (THEORY.md section 4)."""
+    """a^0: z itself, or Fourier features sqrt(2) cos(w_i . z + b_i) (docs/theory.md §4)."""
     if freqs is None:
         return Z
     return SQRT2 * torch.cos(Z @ freqs.T + phases)
@@ -109,7 +109,7 @@ def jacobian_kernel(arch, weights, X, A0):
 
 
 def factorized_kernel(arch, weights, X, A0):
-    """K^h by hyperntk's own algorithm written in PyTorch (THEORY.md section 2):
+    """K^h by hyperntk's own algorithm written in PyTorch (docs/theory.md §2):
     one backward pass of sum_b h(u_b) gives every E^l = dh/dY^l (row b depends on
     input b only), then K = sum_l (E^l E^l^T) o (Q^{l-1} Q^{l-1}^T) / n_{l-1}.
     Returns (K, h).  A stronger peer than the explicit Jacobian."""

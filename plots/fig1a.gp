@@ -1,6 +1,6 @@
 # fig1a.gp: Figure 1(a): the variance of the empirical hyperkernel K^h(u,u') over
 # initializations, on the grid of widths n of f times widths m of g
-# (THEORY.md section 5, items 3-4: it tends to 0 only when both widths grow).
+# (docs/theory.md §5.3-§5.4: it tends to 0 only when both widths grow).
 #   left:   heat map of log10 var over (n, m), each cell labelled with the variance
 #   middle: var against n, one line per m; error bars: standard error of the variance;
 #           dashed: the fit a/n + b/m + c/(nm), which levels off at the floor b/m

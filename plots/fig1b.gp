@@ -1,5 +1,5 @@
 # fig1b.gp: Figure 1(b): K^h(u,u') against theta for one width of f and several
-# widths of g, over initializations (THEORY.md section 5, item 5: the mean follows
+# widths of g, over initializations (docs/theory.md §5.5: the mean follows
 # the infinite-width curve for every width of g; the spread shrinks only for a
 # wide g).  Left: the hyperkernel K^h with Theta^h; right: the NNGP h(u)h(u')
 # with Lambda^H.  Bands: mean +- one standard deviation across initializations;

@@ -595,8 +595,8 @@ static int mc_setup_alloc(mc_setup *s, const char *name, int fig1b, long f_width
 /* Run `samples` samples on `threads` threads; wall and CPU seconds. */
 static int mc_time(mc_setup *s, int threads, long first, long samples, double *wall, double *cpu)
 {
-    hntk_welford *acc;
-    int st = hntk_welford_alloc(3 * s->B * s->B, &acc);
+    hntk_stats_moments *acc;
+    int st = hntk_stats_moments_alloc(3 * s->B * s->B, &acc);
     if (st) return st;
     set_threads(threads);
     hntk_mc_job job = {.samples = samples, .first_sample = first, .dim = 3 * s->B * s->B, .n_ctx = threads,
@@ -605,7 +605,7 @@ static int mc_time(mc_setup *s, int threads, long first, long samples, double *w
     st = hntk_mc_run(&job, acc);
     *wall = cli_now() - t0;
     *cpu = cpu_seconds() - c0;
-    hntk_welford_free(acc);
+    hntk_stats_moments_free(acc);
     return st;
 }
 

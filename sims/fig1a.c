@@ -1,5 +1,5 @@
-/* fig1a.c: `hyperntk fig1a`: Figure 1(a) of Littwin et al. (THEORY.md section
- * 5, items 3-4): the variance of the empirical hyperkernel K^h(u,u') over
+/* fig1a.c: `hyperntk fig1a`: Figure 1(a) of Littwin et al. (docs/theory.md
+ * §5.3-§5.4): the variance of the empirical hyperkernel K^h(u,u') over
  * independent initializations, on a grid of widths n of f times widths m of g.
  * The claim: it tends to 0 only when both widths grow.
  *
@@ -73,7 +73,7 @@ static const opt_command COMMAND = {
     .synopsis = "--out OUT.h5 [--quick] [OPTIONS]",
     .summary = "Figure 1(a): variance of the empirical hyperkernel K^h(u,u') over independent\n"
                "initializations, on a grid of widths of f times widths of g, against the limit\n"
-               "Theta^h(u,u') (docs/theory.md, claims 4).  Prints the variance grid, its log-log\n"
+               "Theta^h(u,u') (docs/theory.md §5.4).  Prints the variance grid, its log-log\n"
                "slopes along each edge and the diagonal, and the fit var = a/n + b/m + c/(nm).",
     .footer = GRID_FOOTER,
     OPTS_SPECS(SPECS),
@@ -426,7 +426,7 @@ static void print_report(const fig1a_opts *o, const fig1a_result *r)
     long A = o->A, G = o->G, N = A * G;
     printf("hyperntk fig1a: L=%d H=%d, angle(x,x') = %.4g rad, angle(z,z') = %.4g rad, %ld samples per cell, seed %llu\n",
            o->f_depth, o->g_depth, o->x_angle, o->z_angle, o->samples, (unsigned long long)o->run.seed);
-    printf("Theta^h(u,u') = %.6g (infinite-width limit, THEORY.md section 3)\n\n", r->analytic);
+    printf("Theta^h(u,u') = %.6g (infinite-width limit, docs/theory.md §3.4)\n\n", r->analytic);
     print_grid("variance of K^h(u,u') over initializations (rows: width n of f, columns: width m of g)", o, r->var,
                " %9.3g");
     double *z = malloc(sizeof(double) * (size_t)N);
@@ -618,7 +618,7 @@ static void describe_cell(const void *data, long c, grid_cell *cell)
 /* Cell values: [mean, var, stderr, var_stderr | K^h of each sample (N)], the
  * moments in one pass in sample order (stats.h: var_stderr from the fourth
  * central moment; heavy tails make it, like var, an underestimate at small N). */
-static int grid_values(const grid_cell *cell, const hntk_welford *acc, const double *samples, double *values)
+static int grid_values(const grid_cell *cell, const hntk_stats_moments *acc, const double *samples, double *values)
 {
     (void)acc;
     hntk_stats_moments *m = NULL;

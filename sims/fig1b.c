@@ -1,5 +1,5 @@
-/* fig1b.c: `hyperntk fig1b`: Figure 1(b) of Littwin et al. (THEORY.md section
- * 5, item 5): K^h(u,u') against theta in [-pi/2, pi/2] for one width of f and
+/* fig1b.c: `hyperntk fig1b`: Figure 1(b) of Littwin et al. (docs/theory.md
+ * §5.5): K^h(u,u') against theta in [-pi/2, pi/2] for one width of f and
  * a few widths of g, over independent initializations, with the limit
  * Theta^h(u,u') and, likewise, the NNGP h(u)h(u') with Lambda^H(u,u').
  * The claim: the mean follows the limit for every width of g; the spread
@@ -63,7 +63,7 @@ static const opt_command COMMAND = {
     .synopsis = "--out OUT.h5 [--quick] [OPTIONS]",
     .summary = "Figure 1(b): K^h(u,u') against theta in [-pi/2, pi/2] over independent initializations\n"
                "for one width of f and several widths of g, with the limit Theta^h(u,u'); the NNGP\n"
-               "h(u)h(u') with Lambda^H(u,u') likewise (docs/theory.md, claims 5).\n"
+               "h(u)h(u') with Lambda^H(u,u') likewise (docs/theory.md §5.5).\n"
                "u = (x, z), u' = (x, z'): z = sqrt(m0) e1, z' = sqrt(m0) (cos theta e1 + sin theta e2),\n"
                "x = sqrt(n0) e1 in both.",
     .footer = GRID_FOOTER,
@@ -304,13 +304,13 @@ static void describe_cell(const void *data, long g, grid_cell *cell)
 }
 
 /* cell values: [mean (2T) | var (2T) | stderr (2T)], each [K^h (T) | NNGP (T)] */
-static int grid_values(const grid_cell *cell, const hntk_welford *acc, const double *samples, double *values)
+static int grid_values(const grid_cell *cell, const hntk_stats_moments *acc, const double *samples, double *values)
 {
     (void)cell;
     (void)samples;
     long dim = acc->dim;
     memcpy(values, acc->mean, sizeof(double) * (size_t)dim);
-    hntk_welford_finish(acc, values + dim, values + 2 * dim);
+    hntk_stats_moments_finish(acc, values + dim, values + 2 * dim);
     return HNTK_OK;
 }
 

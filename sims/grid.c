@@ -198,10 +198,10 @@ static double cell_cost(const grid_cell *cell)
 static int run_cell(const grid_spec *g, grid_cell *cell, int threads, grid_progress *progress, double *values)
 {
     hntk_pool *pool = NULL;
-    hntk_welford *acc = NULL;
+    hntk_stats_moments *acc = NULL;
     double *samples = NULL;
     int st = hntk_pool_alloc(&cell->arch, &cell->needs, threads, g->budget_bytes, &pool);
-    if (!st) st = hntk_welford_alloc(cell->sample_dim, &acc);
+    if (!st) st = hntk_stats_moments_alloc(cell->sample_dim, &acc);
     if (!st && g->collect && !(samples = malloc(sizeof(double) * (size_t)cell->samples * (size_t)cell->sample_dim)))
         st = hntk_fail(HNTK_ENOMEM, "cannot keep %ld samples x %ld statistics of %s", cell->samples,
                        cell->sample_dim, cell->label);
@@ -216,7 +216,7 @@ static int run_cell(const grid_spec *g, grid_cell *cell, int threads, grid_progr
     }
     if (!st) st = g->values(cell, acc, samples, values);
     free(samples);
-    hntk_welford_free(acc);
+    hntk_stats_moments_free(acc);
     hntk_pool_free(pool);
     return st;
 }

@@ -130,7 +130,7 @@ typedef struct {
     void (*describe)(const void *driver, long index, grid_cell *cell);
     /* The cell's values from its accumulator and, with `collect`, from every
      * sample's statistics `samples` (cell->samples x sample_dim, in sample order). */
-    int (*values)(const grid_cell *cell, const hntk_welford *acc, const double *samples, double *values);
+    int (*values)(const grid_cell *cell, const hntk_stats_moments *acc, const double *samples, double *values);
 } grid_spec;
 
 /* The whole resumable run: check the output directory, the budget of the

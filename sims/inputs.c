@@ -2,7 +2,7 @@
  *   random: B independent Gaussian directions, |x|^2 = x_dim and |z|^2 = z_dim
  *   circle: the Figure 1(b) set-up: one x for every row, z_0 = (1,0,..), and
  *           z_t = (cos theta_t, sin theta_t, 0..) for theta_t on [-pi/2, pi/2],
- *           all scaled to |z|^2 = z_dim (THEORY.md section 5, item 5). */
+ *           all scaled to |z|^2 = z_dim (docs/theory.md §5.5). */
 #define _XOPEN_SOURCE 700
 #include <getopt.h>
 #include <math.h>

@@ -98,7 +98,7 @@ static const opt_command COMMAND = {
     .cmd = "kernel",
     .synopsis = "--inputs IN.h5 --out OUT.h5 [OPTIONS]",
     .summary = "Empirical hyperkernel K^h and NNGP h(u)h(u') over independent initializations,\n"
-               "against the infinite-width limits Theta^h and Lambda^H (docs/theory.md sections 2-3).",
+               "against the infinite-width limits Theta^h and Lambda^H (docs/theory.md §2-§3).",
     .footer = "Fourier features: the z-scores compare the mean with the limit it converges to: with fixed\n"
               "features, the limit for the features drawn (input kernel (1/k) sum_i p_i(z) p_i(z'));\n"
               "with per-sample features, its expectation over the draw (= the k -> infinity limit when\n"
@@ -201,13 +201,13 @@ typedef struct {
     hntk_hyper_arch arch;
     kernel_job job;
     hntk_pool *pool;
-    hntk_welford *acc;
+    hntk_stats_moments *acc;
     double *var, *se;               /* (dim) */
     double *theta_inf, *lambda_inf; /* (B,B) limits with the raw or the k -> infinity input kernel */
     /* fixed features: the features, their input kernel and limits */
     double *freq, *phase, *phi, *shat0, *theta_drawn, *lambda_drawn;
     /* per-sample features, H >= 2: the expectation over the draw and its standard error */
-    hntk_welford *mean_acc;
+    hntk_stats_moments *mean_acc;
     double *mean_var, *mean_se;     /* (2 B B) */
     /* the reference of the z-scores */
     const double *ref_t, *ref_l, *ref_t_se, *ref_l_se; /* se may be NULL */
@@ -218,8 +218,8 @@ typedef struct {
 static void run_free(kernel_run *r)
 {
     hntk_pool_free(r->pool);
-    hntk_welford_free(r->acc);
-    hntk_welford_free(r->mean_acc);
+    hntk_stats_moments_free(r->acc);
+    hntk_stats_moments_free(r->mean_acc);
     double *bufs[] = {r->X, r->Z, r->var, r->se, r->theta_inf, r->lambda_inf, r->freq, r->phase, r->phi, r->shat0,
                       r->theta_drawn, r->lambda_drawn, r->mean_var, r->mean_se};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(bufs[i]);
@@ -281,7 +281,7 @@ static int compute_limits(const kernel_opts *o, kernel_run *r)
                 }
                 r->job.xcov[p * B + q] = (hntk_cov){pp / (double)r->x_dim, pq / (double)r->x_dim, qq / (double)r->x_dim};
             }
-        if (!st) st = hntk_welford_alloc(2 * BB, &r->mean_acc);
+        if (!st) st = hntk_stats_moments_alloc(2 * BB, &r->mean_acc);
         if (!st) st = alloc_doubles(2 * BB, &r->mean_var);
         if (!st) st = alloc_doubles(2 * BB, &r->mean_se);
         if (st) return st;
@@ -292,7 +292,7 @@ static int compute_limits(const kernel_opts *o, kernel_run *r)
         st = hntk_mc_run(&job, r->mean_acc);
         cli_progress_end(&progress);
         if (st) return st;
-        hntk_welford_finish(r->mean_acc, r->mean_var, r->mean_se);
+        hntk_stats_moments_finish(r->mean_acc, r->mean_var, r->mean_se);
         r->ref_t = r->mean_acc->mean;
         r->ref_l = r->mean_acc->mean + BB;
         r->ref_t_se = r->mean_se;
@@ -570,7 +570,7 @@ int hntk_cmd_kernel(int argc, char **argv)
         if (!st) hntk_fourier_draw(&r.arch, o.seed, HNTK_FOURIER_RUN_SAMPLE, r.freq, r.phase);
     }
     if (!st) st = make_pool(&o, &r);
-    if (!st) st = hntk_welford_alloc(dim, &r.acc);
+    if (!st) st = hntk_stats_moments_alloc(dim, &r.acc);
     if (!st) st = alloc_doubles(dim, &r.var);
     if (!st) st = alloc_doubles(dim, &r.se);
     if (!st) st = compute_limits(&o, &r);
@@ -583,7 +583,7 @@ int hntk_cmd_kernel(int argc, char **argv)
         cli_progress_end(&progress);
     }
     if (!st) {
-        hntk_welford_finish(r.acc, r.var, r.se);
+        hntk_stats_moments_finish(r.acc, r.var, r.se);
         print_table(&o, &r);
         double wall = cli_now() - t0;
         /* Under MPI every rank holds the same statistics; rank 0 writes. */

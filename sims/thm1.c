@@ -1,6 +1,6 @@
 /* thm1.c: `hyperntk thm1`: Theorem 1 (and Lemma 3 for plain MLPs): how the
  * higher-order terms K^(r)(u, u') = r! [t^r] h(u; w + t grad_w h(u')) scale with
- * the width n of f at a fixed g (docs/theory.md sections 2 and 5.1).
+ * the width n of f at a fixed g (docs/theory.md §2.4 and §5.1).
  *
  * Cell c = k W + w of the grid (grid.h) is configuration k at width n = widths[w]:
  * `samples` initializations drawn from the streams (key, s, layer, row),
@@ -166,7 +166,8 @@ static const opt_command COMMAND = {
         "with SE the standard deviation of the bootstrap slopes, p = erfc(|z|/sqrt 2), and the\n"
         "p-values of every row (r <= L*H) of every configuration are Holm-corrected at\n"
         "--alpha.  Verdict: 'undecided' when the bootstrap 95% interval of the slope is wider\n"
-        "than --decide, else 'DISAGREES' when Holm rejects, else 'agrees'.",
+        "than --decide, else 'DISAGREES' when Holm rejects, else 'agrees'.  Theory and claims:\n"
+        "docs/theory.md §2.4 and §5.1; method and reading: docs/thm1.md.",
     .footer = GRID_FOOTER,
     OPTS_SPECS(SPECS),
     OPTS_PRESETS(PRESETS),
@@ -331,12 +332,12 @@ static void describe_cell(const void *data, long index, grid_cell *cell)
 }
 
 /* Cell values: [mean (R) | stderr of the mean (R) | K^(r) of every sample (N, R) | 0 up to max_n]. */
-static int grid_values(const grid_cell *cell, const hntk_welford *acc, const double *samples, double *values)
+static int grid_values(const grid_cell *cell, const hntk_stats_moments *acc, const double *samples, double *values)
 {
     const grid_data *d = cell->driver;
     long R = cell->sample_dim, N = cell->samples;
     memcpy(values, acc->mean, sizeof(double) * (size_t)R);
-    hntk_welford_finish(acc, NULL, values + R);
+    hntk_stats_moments_finish(acc, NULL, values + R);
     memcpy(values + 2 * R, samples, sizeof(double) * (size_t)(N * R));
     memset(values + 2 * R + N * R, 0, sizeof(double) * (size_t)((d->max_n - N) * R));
     return HNTK_OK;

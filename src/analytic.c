@@ -1,4 +1,4 @@
-/* analytic.c: the infinite-width limits in closed form (THEORY.md sections 3-4).
+/* analytic.c: the infinite-width limits in closed form (docs/theory.md §3-§4).
  *
  * Everything here is a short recursion over covariance triples
  * (k(u,u), k(u,u'), k(u',u')) driven by the two arc-cosine maps of
@@ -181,7 +181,7 @@ void hntk_limit_f(int L, hntk_cov sigma1, hntk_cov *S, double *theta_f)
  * Backward sum, accumulated forward in Horner form:
  *   G_1 = Shat^0,  G_{l+1} = Shat^l + G_l * S(x,x') * D(Lambda^l)
  * so that G_H = sum_{l=1..H} Shat^{l-1} prod_{j=l..H-1} [S(x,x') D(Lambda^j)]
- * (THEORY.md Theorem 3).  The authors-code variant drops S(x,x') from the
+ * (docs/theory.md §3.4).  The authors-code variant (§3.5) drops S(x,x') from the
  * backward factor only; the forward pass is the same. */
 void hntk_limit_hyper(int L, int H, hntk_cov x_cov, hntk_cov z_cov, hntk_variant v, hntk_limit *out)
 {

@@ -1,4 +1,4 @@
-/* arch.c: derived sizes of an architecture and its validation. */
+/* arch.c: derived sizes of an architecture and its validation (docs/theory.md §1). */
 #include "hyperntk/arch.h"
 
 #include <math.h>

@@ -33,56 +33,6 @@
 #include "hyperntk/error.h"
 #include "hyperntk/parallel.h"
 
-int hntk_welford_alloc(long dim, hntk_welford **out)
-{
-    *out = NULL;
-    if (dim < 1) return hntk_fail(HNTK_EINVAL, "statistics dimension = %ld is out of range: accepted >= 1", dim);
-    hntk_welford *w = calloc(1, sizeof *w);
-    double *buf = calloc(2 * (size_t)dim, sizeof(double));
-    if (!w || !buf) {
-        free(w);
-        free(buf);
-        return hntk_fail(HNTK_ENOMEM, "cannot allocate statistics of dimension %ld", dim);
-    }
-    w->dim = dim;
-    w->mean = buf;
-    w->m2 = buf + dim;
-    *out = w;
-    return HNTK_OK;
-}
-
-void hntk_welford_free(hntk_welford *w)
-{
-    if (!w) return;
-    free(w->mean);
-    free(w);
-}
-
-void hntk_welford_reset(hntk_welford *w)
-{
-    w->count = 0;
-    memset(w->mean, 0, sizeof(double) * 2 * (size_t)w->dim);
-}
-
-void hntk_welford_push(hntk_welford *w, const double *x)
-{
-    w->count++;
-    double inv = 1.0 / (double)w->count;
-    for (long i = 0; i < w->dim; i++) {
-        double delta = x[i] - w->mean[i];
-        w->mean[i] += delta * inv;
-        w->m2[i] += delta * (x[i] - w->mean[i]);
-    }
-}
-
-void hntk_welford_finish(const hntk_welford *w, double *var, double *stderr_mean)
-{
-    for (long i = 0; i < w->dim; i++) {
-        double v = w->count > 1 ? w->m2[i] / (double)(w->count - 1) : NAN;
-        if (var) var[i] = v;
-        if (stderr_mean) stderr_mean[i] = sqrt(v / (double)w->count);
-    }
-}
 
 int hntk_mc_max_threads(void)
 {
@@ -158,7 +108,7 @@ static long rank_count(long count, long per, int r)
 
 /* ---------------------------------------------------------------- the engine */
 
-int hntk_mc_run(const hntk_mc_job *job, hntk_welford *acc)
+int hntk_mc_run(const hntk_mc_job *job, hntk_stats_moments *acc)
 {
     if (job->samples < 1)
         return hntk_fail(HNTK_EINVAL, "samples = %ld is out of range: accepted >= 1", job->samples);
@@ -250,7 +200,7 @@ int hntk_mc_run(const hntk_mc_job *job, hntk_welford *acc)
             MPI_Allgather(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buffer, (int)(per * job->dim), MPI_DOUBLE,
                           MPI_COMM_WORLD);
             for (long s = 0; s < count; s++) {
-                hntk_welford_push(acc, buffer + s * job->dim);
+                hntk_stats_moments_push(acc, buffer + s * job->dim);
                 job->collect(job->collect_data, job->first_sample + start + s, buffer + s * job->dim);
             }
             if (rank == 0 && job->progress) job->progress(job->progress_data, start + count, job->samples);
@@ -259,7 +209,7 @@ int hntk_mc_run(const hntk_mc_job *job, hntk_welford *acc)
 #endif
         if (rank == 0) {
             for (long s = 0; s < mine; s++) {
-                hntk_welford_push(acc, slots + s * job->dim);
+                hntk_stats_moments_push(acc, slots + s * job->dim);
                 if (job->collect) job->collect(job->collect_data, first + s, slots + s * job->dim);
             }
 #ifdef HYPERNTK_HAVE_MPI
@@ -267,7 +217,7 @@ int hntk_mc_run(const hntk_mc_job *job, hntk_welford *acc)
                 long theirs = rank_count(count, per, r);
                 if (theirs == 0) break;
                 recv_doubles(others, theirs * job->dim, r);
-                for (long s = 0; s < theirs; s++) hntk_welford_push(acc, others + s * job->dim);
+                for (long s = 0; s < theirs; s++) hntk_stats_moments_push(acc, others + s * job->dim);
             }
 #endif
             if (job->progress) job->progress(job->progress_data, start + count, job->samples);
@@ -283,6 +233,10 @@ int hntk_mc_run(const hntk_mc_job *job, hntk_welford *acc)
         MPI_Bcast(&acc->count, 1, MPI_LONG, 0, MPI_COMM_WORLD);
         bcast_doubles(acc->mean, acc->dim);
         bcast_doubles(acc->m2, acc->dim);
+        bcast_doubles(acc->m3, acc->dim);
+        bcast_doubles(acc->m4, acc->dim);
+        bcast_doubles(acc->shift, acc->dim);
+        bcast_doubles(acc->dmean, acc->dim);
     }
 #endif
     free(buffer);

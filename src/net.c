@@ -192,7 +192,7 @@ void hntk_net_sample_weights(hntk_net *net, uint64_t seed, uint32_t sample)
     for (int l = 1; l <= net->L; l++)
         hntk_fill_normal_matrix(seed, sample, (uint32_t)(HNTK_TENSOR_F_LAYER0 + l), 1.0, net->W[l],
                                 (size_t)net->n[l], (size_t)net->n[l - 1]);
-    /* w_i ~ N(0, s^-2 I), b_i ~ U[-pi, pi] (THEORY.md section 4). */
+    /* w_i ~ N(0, s^-2 I), b_i ~ U[-pi, pi] (docs/theory.md §4). */
     /* Not redrawn when fixed for the run (hntk_net_fix_fourier). */
     if (net->arch.fourier_k > 0 && !net->ff_fixed)
         hntk_fourier_draw(&net->arch, seed, sample, net->ff_freq, net->ff_phase);

@@ -122,6 +122,16 @@ int hntk_stats_moments_merge(hntk_stats_moments *a, const hntk_stats_moments *b)
     return HNTK_OK;
 }
 
+void hntk_stats_moments_finish(const hntk_stats_moments *m, double *var, double *mean_se)
+{
+    double n = (double)m->count;
+    for (long k = 0; k < m->dim; k++) {
+        double v = m->count >= 2 ? m->m2[k] / (n - 1.0) : NAN;
+        if (var) var[k] = v;
+        if (mean_se) mean_se[k] = m->count >= 2 ? sqrt(v / n) : NAN;
+    }
+}
+
 int hntk_stats_moments_summary(const hntk_stats_moments *m, long k, hntk_stats_summary *s)
 {
     s->count = m->count;

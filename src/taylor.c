@@ -1,5 +1,6 @@
 /* taylor.c: K^(r) for r = 1..R by truncated Taylor polynomials (jets) along
- * the direction v = grad_w h(u_j), with the ReLU masks fixed at t = 0.
+ * the direction v = grad_w h(u_j), with the ReLU masks fixed at t = 0
+ * (docs/theory.md §2.4).
  *
  * Layout (row-major, one slab, named views):
  *   fjet[l]  (Rf_l, B, n_l)    orders 1..Rf_l of Y^l, Rf_l = min(l, R) (Y^l has degree l);

@@ -1,4 +1,4 @@
-/* analytic.h: infinite-width limits in closed form (THEORY.md sections 3-4).
+/* analytic.h: infinite-width limits in closed form (docs/theory.md §3-§4).
  *
  * Arc-cosine maps of sqrt(2) relu for a centred Gaussian pair with variances
  * a, b and covariance c, angle t = atan2(sqrt(max(ab - c^2, 0)), c):
@@ -15,9 +15,9 @@ extern "C" {
 #endif
 
 typedef enum {
-    HNTK_VARIANT_PAPER = 0,       /* THEORY.md: S(x,x') in every backward product (default) */
-    HNTK_VARIANT_AUTHORS_CODE = 1 /* authors' published code: no S in the backward products;
-                                     for comparisons only */
+    HNTK_VARIANT_PAPER = 0,       /* docs/theory.md §3.4: S(x,x') in every backward product (default) */
+    HNTK_VARIANT_AUTHORS_CODE = 1 /* authors' published code (docs/theory.md §3.5): no S in the
+                                     backward products; for comparisons only */
 } hntk_variant;
 
 /* "paper" / "authors-code"; parse returns HNTK_EINVAL with a message on anything else. */

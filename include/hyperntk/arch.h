@@ -1,4 +1,4 @@
-/* arch.h: architecture descriptions and their validation (THEORY.md section 1).
+/* arch.h: architecture descriptions and their validation (docs/theory.md §1).
  *
  * f: L weight layers, widths n_0 = x_dim, n_1..n_{L-1} = f_width, n_L = P.
  * g: H weight layers, widths m_0 = z_dim (or fourier_k), m_1..m_{H-1} = g_width,

@@ -1,7 +1,8 @@
 /* mc.h: Monte Carlo engine over independent network samples.
  *
  * Samples are computed in parallel (OpenMP over samples), each into its own
- * slot; the slots are then reduced strictly in sample order (Welford), so the
+ * slot; the slots are then reduced strictly in sample order (the one-pass moments of
+ * stats.h: mean, variance and the third and fourth moments), so the
  * mean and variance are bit-identical for any number of threads.
  *
  * Under MPI (parallel.h) the samples are also split across the ranks and the
@@ -16,6 +17,8 @@
 
 #include <signal.h>
 #include <stddef.h>
+
+#include "hyperntk/stats.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -36,22 +39,6 @@ typedef void (*hntk_mc_progress_fn)(void *data, long done, long total);
  * on all ranks). */
 typedef void (*hntk_mc_collect_fn)(void *data, long sample, const double *stats);
 
-/* Streaming mean/variance of a vector, updated in sample order. */
-typedef struct {
-    long dim;
-    long count;
-    double *mean; /* (dim) */
-    double *m2;   /* (dim) sum of squared deviations */
-} hntk_welford;
-
-int hntk_welford_alloc(long dim, hntk_welford **out);
-void hntk_welford_free(hntk_welford *w);
-void hntk_welford_reset(hntk_welford *w);
-void hntk_welford_push(hntk_welford *w, const double *x);
-/* Unbiased variance (count - 1 in the denominator) and standard error of the
- * mean sqrt(var / count); either output may be NULL.  NaN when count < 2. */
-void hntk_welford_finish(const hntk_welford *w, double *var, double *stderr_mean);
-
 typedef struct {
     long samples;              /* N >= 1 */
     long first_sample;         /* index of the first sample (usually 0) */
@@ -70,7 +57,7 @@ typedef struct {
 /* Run the job and push every sample, in order, into `acc` (which is not reset,
  * so a job can continue an earlier one).  The number of threads is at most
  * job->n_ctx.  Returns the first failing status of fn, or HNTK_EINTR. */
-int hntk_mc_run(const hntk_mc_job *job, hntk_welford *acc);
+int hntk_mc_run(const hntk_mc_job *job, hntk_stats_moments *acc);
 
 /* Number of OpenMP threads the engine will use (omp_get_max_threads()). */
 int hntk_mc_max_threads(void);

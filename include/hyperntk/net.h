@@ -1,5 +1,5 @@
 /* net.h: one hypernetwork sample h(u) = g(z; f(x)) on a batch of inputs,
- * its exact gradients and empirical kernels (THEORY.md sections 1-2).
+ * its exact gradients and empirical kernels (docs/theory.md §1-§2).
  *
  * Plan once, execute many: hntk_net_alloc sizes every buffer for a batch of
  * up to `batch_cap` inputs; sampling weights, forward, backward and the Gram

@@ -81,6 +81,11 @@ void hntk_stats_moments_push_n(hntk_stats_moments *m, const double *X, long n);
  * dimensions differ. */
 int hntk_stats_moments_merge(hntk_stats_moments *a, const hntk_stats_moments *b);
 
+/* Every component at once: var (dim) the unbiased variances, mean_se (dim)
+ * the standard errors of the means sqrt(var / n); either may be NULL.  NaN
+ * when count < 2. */
+void hntk_stats_moments_finish(const hntk_stats_moments *m, double *var, double *mean_se);
+
 /* Everything about component k of the moments (definitions at the top). */
 typedef struct {
     long count;

@@ -1,5 +1,5 @@
 /* taylor.h: the higher-order terms K^(r) of Theorem 1 by exact Taylor mode
- * (THEORY.md section 2).
+ * (docs/theory.md §2.4).
  *
  *   K^(r)(u_i, u_j) = < grad^r_w h(u_i), (grad_w h(u_j))^{(x) r} >
  *                   = r! [t^r] h(u_i; w + t grad_w h(u_j))

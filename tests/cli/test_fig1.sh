@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `hyperntk fig1a` / `fig1b` end to end: help and every validation error path;
 # the file schema, read back through the exporter, with exact reference limits
-# (THEORY.md section 6); the quick presets' means within 4 standard errors of
+# (docs/theory.md §6); the quick presets' means within 4 standard errors of
 # the limit; the O(1/n) finite-width bias of the mean where f is narrow (the
 # theory's prediction there, instead of the 4-SE check); resumption after
 # --stop-after-cells, after a real SIGTERM and after two of them, and across
@@ -61,7 +61,7 @@ expect_error "fig1a missing directory" 1 "cannot write 'nodir/x.h5': the directo
 expect_error "fig1b missing directory" 1 "the directory 'nodir' does not exist" -- "$bin" fig1b --quick --out nodir/x.h5
 [ ! -e bad.h5 ] && [ ! -e bad.h5.ckpt ] && ok || bad "a failed run left bad.h5 or its checkpoint"
 
-# ---- exact limits (THEORY.md section 6: L = 3, H = 3, unit diagonals) ----
+# ---- exact limits (docs/theory.md §6: L = 3, H = 3, unit diagonals) ----
 # fig1a default inputs are x perpendicular to x', z perpendicular to z': Theta^h = 0.334148.
 "$bin" fig1a --out ref3a.h5 --g-depth 3 --f-widths 20 --g-widths 5 --samples 4 > /dev/null 2>&1 && ok || bad "fig1a H=3 run"
 v=$("$bin" export ref3a.h5 analytic --no-header)
@@ -72,7 +72,7 @@ awk -v v="$v" 'BEGIN { exit !(v - 0.334148 < 5e-7 && 0.334148 - v < 5e-7) }' && 
 "$bin" export ref3b.h5 theta analytic nngp_analytic > ref3b.txt
 rows ref3b.txt | awk 'BEGIN { split("2.0571 5.3565 9.0000 5.3565 2.0571", th); split("0.4937 0.7922 1.0000 0.7922 0.4937", la); bad = 0 }
   { i = NR; if ($2 - th[i] > 5e-5 || th[i] - $2 > 5e-5 || $3 - la[i] > 5e-5 || la[i] - $3 > 5e-5) bad = 1 }
-  END { exit bad || NR != 5 }' && ok || bad "fig1b limits differ from THEORY.md section 6: $(cat ref3b.txt)"
+  END { exit bad || NR != 5 }' && ok || bad "fig1b limits differ from docs/theory.md §6: $(cat ref3b.txt)"
 
 # ---- the quick presets: schema and means within 4 standard errors ----
 "$bin" fig1a --quick --out qa.h5 > qa.txt 2> qa.err && ok || bad "fig1a --quick: $(cat qa.err)"

@@ -1,4 +1,4 @@
-/* test_analytic.c: the closed-form limits of analytic.c against THEORY.md
+/* test_analytic.c: the closed-form limits of analytic.c against docs/theory.md
  * section 6, against direct quadrature of the Gaussian expectations, and
  * against their own special cases. */
 #include <float.h>
@@ -33,7 +33,7 @@ static hntk_cov cov(double aa, double ab, double bb)
 
 static void test_table(void)
 {
-    /* THEORY.md section 6, unit diagonal.  The table gives 6 decimals (or an
+    /* docs/theory.md §6, unit diagonal.  The table gives 6 decimals (or an
      * exact fraction), so 1e-6 absolute is its precision. */
     static const struct { double rho, v, d; } row[] = {
         {-1.0, 0.0, 0.0},
@@ -81,7 +81,7 @@ static void test_table(void)
     CHECK(isnan(V(NAN, 1.0, 0.0)) && isnan(D(1.0, 1.0, NAN)), "NaN input must give NaN");
 }
 
-/* ---- 2. THEORY.md reference values, L = 3, H = 3 ---------------------- */
+/* ---- 2. docs/theory.md reference values, L = 3, H = 3 ---------------------- */
 
 static void test_reference_values(void)
 {
@@ -97,7 +97,7 @@ static void test_reference_values(void)
     hntk_limit_hyper(3, 3, cov(1.0, 0.0, 1.0), cov(1.0, 0.0, 1.0), HNTK_VARIANT_PAPER, &lim);
     const double got[] = {lim.S.ab, lim.theta_f, lim.theta_g, lim.theta_h, lim.lambda_h};
     for (size_t i = 0; i < sizeof ref / sizeof ref[0]; i++)
-        CHECK(fabs(got[i] - ref[i].want) <= 5e-7, "%s = %.9f, THEORY.md %.6f", ref[i].name, got[i],
+        CHECK(fabs(got[i] - ref[i].want) <= 5e-7, "%s = %.9f, docs/theory.md %.6f", ref[i].name, got[i],
               ref[i].want);
     /* Theta^h is the product of the two factors, bit for bit. */
     CHECK(lim.theta_h == lim.theta_f * lim.theta_g, "Theta^h != Theta^f Theta^g");
@@ -105,7 +105,7 @@ static void test_reference_values(void)
           lim.S.aa, lim.S.bb);
 
     /* x = x', z = (1,0), z' = (cos t, sin t), m_0 = 2 so z.z'/m_0 would be
-     * cos(t)/2: THEORY.md says "unit diagonals", i.e. |z|^2 = m_0, so the
+     * cos(t)/2: docs/theory.md says "unit diagonals", i.e. |z|^2 = m_0, so the
      * z-triple is (1, cos t, 1).  The table gives 4 decimals: absolute 5e-5
      * (half a unit of the last decimal). */
     static const struct { double t, theta_h, lambda_h; } sweep[] = {

@@ -1,5 +1,5 @@
 /* test_mc.c: the Monte Carlo engine and finite-width networks against the
- * infinite-width limits (THEORY.md sections 3 and 5), and thread-count
+ * infinite-width limits (docs/theory.md §3 and §5), and thread-count
  * independence of the reduction. */
 #include <math.h>
 #include <stdlib.h>
@@ -29,8 +29,8 @@ static int sample_kernels(void *data, long sample, double *out)
 }
 
 /* Run N samples of `a` on (X, Z) with `threads` threads into a fresh accumulator. */
-static hntk_welford *run_from(const hntk_hyper_arch *a, long B, const double *X, const double *Z, long first,
-                              long N, int threads, int fntk, hntk_welford *acc)
+static hntk_stats_moments *run_from(const hntk_hyper_arch *a, long B, const double *X, const double *Z, long first,
+                              long N, int threads, int fntk, hntk_stats_moments *acc)
 {
     omp_set_num_threads(threads);
     ctx_t ctx[8];
@@ -45,7 +45,7 @@ static hntk_welford *run_from(const hntk_hyper_arch *a, long B, const double *X,
         ptrs[t] = &ctx[t];
     }
     long dim = 2 * B * B + (fntk ? 2 : 0);
-    if (!acc) hntk_welford_alloc(dim, &acc);
+    if (!acc) hntk_stats_moments_alloc(dim, &acc);
     hntk_mc_job job = {.samples = N, .first_sample = first, .dim = dim, .n_ctx = threads, .ctx = ptrs,
                        .fn = sample_kernels};
     int st = hntk_mc_run(&job, acc);
@@ -57,7 +57,7 @@ static hntk_welford *run_from(const hntk_hyper_arch *a, long B, const double *X,
     return acc;
 }
 
-static hntk_welford *run(const hntk_hyper_arch *a, long B, const double *X, const double *Z, long N, int threads,
+static hntk_stats_moments *run(const hntk_hyper_arch *a, long B, const double *X, const double *Z, long N, int threads,
                          int fntk)
 {
     return run_from(a, B, X, Z, 0, N, threads, fntk, NULL);
@@ -75,10 +75,10 @@ static void unit_rows(double *M, long rows, long dim, uint32_t tensor)
 
 /* Count the pairs (i <= j) whose mean is more than 4 standard errors from the limit;
  * print the worst |z| of K^h and of the NNGP. */
-static int pairs_off_limit(const hntk_welford *acc, long B, const double *theta, const double *lambda, int verbose)
+static int pairs_off_limit(const hntk_stats_moments *acc, long B, const double *theta, const double *lambda, int verbose)
 {
     double *se = malloc(sizeof(double) * (size_t)acc->dim);
-    hntk_welford_finish(acc, NULL, se);
+    hntk_stats_moments_finish(acc, NULL, se);
     double worst_ntk = 0, worst_nngp = 0;
     int off = 0;
     for (long i = 0; i < B; i++)
@@ -121,9 +121,9 @@ static void check_against_limit(void)
     memcpy(X + 3 * XD, X, sizeof(double) * XD); /* pair (0,3) has x = x' and z != z' */
     CHECK(hntk_limit_batch(&a, HNTK_VARIANT_PAPER, B, X, Z, theta, lambda) == HNTK_OK, "limit: %s",
           hntk_last_error());
-    hntk_welford *acc = run(&a, B, X, Z, 200, 2, 0);
+    hntk_stats_moments *acc = run(&a, B, X, Z, 200, 2, 0);
     double *se = malloc(sizeof(double) * (size_t)acc->dim);
-    hntk_welford_finish(acc, NULL, se);
+    hntk_stats_moments_finish(acc, NULL, se);
     for (long i = 0; i < B; i++)
         for (long j = i; j < B; j++) {
             long k = i * B + j;
@@ -137,7 +137,7 @@ static void check_against_limit(void)
     int off = pairs_off_limit(acc, B, theta, lambda, 1);
     CHECK(off == 0, "%d of %d K^h/NNGP pair means are 4 or more standard errors from the limit (400 samples)", off,
           B * (B + 1));
-    hntk_welford_free(acc);
+    hntk_stats_moments_free(acc);
 }
 
 /* The reduction is in sample order: 1, 2 and 3 threads give the same bits. */
@@ -148,15 +148,15 @@ static void check_thread_independence(void)
     double X[B * 2], Z[B * 2];
     unit_rows(X, B, 2, 3);
     unit_rows(Z, B, 2, 4);
-    hntk_welford *a1 = run(&a, B, X, Z, 37, 1, 1);
-    hntk_welford *a2 = run(&a, B, X, Z, 37, 2, 1);
-    hntk_welford *a3 = run(&a, B, X, Z, 37, 3, 1);
+    hntk_stats_moments *a1 = run(&a, B, X, Z, 37, 1, 1);
+    hntk_stats_moments *a2 = run(&a, B, X, Z, 37, 2, 1);
+    hntk_stats_moments *a3 = run(&a, B, X, Z, 37, 3, 1);
     size_t bytes = sizeof(double) * (size_t)a1->dim;
     CHECK(!memcmp(a1->mean, a2->mean, bytes) && !memcmp(a1->m2, a2->m2, bytes), "1 vs 2 threads differ");
     CHECK(!memcmp(a1->mean, a3->mean, bytes) && !memcmp(a1->m2, a3->m2, bytes), "1 vs 3 threads differ");
-    hntk_welford_free(a1);
-    hntk_welford_free(a2);
-    hntk_welford_free(a3);
+    hntk_stats_moments_free(a1);
+    hntk_stats_moments_free(a2);
+    hntk_stats_moments_free(a3);
 }
 
 /* K^f(x,x') -> Theta^f I: the off-diagonal RMS falls as f widens (like n^-1/2),
@@ -171,14 +171,14 @@ static void check_fntk_offdiag_shrinks(void)
     double rms[3], rms_se[3];
     for (int w = 0; w < 3; w++) {
         hntk_hyper_arch a = {.f_depth = 3, .f_width = widths[w], .x_dim = 3, .g_depth = 2, .g_width = 4, .z_dim = 2};
-        hntk_welford *acc = run(&a, B, X, Z, 24, 2, 1);
+        hntk_stats_moments *acc = run(&a, B, X, Z, 24, 2, 1);
         double se[2 * B * B + 2];
-        hntk_welford_finish(acc, NULL, se);
+        hntk_stats_moments_finish(acc, NULL, se);
         rms[w] = acc->mean[2 * B * B + 1];
         rms_se[w] = se[2 * B * B + 1];
         printf("K^f(x0,x1) n=%ld: diag mean %.4f, off-diag RMS %.4f +- %.4f\n", widths[w], acc->mean[2 * B * B],
                rms[w], rms_se[w]);
-        hntk_welford_free(acc);
+        hntk_stats_moments_free(acc);
     }
     /* each 4x widening should halve the RMS; require at least a factor 1.5 each step */
     CHECK(rms[1] < rms[0] / 1.5 && rms[2] < rms[1] / 1.5, "off-diagonal RMS %.4f, %.4f, %.4f does not shrink like n^-1/2",

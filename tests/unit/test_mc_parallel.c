@@ -49,18 +49,18 @@ static void collect_fn(void *data, long sample, const double *stats)
 }
 
 /* The reference: samples first..first+N-1 pushed in order by one thread. */
-static void reference(long first, long N, hntk_welford *w)
+static void reference(long first, long N, hntk_stats_moments *w)
 {
     ctx_t c = {-1};
     double x[DIM];
-    hntk_welford_reset(w);
+    hntk_stats_moments_reset(w);
     for (long s = first; s < first + N; s++) {
         sample_fn(&c, s, x);
-        hntk_welford_push(w, x);
+        hntk_stats_moments_push(w, x);
     }
 }
 
-static int same_acc(const hntk_welford *a, const hntk_welford *b)
+static int same_acc(const hntk_stats_moments *a, const hntk_stats_moments *b)
 {
     return a->count == b->count && !memcmp(a->mean, b->mean, sizeof(double) * DIM) &&
            !memcmp(a->m2, b->m2, sizeof(double) * DIM);
@@ -77,8 +77,8 @@ int main(int argc, char **argv)
     if (rank != 0 && !freopen("/dev/null", "w", stdout)) return 1;
     printf("test_mc_parallel: %d rank(s), MPI: %s\n", size, hntk_parallel_library());
 
-    hntk_welford *ref, *acc;
-    if (hntk_welford_alloc(DIM, &ref) || hntk_welford_alloc(DIM, &acc)) return 1;
+    hntk_stats_moments *ref, *acc;
+    if (hntk_stats_moments_alloc(DIM, &ref) || hntk_stats_moments_alloc(DIM, &acc)) return 1;
     static collected col;
     ctx_t ctx[4] = {{-1}, {-1}, {-1}, {-1}};
     void *ptrs[4] = {&ctx[0], &ctx[1], &ctx[2], &ctx[3]};
@@ -90,7 +90,7 @@ int main(int argc, char **argv)
             for (int with_collect = 0; with_collect <= 1; with_collect++) {
                 long N = counts[k], first = 1000 * (long)k;
                 reference(first, N, ref);
-                hntk_welford_reset(acc);
+                hntk_stats_moments_reset(acc);
                 memset(&col, 0, sizeof col);
                 col.next = col.first = first;
                 col.in_order = 1;
@@ -121,7 +121,7 @@ int main(int argc, char **argv)
     /* A job continued from an earlier one equals one job over both ranges. */
     omp_set_num_threads(2);
     reference(0, 50, ref);
-    hntk_welford_reset(acc);
+    hntk_stats_moments_reset(acc);
     hntk_mc_job part1 = {.samples = 21, .first_sample = 0, .dim = DIM, .n_ctx = 4, .ctx = ptrs, .fn = sample_fn};
     hntk_mc_job part2 = {.samples = 29, .first_sample = 21, .dim = DIM, .n_ctx = 4, .ctx = ptrs, .fn = sample_fn};
     CHECK(hntk_mc_run(&part1, acc) == HNTK_OK && hntk_mc_run(&part2, acc) == HNTK_OK, "continued job failed");
@@ -149,8 +149,8 @@ int main(int argc, char **argv)
     hntk_mc_job zero = {.samples = 0, .dim = DIM, .n_ctx = 4, .ctx = ptrs, .fn = sample_fn};
     CHECK(hntk_mc_run(&zero, acc) == HNTK_EINVAL, "samples = 0 accepted");
 
-    hntk_welford_free(ref);
-    hntk_welford_free(acc);
+    hntk_stats_moments_free(ref);
+    hntk_stats_moments_free(acc);
     int code = TEST_SUMMARY();
     if (code) hntk_parallel_abort(code);
     hntk_parallel_finalize();

@@ -1,5 +1,5 @@
 /* test_net.c: forward, gradients and empirical kernels of one sample against
- * independent references: a naive loop implementation of h (THEORY.md section 1),
+ * independent references: a naive loop implementation of h (docs/theory.md §1),
  * central finite differences, and brute-force explicit gradient vectors. */
 #include <math.h>
 #include <stdlib.h>
@@ -18,7 +18,7 @@
 
 static double relu2(double y) { return y > 0 ? SQ2 * y : 0.0; }
 
-/* Naive h(u) for one input, straight from THEORY.md section 1 (no BLAS, no buffers reused). */
+/* Naive h(u) for one input, straight from docs/theory.md §1 (no BLAS, no buffers reused). */
 static double naive_h(hntk_net *net, const double *x, const double *z)
 {
     const hntk_hyper_arch *a = hntk_net_arch(net);

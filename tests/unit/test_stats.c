@@ -57,6 +57,11 @@ static void test_moments_reference(void)
     CHECK_CLOSE(s.kurt, -0.1581066960393387, 256 * EPS); /* G2 cancels: |G2| << (n+1) g2 + 6 terms */
     CHECK_CLOSE(s.skew_se, 0.6373020054525532, 4 * EPS);
     CHECK_CLOSE(s.kurt_se, 1.2322464739446488, 4 * EPS);
+    /* the vector form agrees with the summaries */
+    double fv[2], fse[2];
+    hntk_stats_moments_finish(m, fv, fse);
+    CHECK(fv[0] == s.var && fse[0] == s.mean_se, "moments_finish: %.17g %.17g vs %.17g %.17g", fv[0], fse[0], s.var,
+          s.mean_se);
     /* component 1 (x^2): np.var(x**2, ddof=1), st.skew(x**2, bias=False), st.kurtosis(x**2, bias=False) */
     CHECK(hntk_stats_moments_summary(m, 1, &s) == HNTK_OK, "summary 1");
     CHECK_CLOSE(s.var, 278.54075378787877, 16 * EPS);

@@ -539,8 +539,7 @@ static int write_fits(hntk_h5 *f, const fig1a_opts *o, const fig1a_result *r)
     return st;
 }
 
-static int write_results(const fig1a_opts *o, const opts_state *state, const fig1a_result *r, int argc, char **argv,
-                         double wall)
+static int write_results(const fig1a_opts *o, const fig1a_result *r, const opts_output *out)
 {
     long A = o->A, G = o->G, N = o->samples, dims[2] = {A, G}, sd[3] = {A, G, N};
     hntk_h5 *f;
@@ -558,15 +557,12 @@ static int write_results(const fig1a_opts *o, const opts_state *state, const fig
         "standard error of the mean of K^h(u, u') (A, G)",
         "standard error of the variance, from the cell's fourth central moment (A, G)"};
     const double *grid_data[4] = {r->mean, r->var, r->se, r->var_se};
-    for (int k = 0; k < 4 && !st; k++) {
-        st = hntk_h5_write_described(f, grid_names[k], 2, dims, grid_data[k], grid_what[k], NULL);
-        if (!st) st = hntk_h5_attach_scale(f, grid_names[k], 0, "f_widths");
-        if (!st) st = hntk_h5_attach_scale(f, grid_names[k], 1, "g_widths");
-    }
-    if (!st) st = hntk_h5_write_described(f, "/samples/ntk", 3, sd, r->samples,
-                                          "K^h(u, u') of every initialization, in sample order (A, G, samples)", NULL);
-    if (!st) st = hntk_h5_attach_scale(f, "/samples/ntk", 0, "f_widths");
-    if (!st) st = hntk_h5_attach_scale(f, "/samples/ntk", 1, "g_widths");
+    static const char *const scales[3] = {"f_widths", "g_widths", NULL};
+    for (int k = 0; k < 4 && !st; k++)
+        st = hntk_h5_write_scaled(f, grid_names[k], 2, dims, grid_data[k], grid_what[k], NULL, scales);
+    if (!st)
+        st = hntk_h5_write_scaled(f, "/samples/ntk", 3, sd, r->samples,
+                                  "K^h(u, u') of every initialization, in sample order (A, G, samples)", NULL, scales);
     if (!st) st = hntk_h5_write_scalar(f, "analytic", r->analytic);
     if (!st) st = hntk_h5_describe(f, "analytic", "infinite-width limit Theta^h(u, u') (scalar)", NULL);
     if (!st) st = hntk_h5_write_described(f, "/inputs/x", 2, xd, r->X, "inputs x (row 0) and x' (row 1) of f (2, x_dim)",
@@ -575,17 +571,14 @@ static int write_results(const fig1a_opts *o, const opts_state *state, const fig
                                           NULL);
     if (!st) st = write_fits(f, o, r);
     if (!st) st = hntk_h5_attr_string(f, "/", "variant", hntk_variant_name(HNTK_VARIANT_PAPER));
-    return opts_commit_result(f, st, &COMMAND, o, state, argc, argv, wall);
+    return opts_commit_result(f, st, &COMMAND, o, out);
 }
 
 /* ---- the grid: cell c is the width pair (f_widths[c / G], g_widths[c % G]) ---- */
 
 typedef struct {
     const fig1a_opts *o;
-    const opts_state *state;
     fig1a_result *r;
-    int argc;
-    char **argv;
 } grid_data;
 
 /* One initialization: out = [K^h(u, u')]. */
@@ -639,7 +632,7 @@ static int grid_values(const grid_cell *cell, const hntk_stats_moments *acc, con
 }
 
 /* Every cell is done: the fits, the report and (rank 0) the file. */
-static int finish(const void *data, const hntk_checkpoint *ck, double wall)
+static int finish(const void *data, const hntk_checkpoint *ck, const opts_output *out)
 {
     const grid_data *d = data;
     const fig1a_opts *o = d->o;
@@ -660,7 +653,7 @@ static int finish(const void *data, const hntk_checkpoint *ck, double wall)
     int st = fit_model(o, r->var, r->samples, &r->model);
     if (st) return st;
     print_report(o, r);
-    return grid_is_root() ? write_results(o, d->state, r, d->argc, d->argv, wall) : HNTK_OK;
+    return grid_is_root() ? write_results(o, r, out) : HNTK_OK;
 }
 
 int hntk_cmd_fig1a(int argc, char **argv)
@@ -669,9 +662,6 @@ int hntk_cmd_fig1a(int argc, char **argv)
     opts_state state;
     int st = parse_options(argc, argv, &o, &state);
     if (st) return st < 0 ? CLI_EXIT_OK : st;
-    double t0 = cli_now();
-    hntk_h5_install_signal_cleanup();
-    grid_signals_install();
 
     long A = o.A, G = o.G, cells = A * G;
     fig1a_result r = {0};
@@ -694,11 +684,11 @@ int hntk_cmd_fig1a(int argc, char **argv)
         st = hntk_limit_batch(&widest, HNTK_VARIANT_PAPER, 2, r.X, r.Z, theta_h, NULL);
         r.analytic = theta_h[1];
     }
-    grid_data data = {&o, &state, &r, argc, argv};
+    grid_data data = {&o, &r};
+    opts_output out = {&state, argc, argv, 0.0};
     grid_spec grid = {.cmd = CMD, .what = "cells", .cells = cells, .cell_dim = CELL_DIM + o.samples, .collect = 1,
-                      .stop_after = o.run.stop_after, .budget_bytes = (size_t)(o.run.budget_gib * 1073741824.0),
                       .sample = fig1a_sample, .driver = &data, .describe = describe_cell, .values = grid_values};
-    int code = grid_main(st, &grid, &COMMAND, &o, 2, &o.run, t0, finish);
+    int code = grid_main(st, &grid, &COMMAND, &o, 2, &o.run, &out, finish);
     result_free(&r);
     return code;
 }

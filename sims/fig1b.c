@@ -232,8 +232,7 @@ static void print_report(const fig1b_opts *o, const fig1b_result *r)
     }
 }
 
-static int write_results(const fig1b_opts *o, const opts_state *state, const fig1b_result *r, int argc, char **argv,
-                         double wall)
+static int write_results(const fig1b_opts *o, const fig1b_result *r, const opts_output *out)
 {
     long T = o->thetas, G = o->G, B = T + 1;
     hntk_h5 *f;
@@ -258,34 +257,27 @@ static int write_results(const fig1b_opts *o, const opts_state *state, const fig
         {"nngp_stderr", "standard error of the mean of h(u) h(u'_t) (G, T)", 1, 2},
     };
     const double *data[2][3] = {{r->mean, r->var, r->se}, {r->nmean, r->nvar, r->nse}};
-    for (size_t k = 0; k < sizeof grids / sizeof grids[0] && !st; k++) {
-        st = hntk_h5_write_described(f, grids[k].name, 2, gt, data[grids[k].kernel][grids[k].field], grids[k].what,
-                                     NULL);
-        if (!st) st = hntk_h5_attach_scale(f, grids[k].name, 0, "g_widths");
-        if (!st) st = hntk_h5_attach_scale(f, grids[k].name, 1, "theta");
-    }
-    if (!st) st = hntk_h5_write_described(f, "analytic", 1, td, r->analytic,
-                                          "infinite-width limit Theta^h(u, u'_t) (T)", NULL);
-    if (!st) st = hntk_h5_attach_scale(f, "analytic", 0, "theta");
-    if (!st) st = hntk_h5_write_described(f, "nngp_analytic", 1, td, r->nngp_analytic,
-                                          "infinite-width limit Lambda^H(u, u'_t) of the NNGP (T)", NULL);
-    if (!st) st = hntk_h5_attach_scale(f, "nngp_analytic", 0, "theta");
+    static const char *const by_width_theta[2] = {"g_widths", "theta"}, *const by_theta[1] = {"theta"};
+    for (size_t k = 0; k < sizeof grids / sizeof grids[0] && !st; k++)
+        st = hntk_h5_write_scaled(f, grids[k].name, 2, gt, data[grids[k].kernel][grids[k].field], grids[k].what,
+                                  NULL, by_width_theta);
+    if (!st) st = hntk_h5_write_scaled(f, "analytic", 1, td, r->analytic, "infinite-width limit Theta^h(u, u'_t) (T)",
+                                       NULL, by_theta);
+    if (!st) st = hntk_h5_write_scaled(f, "nngp_analytic", 1, td, r->nngp_analytic,
+                                       "infinite-width limit Lambda^H(u, u'_t) of the NNGP (T)", NULL, by_theta);
     if (!st) st = hntk_h5_write_described(f, "/inputs/x", 2, xd, r->X,
                                           "inputs x of f: row 0 for u, row t+1 for u'_t, all equal (T+1, x_dim)", NULL);
     if (!st) st = hntk_h5_write_described(f, "/inputs/z", 2, zd, r->Z,
                                           "inputs z of g: row 0 is z, row t+1 is z'_t (T+1, z_dim)", NULL);
     if (!st) st = hntk_h5_attr_string(f, "/", "variant", hntk_variant_name(HNTK_VARIANT_PAPER));
-    return opts_commit_result(f, st, &COMMAND, o, state, argc, argv, wall);
+    return opts_commit_result(f, st, &COMMAND, o, out);
 }
 
 /* ---- the grid: cell g is the g-th width of g ---- */
 
 typedef struct {
     const fig1b_opts *o;
-    const opts_state *state;
     fig1b_result *r;
-    int argc;
-    char **argv;
 } grid_data;
 
 static void describe_cell(const void *data, long g, grid_cell *cell)
@@ -315,7 +307,7 @@ static int grid_values(const grid_cell *cell, const hntk_stats_moments *acc, con
 }
 
 /* Every cell is done: the report and (rank 0) the file. */
-static int finish(const void *data, const hntk_checkpoint *ck, double wall)
+static int finish(const void *data, const hntk_checkpoint *ck, const opts_output *out)
 {
     const grid_data *d = data;
     const fig1b_opts *o = d->o;
@@ -332,7 +324,7 @@ static int finish(const void *data, const hntk_checkpoint *ck, double wall)
         memcpy(r->nse + g * T, v + 2 * dim + T, row);
     }
     print_report(o, r);
-    return grid_is_root() ? write_results(o, d->state, r, d->argc, d->argv, wall) : HNTK_OK;
+    return grid_is_root() ? write_results(o, r, out) : HNTK_OK;
 }
 
 int hntk_cmd_fig1b(int argc, char **argv)
@@ -341,9 +333,6 @@ int hntk_cmd_fig1b(int argc, char **argv)
     opts_state state;
     int st = parse_options(argc, argv, &o, &state);
     if (st) return st < 0 ? CLI_EXIT_OK : st;
-    double t0 = cli_now();
-    hntk_h5_install_signal_cleanup();
-    grid_signals_install();
 
     fig1b_result r = {0};
     st = result_alloc(&o, &r);
@@ -351,11 +340,11 @@ int hntk_cmd_fig1b(int argc, char **argv)
         circle_inputs(&o, r.theta, r.X, r.Z);
         limits(&o, &r);
     }
-    grid_data data = {&o, &state, &r, argc, argv};
+    grid_data data = {&o, &r};
+    opts_output out = {&state, argc, argv, 0.0};
     grid_spec grid = {.cmd = CMD, .what = "widths of g", .cells = o.G, .cell_dim = 6 * o.thetas,
-                      .stop_after = o.run.stop_after, .budget_bytes = (size_t)(o.run.budget_gib * 1073741824.0),
                       .sample = fig1b_sample, .driver = &data, .describe = describe_cell, .values = grid_values};
-    int code = grid_main(st, &grid, &COMMAND, &o, 2, &o.run, t0, finish);
+    int code = grid_main(st, &grid, &COMMAND, &o, 2, &o.run, &out, finish);
     result_free(&r);
     return code;
 }

@@ -331,12 +331,21 @@ double grid_default_budget_gib(void) { return (double)cli_default_budget() / 107
 int grid_parse(const opt_command *cmd, int argc, char **argv, void *opts, grid_run_opts *run, opts_state *state)
 {
     run->budget_gib = grid_default_budget_gib();
-    return opts_parse(cmd, argc, argv, opts, state);
+    int st = opts_parse(cmd, argc, argv, opts, state);
+    if (st) return st;
+    run->start = cli_now();
+    return 0;
 }
 
-int grid_main(int st, const grid_spec *g, const opt_command *cmd, const void *opts, long format,
-              const grid_run_opts *run, double t0, grid_finish_fn finish)
+int grid_main(int st, const grid_spec *spec, const opt_command *cmd, const void *opts, long format,
+              const grid_run_opts *run, const opts_output *out, grid_finish_fn finish)
 {
+    grid_spec run_spec = *spec;
+    run_spec.stop_after = run->stop_after;
+    run_spec.budget_bytes = (size_t)(run->budget_gib * 1073741824.0);
+    const grid_spec *g = &run_spec;
+    hntk_h5_install_signal_cleanup();
+    grid_signals_install();
     char *config = NULL;
     hntk_checkpoint *ck = NULL;
     double previous = 0.0;
@@ -351,9 +360,11 @@ int grid_main(int st, const grid_spec *g, const opt_command *cmd, const void *op
         return GRID_EXIT_INCOMPLETE;
     }
     if (!st) {
-        double wall = previous + (cli_now() - t0);
+        opts_output done = *out;
+        done.wall = previous + (cli_now() - run->start);
+        double wall = done.wall;
         /* Under MPI every rank holds the same cells; rank 0 writes and removes the checkpoint. */
-        st = finish(g->driver, ck, wall);
+        st = finish(g->driver, ck, &done);
         if (!st && grid_is_root()) st = hntk_checkpoint_remove(ck);
         if (!st) grid_print_wrote(run->out, wall, threads, loaded);
     }

@@ -121,9 +121,9 @@ typedef struct {
     const char *what;          /* the cells in messages: "cells", "widths of g" */
     long cells;
     long cell_dim;             /* values per cell kept in the checkpoint */
-    long stop_after;           /* --stop-after-cells (-1: never) */
+    long stop_after;           /* --stop-after-cells (-1: never; grid_main sets it from the run options) */
     int collect;               /* 1: hand every sample's statistics to `values` */
-    size_t budget_bytes;       /* the memory budget for the workers (0: none) */
+    size_t budget_bytes;       /* the memory budget for the workers (0: none; grid_main: --mem-budget) */
     hntk_mc_sample_fn sample;  /* ctx is an hntk_worker whose job is the grid_cell */
     const void *driver;
     /* Fill cell `index` (the grid sets index and driver before the call). */
@@ -156,6 +156,7 @@ typedef struct {
     int restart;
     long stop_after;   /* -1: never */
     double budget_gib; /* set to grid_default_budget_gib() before parsing */
+    double start;      /* cli_now() when parsing ended (the run's wall clock) */
 } grid_run_opts;
 
 #define GRID_RUN_SPECS(T, WHAT)                                                                                  \
@@ -181,22 +182,22 @@ typedef struct {
 
 double grid_default_budget_gib(void);
 
-/* opts_parse after setting run->budget_gib to its default (3/4 of RAM). */
+/* opts_parse after setting run->budget_gib to its default (3/4 of RAM); on
+ * success also start the run's clock. */
 int grid_parse(const opt_command *cmd, int argc, char **argv, void *opts, grid_run_opts *run, opts_state *state);
 
 /* After every cell is done: read the cells from `ck`, print the report and
- * (on rank 0 only) write the result file; `wall` is the compute time of every
- * run that contributed. */
-typedef int (*grid_finish_fn)(const void *driver, const hntk_checkpoint *ck, double wall);
+ * (on rank 0 only) write the result file. */
+typedef int (*grid_finish_fn)(const void *driver, const hntk_checkpoint *ck, const opts_output *out);
 
-/* A grid driver's main after parsing and setting up its inputs: the
- * configuration string from the option table (format `format`), grid_run,
+/* A grid driver's main after parsing and setting up its inputs: the signal
+ * handlers (h5io's cleanup, then grid_signals_install), the configuration string from the option table (format `format`), grid_run,
  * then `finish`, the removal of the checkpoint and the "wrote" line.  Returns
  * the exit code: 0, GRID_EXIT_INCOMPLETE after --stop-after-cells (after a
  * signal the process dies by it), or cli_report's code for a failure `st`
  * already set by the set-up (pass st = 0 when it succeeded). */
 int grid_main(int st, const grid_spec *g, const opt_command *cmd, const void *opts, long format,
-              const grid_run_opts *run, double t0, grid_finish_fn finish);
+              const grid_run_opts *run, const opts_output *out, grid_finish_fn finish);
 
 /* "wrote OUT (T s on K MPI ranks x N threads ...)" on stdout. */
 void grid_print_wrote(const char *out, double wall, int threads, long loaded);

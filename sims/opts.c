@@ -453,11 +453,10 @@ int opts_write_attrs(const opt_command *c, const void *target, const opts_state 
 }
 
 
-int opts_commit_result(hntk_h5 *f, int st, const opt_command *c, const void *target, const opts_state *state,
-                       int argc, char **argv, double wall)
+int opts_commit_result(hntk_h5 *f, int st, const opt_command *c, const void *target, const opts_output *out)
 {
-    if (!st) st = opts_write_attrs(c, target, state, f);
-    if (!st) st = cli_write_provenance(f, c->cmd, argc, argv, wall);
+    if (!st) st = opts_write_attrs(c, target, out->state, f);
+    if (!st) st = cli_write_provenance(f, c->cmd, out->argc, out->argv, out->wall);
     if (st) {
         hntk_h5_abort(f);
         return st;

@@ -111,11 +111,20 @@ int opts_config_string(const opt_command *c, const void *target, long format, ch
  * plus "preset" (the preset's name) when the command has presets. */
 int opts_write_attrs(const opt_command *c, const void *target, const opts_state *state, hntk_h5 *f);
 
+/* What a driver needs to finish its result file: the parsed options' state,
+ * the command line (provenance) and the compute time of every run that
+ * contributed (seconds). */
+typedef struct {
+    const opts_state *state;
+    int argc;
+    char **argv;
+    double wall;
+} opts_output;
+
 /* The end of every result file: the configuration attributes (opts_write_attrs),
  * the provenance (cli_write_provenance), then commit, or abort when st != 0 (or
  * when one of those fails).  Returns the first failure. */
-int opts_commit_result(hntk_h5 *f, int st, const opt_command *c, const void *target, const opts_state *state,
-                       int argc, char **argv, double wall);
+int opts_commit_result(hntk_h5 *f, int st, const opt_command *c, const void *target, const opts_output *out);
 
 /* Accessors for a field of `target` described by a spec. */
 #define OPTS_FIELD(type, target, spec) ((type *)((char *)(target) + (spec)->offset))

@@ -292,11 +292,8 @@ static double predicted_exponent(const thm1_config *c, int r)
 
 typedef struct {
     const thm1_opts *o;
-    const opts_state *state;
     double *X, *Zh, *Zm; /* inputs: x (BATCH, x_dim); z of a hypernetwork (BATCH, z_dim), of an MLP (BATCH, 1) */
     long max_n;          /* the largest sample count of a cell */
-    int argc;
-    char **argv;
 } grid_data;
 
 /* One initialization: out (R) = K^(1..R) of the chosen pair. */
@@ -714,7 +711,7 @@ static int write_group(hntk_h5 *f, const thm1_opts *o, const cfg_result *res)
     return st;
 }
 
-static int write_results(const grid_data *d, const cfg_result *res, long family, double wall)
+static int write_results(const grid_data *d, const cfg_result *res, long family, const opts_output *out)
 {
     hntk_h5 *f;
     int st = hntk_h5_create(d->o->run.out, &f);
@@ -723,7 +720,7 @@ static int write_results(const grid_data *d, const cfg_result *res, long family,
     if (!st) st = hntk_h5_attr_string(f, "/", "verdict_statistic", "median");
     if (!st) st = hntk_h5_attr_string(f, "/", "slope_test", SLOPE_TEST);
     if (!st) st = hntk_h5_attr_long(f, "/", "slope_tests", family);
-    return opts_commit_result(f, st, &COMMAND, d->o, d->state, d->argc, d->argv, wall);
+    return opts_commit_result(f, st, &COMMAND, d->o, out);
 }
 
 /* Columns for gnuplot: DIR/index.dat (one configuration per line) and DIR/<name>.dat:
@@ -773,7 +770,7 @@ static int export_columns(const char *dir, const cfg_result *res, int n_res)
 
 /* ------------------------------------------------------------------ the end of a run */
 
-static int finish(const void *data, const hntk_checkpoint *ck, double wall)
+static int finish(const void *data, const hntk_checkpoint *ck, const opts_output *out)
 {
     const grid_data *d = data;
     const thm1_opts *o = d->o;
@@ -799,11 +796,11 @@ static int finish(const void *data, const hntk_checkpoint *ck, double wall)
     long family = 0;
     if (!st) st = decide(o, res, o->n_cfg, &family);
     if (!st && grid_is_root()) {
-        print_header(o, d->state, family);
+        print_header(o, out->state, family);
         for (int k = 0; k < o->n_cfg; k++) print_config(o, &res[k]);
         printf("\n");
         fflush(stdout);
-        st = write_results(d, res, family, wall);
+        st = write_results(d, res, family, out);
         if (!st && o->export_dir) st = export_columns(o->export_dir, res, o->n_cfg);
     }
     for (int k = 0; k < n; k++) result_free(&res[k]);
@@ -975,8 +972,8 @@ int hntk_cmd_thm1(int argc, char **argv)
         st = export_from_file(&o);
         return st ? cli_report(CMD, st) : CLI_EXIT_OK;
     }
-    double t0 = cli_now();
-    grid_data data = {.o = &o, .state = &state, .argc = argc, .argv = argv};
+    grid_data data = {.o = &o};
+    opts_output out = {&state, argc, argv, 0.0};
     data.X = malloc(sizeof(double) * (size_t)(BATCH * o.x_dim));
     data.Zh = malloc(sizeof(double) * (size_t)(BATCH * o.z_dim));
     data.Zm = malloc(sizeof(double) * BATCH);
@@ -992,13 +989,10 @@ int hntk_cmd_thm1(int argc, char **argv)
         if (!st) st = run_bench(&o, &data);
         code = st ? cli_report(CMD, st) : CLI_EXIT_OK;
     } else {
-        hntk_h5_install_signal_cleanup();
-        grid_signals_install();
         grid_spec grid = {.cmd = CMD, .what = "cells", .cells = (long)o.n_cfg * o.W,
-                          .cell_dim = 2L * o.R + data.max_n * o.R, .stop_after = o.run.stop_after, .collect = 1,
-                          .budget_bytes = (size_t)(o.run.budget_gib * 1073741824.0), .sample = thm1_sample,
+                          .cell_dim = 2L * o.R + data.max_n * o.R, .collect = 1, .sample = thm1_sample,
                           .driver = &data, .describe = describe_cell, .values = grid_values};
-        code = grid_main(st, &grid, &COMMAND, &o, CKPT_FORMAT, &o.run, t0, finish);
+        code = grid_main(st, &grid, &COMMAND, &o, CKPT_FORMAT, &o.run, &out, finish);
     }
     free(data.X);
     free(data.Zh);

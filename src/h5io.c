@@ -583,6 +583,15 @@ int hntk_h5_write_described(hntk_h5 *f, const char *name, int rank, const long *
     return st;
 }
 
+int hntk_h5_write_scaled(hntk_h5 *f, const char *name, int rank, const long *dims, const double *data,
+                         const char *description, const char *units, const char *const *scales)
+{
+    int st = hntk_h5_write_described(f, name, rank, dims, data, description, units);
+    for (int a = 0; a < rank && scales && !st; a++)
+        if (scales[a]) st = hntk_h5_attach_scale(f, name, a, scales[a]);
+    return st;
+}
+
 int hntk_h5_write_long(hntk_h5 *f, const char *name, int rank, const long *dims, const long *data,
                        const char *description)
 {

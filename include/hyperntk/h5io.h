@@ -54,6 +54,10 @@ int hntk_h5_describe(hntk_h5 *f, const char *name, const char *description, cons
  * before anything is written. */
 int hntk_h5_write_described(hntk_h5 *f, const char *name, int rank, const long *dims, const double *data,
                             const char *description, const char *units);
+/* hntk_h5_write_described, then axis a (a < rank) attached to the dimension
+ * scale scales[a] written before (NULL entries, or scales == NULL: none). */
+int hntk_h5_write_scaled(hntk_h5 *f, const char *name, int rank, const long *dims, const double *data,
+                         const char *description, const char *units, const char *const *scales);
 /* An int64 dataset (counts, widths, seeds), rank 0..4, with its description. */
 int hntk_h5_write_long(hntk_h5 *f, const char *name, int rank, const long *dims, const long *data,
                        const char *description);

@@ -41,8 +41,9 @@ extern "C" {
  * can collide.  Fixed: result files depend on these numbers. */
 enum hntk_tensor_id {
     HNTK_TENSOR_F_LAYER0 = 0,        /* f's layer l uses tensor id l (1..L) */
-    HNTK_TENSOR_FOURIER_W = 1000,    /* Fourier-feature frequencies (k x z_dim) */
-    HNTK_TENSOR_FOURIER_B = 1001,    /* Fourier-feature phases (k) */
+    HNTK_TENSOR_FOURIER_W = 1000,    /* Fourier-feature frequencies (k x z_dim); sample 0xFFFFFFFF */
+    HNTK_TENSOR_FOURIER_B = 1001,    /* Fourier-feature phases (k)   (HNTK_FOURIER_RUN_SAMPLE) is
+                                        reserved for the features drawn once per run (net.h) */
     HNTK_TENSOR_INPUT_X = 2000,      /* random inputs x of `hyperntk inputs` and bench */
     HNTK_TENSOR_INPUT_Z = 2001,      /* random inputs z */
     HNTK_TENSOR_BOOTSTRAP = 3000,    /* bootstrap resampling: (key, replicate, 3000, row) */
@@ -55,7 +56,11 @@ uint64_t hntk_rng_mix64(uint64_t z);
 /* The key of the streams of one part of a run: a function of the run's seed
  * and a 64-bit code naming the part (a configuration and a width, say), so
  * that different parts draw independent weights from one --seed:
- * key = mix64(seed ^ mix64(code)).  Code 0 is not special. */
+ * key = mix64(seed ^ mix64(code)).  Code 0 is not special.  The codes in use:
+ *   thm1        mlp << 56 | L << 48 | H << 40 | n   (width n; n = 0: its bootstrap)
+ *   fig1a       HNTK_TENSOR_BOOTSTRAP                (the bootstrap of its fit)
+ *   kernel      0x6b65726e656c4d45 ("kernelME")      (the Fourier feature-mean draws)
+ * The weights of fig1a, fig1b and kernel use the seed itself as the key. */
 uint64_t hntk_rng_derive_key(uint64_t seed, uint64_t code);
 
 typedef struct {

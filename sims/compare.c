@@ -3,108 +3,81 @@
  * runs), or within --rtol/--atol; the provenance attributes (when and how a
  * file was made) are ignored unless --strict.  Exit 0 same, 1 different,
  * 2 error, so scripts can branch on it. */
-#include <getopt.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "commands.h"
+#include "opts.h"
 
 static const char *CMD = "compare";
 
-/* Accepted range of --rtol and --atol. */
-#define TOL_MAX 1e300
+typedef struct {
+    double rtol, atol;
+    int strict, quiet;
+    opts_strings ignore;
+} compare_opts;
 
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "Usage: hyperntk compare A.h5 B.h5 [--rtol R] [--atol A] [--strict] [--ignore NAME]... [--quiet]\n"
-            "Compare two HDF5 files object by object: the same groups, datasets and attributes,\n"
-            "with the same types, shapes, values and dimension scales.\n\n"
-            "  --rtol R        relative tolerance, a number in 0..1e300 (default 0)\n"
-            "  --atol A        absolute tolerance, a number in 0..1e300 (default 0)\n"
-            "                  Numeric values (float and integer datasets and attributes) agree when\n"
-            "                  |a - b| <= A + R |b| elementwise, b from B.h5; NaN agrees with NaN at the\n"
-            "                  same place.  R = A = 0 (the default) asks for identical bits.\n"
-            "                  Strings and enums are always compared exactly.\n"
-            "  --strict        also compare the provenance attributes of the root group, ignored by\n"
-            "                  default: ");
-    for (int i = 0; hntk_h5_provenance_attrs[i]; i++)
-        fprintf(out, "%s%s", i ? ", " : "", hntk_h5_provenance_attrs[i]);
-    fprintf(out,
-            "\n"
-            "                  (--no-ignore is the same)\n"
-            "  --ignore NAME   also ignore NAME (repeatable; default none): a plain NAME is an attribute\n"
-            "                  of any object, /PATH an object with everything below it\n"
-            "                  (--ignore-attr NAME is the same)\n"
-            "  --quiet         print nothing; only the exit status tells\n"
-            "  --help          this text\n\n"
-            "The report lists each difference on one line: objects or attributes in one file only,\n"
-            "different kinds, dtypes, shapes or dimension scales, and for each dataset or attribute\n"
-            "whose values differ, how many differ and the largest absolute and relative differences\n"
-            "with their index.\n"
-            "Exit status: 0 same, 1 different, 2 error (bad usage, a file missing or not HDF5).\n");
-}
+#define F(field) offsetof(compare_opts, field)
+static const opt_spec SPECS[] = {
+    {"rtol", "R", OPT_DOUBLE, F(rtol), 0, 1e300, "0", "relative tolerance", 0},
+    {"atol", "A", OPT_DOUBLE, F(atol), 0, 1e300, "0",
+     "absolute tolerance.  Numeric values (float and integer datasets and\n"
+     "attributes) agree when |a - b| <= A + R |b| elementwise, b from B.h5; NaN\n"
+     "agrees with NaN at the same place.  R = A = 0 asks for identical bits.\n"
+     "Strings and enums are always compared exactly.", 0},
+    {"strict", NULL, OPT_FLAG, F(strict), 0, 0, NULL,
+     "also compare the provenance attributes of the root group (listed below),\nignored by default", 0},
+    {"no-ignore", NULL, OPT_FLAG, F(strict), 0, 0, NULL, "the same as --strict", 0},
+    {"ignore", "NAME", OPT_STRINGS, F(ignore), 0, 0, NULL,
+     "also ignore NAME: a plain NAME is an attribute of any object, /PATH an\nobject with everything below it", 0},
+    {"ignore-attr", "NAME", OPT_STRINGS, F(ignore), 0, 0, NULL, "the same as --ignore NAME", 0},
+    {"quiet", NULL, OPT_FLAG, F(quiet), 0, 0, NULL, "print nothing; only the exit status tells", 0},
+};
+#undef F
+
+static char footer[1024];
+static opt_command COMMAND = {
+    .cmd = "compare",
+    .positional = "A.h5 B.h5",
+    .positional_min = 2,
+    .positional_max = 2,
+    .synopsis = "[--rtol R] [--atol A] [--strict] [--ignore NAME]... [--quiet]",
+    .summary = "Compare two HDF5 files object by object: the same groups, datasets and attributes,\n"
+               "with the same types, shapes, values and dimension scales.",
+    .footer = footer, /* made by hntk_cmd_compare: it names the provenance attributes */
+    OPTS_SPECS(SPECS),
+};
 
 int hntk_cmd_compare(int argc, char **argv)
 {
-    enum { OPT_IGNORE = 256, OPT_RTOL, OPT_ATOL, OPT_STRICT, OPT_QUIET, OPT_HELP };
-    static const struct option longopts[] = {{"ignore", required_argument, 0, OPT_IGNORE},
-                                             {"ignore-attr", required_argument, 0, OPT_IGNORE},
-                                             {"rtol", required_argument, 0, OPT_RTOL},
-                                             {"atol", required_argument, 0, OPT_ATOL},
-                                             {"strict", no_argument, 0, OPT_STRICT},
-                                             {"no-ignore", no_argument, 0, OPT_STRICT},
-                                             {"quiet", no_argument, 0, OPT_QUIET},
-                                             {"help", no_argument, 0, OPT_HELP},
-                                             {0, 0, 0, 0}};
-    /* At most argc names can be given. */
-    const char **ignored = calloc((size_t)argc + 1, sizeof *ignored);
-    if (!ignored) {
-        fprintf(stderr, "hyperntk %s: out of memory\n", CMD);
-        return CLI_EXIT_USAGE;
-    }
-    hntk_h5_compare_opts o = {.rtol = 0, .atol = 0, .strict = 0, .ignore = ignored};
-    int n_ignored = 0, quiet = 0, c, code = CLI_EXIT_OK;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-        switch (c) {
-        case OPT_IGNORE:
-            if (!*optarg) {
-                code = cli_usage_error(CMD, "--ignore: the name must be non-empty");
-                goto out;
-            }
-            ignored[n_ignored++] = optarg;
-            break;
-        case OPT_RTOL:
-            if ((code = cli_parse_double(CMD, "rtol", optarg, 0, TOL_MAX, &o.rtol))) goto out;
-            break;
-        case OPT_ATOL:
-            if ((code = cli_parse_double(CMD, "atol", optarg, 0, TOL_MAX, &o.atol))) goto out;
-            break;
-        case OPT_STRICT: o.strict = 1; break;
-        case OPT_QUIET: quiet = 1; break;
-        case OPT_HELP:
-            usage(stdout);
-            goto out;
-        default:
-            code = cli_usage_error(CMD, "unknown or incomplete option '%s'", argv[optind - 1]);
-            goto out;
-        }
-    }
-    if (argc - optind != 2) {
-        code = cli_usage_error(CMD, "two files are required, got %d", argc - optind);
-        goto out;
-    }
-    const char *a = argv[optind], *b = argv[optind + 1];
+    size_t len = (size_t)snprintf(footer, sizeof footer, "Provenance attributes, compared only with --strict:\n  ");
+    for (int i = 0; hntk_h5_provenance_attrs[i] && len < sizeof footer; i++)
+        len += (size_t)snprintf(footer + len, sizeof footer - len, "%s%s", i ? ", " : "", hntk_h5_provenance_attrs[i]);
+    if (len < sizeof footer)
+        snprintf(footer + len, sizeof footer - len,
+                 ".\n\n"
+                 "The report lists each difference on one line: objects or attributes in one file only,\n"
+                 "different kinds, dtypes, shapes or dimension scales, and for each dataset or attribute\n"
+                 "whose values differ, how many differ and the largest absolute and relative differences\n"
+                 "with their index.\n"
+                 "Exit status: 0 same, 1 different, 2 error (bad usage, a file missing or not HDF5).");
+    compare_opts co = {0};
+    opts_state state;
+    int code = opts_parse(&COMMAND, argc, argv, &co, &state);
+    if (code) return code < 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE; /* any failure is 2, never 1 ("different") */
+    const char *ignored[OPTS_STRINGS_MAX + 1] = {NULL};
+    for (int k = 0; k < co.ignore.n; k++) ignored[k] = co.ignore.v[k];
+    hntk_h5_compare_opts o = {.rtol = co.rtol, .atol = co.atol, .strict = co.strict, .ignore = ignored};
+    int quiet = co.quiet;
+    const char *a = argv[state.first_arg], *b = argv[state.first_arg + 1];
     hntk_h5_compare_report rep;
     int st = hntk_h5_compare_tol(a, b, &o, &rep);
     if (st) {
         /* Any failure to compare is exit 2, never 1 ("different"). */
         cli_report(CMD, st);
-        code = CLI_EXIT_USAGE;
-        goto out;
+        return CLI_EXIT_USAGE;
     }
     char tol[160];
     if (o.rtol == 0 && o.atol == 0)
@@ -126,7 +99,5 @@ int hntk_cmd_compare(int argc, char **argv)
         code = CLI_EXIT_FAILURE;
     }
     hntk_h5_compare_report_free(&rep);
-out:
-    free(ignored);
     return code;
 }

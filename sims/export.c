@@ -2,35 +2,51 @@
  * whitespace-separated text columns, the form gnuplot (and awk) read; or one
  * 2-D dataset with its row and column coordinates as a gnuplot `nonuniform
  * matrix` (heat maps). */
-#include <getopt.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "commands.h"
+#include "opts.h"
 
 static const char *CMD = "export";
 
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "Usage: hyperntk export FILE.h5 DATASET [DATASET...] [--transpose]\n"
-            "       hyperntk export FILE.h5 --matrix ROWS COLS DATA\n"
-            "       hyperntk export FILE.h5 --attr NAME [--object PATH]\n"
-            "Print datasets as text columns for gnuplot: row i holds entry i of every\n"
-            "dataset side by side (a 2-D dataset contributes all its columns), so all\n"
-            "datasets must have the same number of rows; a scalar prints one value.\n"
-            "Values are printed with 17 significant digits (they read back bit-exact).\n\n"
-            "  --transpose       print every 2-D dataset transposed (its columns as rows)\n"
-            "  --matrix          print the 2-D dataset DATA (R, C) in gnuplot's `nonuniform matrix`\n"
-            "                    format: a first line with C and the C values of COLS, then row i\n"
-            "                    with ROWS[i] and DATA[i][0..C-1]; ROWS (R) and COLS (C) are 1-D.\n"
-            "                    gnuplot: plot 'f' nonuniform matrix using 1:2:3 (x = COLS, y = ROWS)\n"
-            "  --attr NAME       print attribute NAME instead (of /, or of --object)\n"
-            "  --object PATH     the group or dataset holding the attribute (default /)\n"
-            "  --no-header       omit the leading '# ...' line naming the columns\n"
-            "  --help            this text\n");
-}
+typedef struct {
+    const char *attr, *object;
+    int no_header, transpose, matrix;
+} export_opts;
+
+#define F(field) offsetof(export_opts, field)
+static const opt_spec SPECS[] = {
+    {"transpose", NULL, OPT_FLAG, F(transpose), 0, 0, NULL, "print every 2-D dataset transposed (its columns as rows)", 0},
+    {"matrix", NULL, OPT_FLAG, F(matrix), 0, 0, NULL,
+     "the arguments are ROWS COLS DATA: print the 2-D dataset DATA (R, C) in\n"
+     "gnuplot's `nonuniform matrix` format: a first line with C and the C values\n"
+     "of COLS, then row i with ROWS[i] and DATA[i][0..C-1]; ROWS (R), COLS (C) 1-D.\n"
+     "gnuplot: plot 'f' nonuniform matrix using 1:2:3 (x = COLS, y = ROWS)", 0},
+    {"attr", "NAME", OPT_STRING, F(attr), 0, 0, NULL,
+     "print attribute NAME (of /, or of --object) instead; no DATASET arguments\n(default: print datasets)", 0},
+    {"object", "PATH", OPT_STRING, F(object), 0, 0, "/", "the group or dataset holding the --attr attribute", 0},
+    {"no-header", NULL, OPT_FLAG, F(no_header), 0, 0, NULL, "omit the leading '# ...' line naming the columns", 0},
+};
+#undef F
+
+static const opt_command COMMAND = {
+    .cmd = "export",
+    .positional = "FILE.h5 DATASET...",
+    .positional_min = 1,
+    .positional_max = -1,
+    .synopsis = "[--transpose] [--no-header]\n"
+                "       hyperntk export FILE.h5 --matrix ROWS COLS DATA\n"
+                "       hyperntk export FILE.h5 --attr NAME [--object PATH]",
+    .summary = "Print datasets as text columns for gnuplot: row i holds entry i of every\n"
+               "dataset side by side (a 2-D dataset contributes all its columns), so all\n"
+               "datasets must have the same number of rows; a scalar prints one value.\n"
+               "Values are printed with 17 significant digits (they read back bit-exact).",
+    .footer = "Integer datasets are printed as numbers too (exact below 2^53).",
+    OPTS_SPECS(SPECS),
+};
 
 typedef struct {
     const char *name;
@@ -131,57 +147,38 @@ static int transpose_block(column_block *b)
 
 int hntk_cmd_export(int argc, char **argv)
 {
-    enum { OPT_ATTR = 256, OPT_OBJECT, OPT_NO_HEADER, OPT_TRANSPOSE, OPT_MATRIX, OPT_HELP };
-    static const struct option longopts[] = {{"attr", required_argument, 0, OPT_ATTR},
-                                             {"object", required_argument, 0, OPT_OBJECT},
-                                             {"no-header", no_argument, 0, OPT_NO_HEADER},
-                                             {"transpose", no_argument, 0, OPT_TRANSPOSE},
-                                             {"matrix", no_argument, 0, OPT_MATRIX},
-                                             {"help", no_argument, 0, OPT_HELP},
-                                             {0, 0, 0, 0}};
-    const char *attr = NULL, *object = "/";
-    int header = 1, transpose = 0, matrix = 0, c;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-        switch (c) {
-        case OPT_ATTR: attr = optarg; break;
-        case OPT_OBJECT: object = optarg; break;
-        case OPT_NO_HEADER: header = 0; break;
-        case OPT_TRANSPOSE: transpose = 1; break;
-        case OPT_MATRIX: matrix = 1; break;
-        case OPT_HELP: usage(stdout); return CLI_EXIT_OK;
-        default: return cli_usage_error(CMD, "unknown or incomplete option '%s'", argv[optind - 1]);
-        }
+    export_opts o = {0};
+    opts_state state;
+    int st = opts_parse(&COMMAND, argc, argv, &o, &state);
+    if (st) return st < 0 ? CLI_EXIT_OK : st;
+    const char *path = argv[state.first_arg];
+    char **names = argv + state.first_arg + 1;
+    long n = state.n_args - 1;
+    int header = !o.no_header;
+    if (o.attr) {
+        if (n > 0) return cli_usage_error(CMD, "--attr takes no DATASET arguments");
+        return print_attr(path, o.object, o.attr);
     }
-    if (optind >= argc) return cli_usage_error(CMD, "FILE.h5 is required");
-    const char *path = argv[optind++];
-    if (attr) {
-        if (optind < argc) return cli_usage_error(CMD, "--attr takes no DATASET arguments");
-        return print_attr(path, object, attr);
+    if (o.matrix) {
+        if (o.transpose) return cli_usage_error(CMD, "--matrix and --transpose do not combine (swap x and y in gnuplot: using 2:1:3)");
+        if (n != 3) return cli_usage_error(CMD, "--matrix takes exactly three datasets, ROWS COLS DATA; got %ld", n);
+        return print_matrix(path, names, header);
     }
-    if (matrix) {
-        if (transpose) return cli_usage_error(CMD, "--matrix and --transpose do not combine (swap x and y in gnuplot: using 2:1:3)");
-        if (argc - optind != 3)
-            return cli_usage_error(CMD, "--matrix takes exactly three datasets, ROWS COLS DATA; got %d", argc - optind);
-        return print_matrix(path, argv + optind, header);
-    }
-    long n = argc - optind;
     if (n < 1) return cli_usage_error(CMD, "at least one DATASET is required");
     column_block *blocks = calloc((size_t)n, sizeof *blocks);
     if (!blocks) return cli_report(CMD, hntk_fail(HNTK_ENOMEM, "out of memory"));
     int code = CLI_EXIT_OK;
     for (long k = 0; k < n && code == CLI_EXIT_OK; k++) {
         column_block *b = &blocks[k];
-        b->name = argv[optind + k];
-        int st = read_numeric(path, b->name, &b->rank, b->dims, &b->data);
+        b->name = names[k];
+        st = read_numeric(path, b->name, &b->rank, b->dims, &b->data);
         if (st) { code = cli_report(CMD, st); break; }
         if (b->rank > 2) {
             code = cli_report(CMD, hntk_fail(HNTK_EINVAL, "dataset '%s' has rank %d: export prints rank 0..2 "
                                              "(select a slice in your own reader)", b->name, b->rank));
             break;
         }
-        if (transpose && (code = transpose_block(b)) != CLI_EXIT_OK) break;
+        if (o.transpose && (code = transpose_block(b)) != CLI_EXIT_OK) break;
         b->rows = b->rank == 0 ? 1 : b->dims[0];
         b->cols = b->rank == 2 ? b->dims[1] : 1;
         if (b->rows != blocks[0].rows)

@@ -4,35 +4,51 @@
  *           z_t = (cos theta_t, sin theta_t, 0..) for theta_t on [-pi/2, pi/2],
  *           all scaled to |z|^2 = z_dim (docs/theory.md §5.5). */
 #define _XOPEN_SOURCE 700
-#include <getopt.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "commands.h"
+#include "opts.h"
 
 static const char *CMD = "inputs";
 
+enum { KIND_RANDOM = 0, KIND_CIRCLE = 1 };
+static const char *const KIND_NAMES[] = {"random", "circle", NULL};
 
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "Usage: hyperntk inputs --out IN.h5 [--kind random|circle] [OPTIONS]\n"
-            "Write float64 datasets x (B, x_dim) and z (B, z_dim) for `hyperntk kernel`.\n\n"
-            "  --out FILE        the inputs file to write (atomically)\n"
-            "  --kind K          random (default): B Gaussian directions, |x|^2 = x_dim, |z|^2 = z_dim\n"
-            "                    circle: x the same in every row; row 0 has z = (1,0,...), row t >= 1\n"
-            "                    has z = (cos theta_t, sin theta_t, 0, ...), theta_t evenly on\n"
-            "                    [-pi/2, pi/2]; all |z|^2 = z_dim  (Figure 1(b))\n"
-            "  --count B         rows for random, 1..1000000 (default 4)\n"
-            "  --thetas T        angles for circle, 1..1000000 (default 41), so B = T + 1\n"
-            "  --x-dim n0        dimension of x, 1..%ld (default 2)\n"
-            "  --z-dim m0        dimension of z, 1..%ld (default 2; circle needs >= 2)\n"
-            "  --seed S          seed of the random directions (default 1)\n"
-            "  --help            this text\n",
-            HNTK_MAX_WIDTH, HNTK_MAX_WIDTH);
-}
+typedef struct {
+    const char *out;
+    int kind;
+    long count, thetas, x_dim, z_dim;
+    uint64_t seed;
+} inputs_opts;
+
+#define F(field) offsetof(inputs_opts, field)
+static const opt_spec SPECS[] = {
+    {"out", "FILE", OPT_STRING, F(out), 0, 0, NULL, "the inputs file to write (atomically)", OPT_REQUIRED},
+    {"kind", "K", OPT_CHOICE, F(kind), 0, 0, "random",
+     "random: B Gaussian directions, |x|^2 = x_dim, |z|^2 = z_dim\n"
+     "circle: x the same in every row; row 0 has z = (1,0,...), row t >= 1\n"
+     "has z = (cos theta_t, sin theta_t, 0, ...), theta_t evenly on\n"
+     "[-pi/2, pi/2]; all |z|^2 = z_dim  (Figure 1(b))", OPT_CONFIG, KIND_NAMES},
+    {"count", "B", OPT_LONG, F(count), 1, 1000000, "4", "rows for random", 0},
+    {"thetas", "T", OPT_LONG, F(thetas), 1, 1000000, "41", "angles for circle, so B = T + 1", 0},
+    {"x-dim", "n0", OPT_LONG, F(x_dim), 2, HNTK_MAX_WIDTH, "2", "dimension of x", 0},
+    {"z-dim", "m0", OPT_LONG, F(z_dim), 2, HNTK_MAX_WIDTH, "2", "dimension of z", 0},
+    {"seed", "S", OPT_SEED, F(seed), 0, 0, "1", "seed of the random directions", OPT_CONFIG},
+};
+#undef F
+
+static const opt_command COMMAND = {
+    .cmd = "inputs",
+    .synopsis = "--out IN.h5 [--kind random|circle] [OPTIONS]",
+    .summary = "Write float64 datasets x (B, x_dim) and z (B, z_dim) for `hyperntk kernel`.",
+    .footer = "The file's root attributes: kind, seed and the provenance.  Dimensions start at 2: with\n"
+              "x_dim = 1 every normalized x is +-1, and the circle needs two coordinates of z.",
+    OPTS_SPECS(SPECS),
+};
 
 /* Row r of M (rows, dim): Gaussian direction from stream (seed, 0, tensor, r), scaled to |row|^2 = dim. */
 static void random_directions(uint64_t seed, uint32_t tensor, double *M, long rows, long dim)
@@ -48,41 +64,16 @@ static void random_directions(uint64_t seed, uint32_t tensor, double *M, long ro
 
 int hntk_cmd_inputs(int argc, char **argv)
 {
-    enum { OPT_OUT = 256, OPT_KIND, OPT_COUNT, OPT_THETAS, OPT_XDIM, OPT_ZDIM, OPT_SEED, OPT_HELP };
-    static const struct option longopts[] = {
-        {"out", required_argument, 0, OPT_OUT},     {"kind", required_argument, 0, OPT_KIND},
-        {"count", required_argument, 0, OPT_COUNT}, {"thetas", required_argument, 0, OPT_THETAS},
-        {"x-dim", required_argument, 0, OPT_XDIM},  {"z-dim", required_argument, 0, OPT_ZDIM},
-        {"seed", required_argument, 0, OPT_SEED},   {"help", no_argument, 0, OPT_HELP},
-        {0, 0, 0, 0}};
-    const char *out = NULL, *kind = "random";
-    long count = 4, thetas = 41, x_dim = 2, z_dim = 2;
-    uint64_t seed = 1;
-    int c, st = 0;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-        switch (c) {
-        case OPT_OUT: out = optarg; break;
-        case OPT_KIND: kind = optarg; break;
-        case OPT_COUNT: st = cli_parse_long(CMD, "count", optarg, 1, 1000000, &count); break;
-        case OPT_THETAS: st = cli_parse_long(CMD, "thetas", optarg, 1, 1000000, &thetas); break;
-        case OPT_XDIM: st = cli_parse_long(CMD, "x-dim", optarg, 1, HNTK_MAX_WIDTH, &x_dim); break;
-        case OPT_ZDIM: st = cli_parse_long(CMD, "z-dim", optarg, 1, HNTK_MAX_WIDTH, &z_dim); break;
-        case OPT_SEED: st = cli_parse_seed(CMD, optarg, &seed); break;
-        case OPT_HELP: usage(stdout); return CLI_EXIT_OK;
-        default: return cli_usage_error(CMD, "unknown or incomplete option '%s'", argv[optind - 1]);
-        }
-        if (st) return st;
-    }
-    if (optind < argc) return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
-    if (!out) return cli_usage_error(CMD, "--out FILE is required");
-    int circle = !strcmp(kind, "circle");
-    if (!circle && strcmp(kind, "random"))
-        return cli_usage_error(CMD, "--kind: '%s' is not accepted: random or circle", kind);
-    if (circle && z_dim < 2) return cli_usage_error(CMD, "--z-dim = %ld is out of range for circle: accepted >= 2", z_dim);
+    inputs_opts o = {0};
+    opts_state state;
+    int st = opts_parse(&COMMAND, argc, argv, &o, &state);
+    if (st) return st < 0 ? CLI_EXIT_OK : st;
+    const char *out = o.out, *kind = KIND_NAMES[o.kind];
+    long thetas = o.thetas, x_dim = o.x_dim, z_dim = o.z_dim;
+    uint64_t seed = o.seed;
+    int circle = o.kind == KIND_CIRCLE;
 
-    long B = circle ? thetas + 1 : count;
+    long B = circle ? thetas + 1 : o.count;
     double *X = malloc(sizeof(double) * (size_t)(B * x_dim)), *Z = calloc((size_t)(B * z_dim), sizeof(double));
     if (!X || !Z) {
         free(X);
@@ -109,11 +100,9 @@ int hntk_cmd_inputs(int argc, char **argv)
     if (!st) {
         st = hntk_h5_write(f, "x", 2, xd, X);
         if (!st) st = hntk_h5_write(f, "z", 2, zd, Z);
-        if (!st) st = hntk_h5_attr_string(f, "/", "kind", kind);
-        if (!st) st = hntk_h5_attr_long(f, "/", "seed", (long)seed);
-        if (!st) st = cli_write_provenance(f, CMD, argc, argv, 0.0);
-        if (st) hntk_h5_abort(f);
-        else st = hntk_h5_commit(f);
+        /* kind, seed, the provenance; commit (abort on failure) */
+        opts_output res = {&state, argc, argv, 0.0};
+        st = opts_commit_result(f, st, &COMMAND, &o, &res);
     }
     free(X);
     free(Z);

@@ -98,8 +98,8 @@ static int bad_value(const char *cmd, const opt_spec *s, const char *text, const
 {
     char range[256];
     range_text(s, range, sizeof range);
-    fprintf(stderr, "hyperntk %s: --%s: '%s' is not %s (accepted %s)\nTry 'hyperntk %s --help'.\n", cmd, s->name,
-            text, what, range, cmd);
+    fprintf(stderr, "hyperntk %s: --%s: '%s' is not %s%s%s%s\nTry 'hyperntk %s --help'.\n", cmd, s->name, text,
+            what, range[0] ? " (accepted " : "", range, range[0] ? ")" : "", cmd);
     return CLI_EXIT_USAGE;
 }
 
@@ -158,6 +158,17 @@ static int set_value(const char *cmd, const opt_spec *s, const char *text, void 
         if (!text[0]) return bad_value(cmd, s, text, "a non-empty value");
         *OPTS_FIELD(const char *, target, s) = text;
         return 0;
+    case OPT_STRINGS: {
+        opts_strings *l = OPTS_FIELD(opts_strings, target, s);
+        if (!text[0]) return bad_value(cmd, s, text, "a non-empty value");
+        if (l->n == OPTS_STRINGS_MAX) {
+            fprintf(stderr, "hyperntk %s: --%s: '%s': more than %d values (accepted at most %d)\n"
+                            "Try 'hyperntk %s --help'.\n", cmd, s->name, text, OPTS_STRINGS_MAX, OPTS_STRINGS_MAX, cmd);
+            return CLI_EXIT_USAGE;
+        }
+        l->v[l->n++] = text;
+        return 0;
+    }
     case OPT_FLAG: *OPTS_FIELD(int, target, s) = 1; return 0;
     case OPT_CHOICE:
         for (int k = 0; s->choices[k]; k++)
@@ -211,6 +222,24 @@ static int find_spec(const opt_command *c, const char *name, size_t len)
     return -1;
 }
 
+/* The store of string values set by presets: each distinct value once, NUL
+ * terminated, never freed or moved, so the pointers stored in a driver's
+ * struct live until the program exits (and repeated parses do not grow it). */
+static char preset_store[16384];
+static size_t preset_store_used;
+
+static const char *preset_intern(const char *text, size_t len)
+{
+    for (size_t at = 0; at < preset_store_used; at += strlen(preset_store + at) + 1)
+        if (strlen(preset_store + at) == len && !memcmp(preset_store + at, text, len)) return preset_store + at;
+    if (preset_store_used + len + 1 > sizeof preset_store) return NULL;
+    char *p = preset_store + preset_store_used;
+    memcpy(p, text, len);
+    p[len] = '\0';
+    preset_store_used += len + 1;
+    return p;
+}
+
 /* Apply "name=value name=value" (a preset). */
 static int apply_settings(const opt_command *c, const char *settings, void *target)
 {
@@ -226,13 +255,19 @@ static int apply_settings(const opt_command *c, const char *settings, void *targ
                     (int)(end - p), p);
             return CLI_EXIT_FAILURE;
         }
-        char value[4096];
-        snprintf(value, sizeof value, "%.*s", (int)(end - eq - 1), eq + 1);
-        /* The value must outlive this call for OPT_STRING: presets keep strings in the table. */
-        if (c->specs[k].type == OPT_STRING) {
-            fprintf(stderr, "hyperntk %s: internal error: a preset cannot set the string --%s\n", c->cmd,
-                    c->specs[k].name);
-            return CLI_EXIT_FAILURE;
+        char buf[4096];
+        const char *value = buf;
+        size_t len = (size_t)(end - eq - 1);
+        if (c->specs[k].type == OPT_STRING || c->specs[k].type == OPT_STRINGS) {
+            /* The struct keeps the pointer: the value must outlive this call. */
+            value = preset_intern(eq + 1, len);
+            if (!value) {
+                fprintf(stderr, "hyperntk %s: internal error: the preset strings exceed %zu bytes (--%s)\n", c->cmd,
+                        sizeof preset_store, c->specs[k].name);
+                return CLI_EXIT_FAILURE;
+            }
+        } else {
+            snprintf(buf, sizeof buf, "%.*s", (int)len, eq + 1);
         }
         int st = set_value(c->cmd, &c->specs[k], value, target);
         if (st) return st;
@@ -242,6 +277,38 @@ static int apply_settings(const opt_command *c, const char *settings, void *targ
 }
 
 /* ------------------------------------------------------------ parsing */
+
+/* "2 arguments", "1..3 arguments", "at least 1 argument" */
+static void count_text(const opt_command *c, char *buf, size_t cap)
+{
+    int lo = c->positional_min, hi = c->positional_max;
+    if (hi < 0) snprintf(buf, cap, "at least %d argument%s", lo, lo == 1 ? "" : "s");
+    else if (lo == hi) snprintf(buf, cap, "%d argument%s", lo, lo == 1 ? "" : "s");
+    else snprintf(buf, cap, "%d..%d arguments", lo, hi);
+}
+
+/* Check the number of positional arguments argv[first..argc-1]. */
+static int check_positional(const opt_command *c, int argc, char **argv, int first)
+{
+    int n = argc - first;
+    if (c->positional_max == 0 && n > 0) return cli_usage_error(c->cmd, "unexpected argument '%s'", argv[first]);
+    char expected[96];
+    count_text(c, expected, sizeof expected);
+    const char *meta = c->positional ? c->positional : "";
+    if (c->positional_max >= 0 && n > c->positional_max)
+        return cli_usage_error(c->cmd, "unexpected argument '%s': expected %s (%s), got %d",
+                               argv[first + c->positional_max], expected, meta, n);
+    if (n < c->positional_min) return cli_usage_error(c->cmd, "expected %s (%s), got %d", expected, meta, n);
+    return 0;
+}
+
+/* Has the command line already given a spec writing the field of specs[k] (itself or an alias)? */
+static int field_given(const opt_command *c, const opts_state *state, int k)
+{
+    for (int j = 0; j < c->n_specs; j++)
+        if (c->specs[j].offset == c->specs[k].offset && (state->given >> j & 1)) return 1;
+    return 0;
+}
 
 int opts_parse(const opt_command *c, int argc, char **argv, void *target, opts_state *state)
 {
@@ -276,26 +343,34 @@ int opts_parse(const opt_command *c, int argc, char **argv, void *target, opts_s
         }
         if (ch == '?' || ch == ':') return cli_usage_error(c->cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
     }
-    if (optind < argc) return cli_usage_error(c->cmd, "unexpected argument '%s'", argv[optind]);
+    /* getopt has moved the arguments behind the options. */
+    int first = optind, st = check_positional(c, argc, argv, first);
+    if (st) return st;
+    state->first_arg = first;
+    state->n_args = argc - first;
     state->preset = preset;
 
     /* Defaults, then the preset, then the command line. */
     for (int k = 0; k < c->n_specs; k++) {
         const opt_spec *s = &c->specs[k];
         if (s->type == OPT_LIST) OPTS_FIELD(opts_list, target, s)->n = 0;
+        if (s->type == OPT_STRINGS) OPTS_FIELD(opts_strings, target, s)->n = 0;
         if (!s->def) continue;
-        int st = s->type == OPT_STRING ? (*OPTS_FIELD(const char *, target, s) = s->def, 0)
-                                       : set_value(c->cmd, s, s->def, target);
+        st = s->type == OPT_STRING ? (*OPTS_FIELD(const char *, target, s) = s->def, 0)
+                                   : set_value(c->cmd, s, s->def, target);
         if (st) return st;
     }
     if (c->n_presets > 0) {
-        int st = apply_settings(c, c->presets[preset].settings, target);
+        st = apply_settings(c, c->presets[preset].settings, target);
         if (st) return st;
     }
     optind = 1;
     while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         if (ch < 0 || ch >= c->n_specs) continue;
-        int st = set_value(c->cmd, &c->specs[ch], optarg ? optarg : "", target);
+        /* The command line's values replace the default's or the preset's. */
+        if (c->specs[ch].type == OPT_STRINGS && !field_given(c, state, ch))
+            OPTS_FIELD(opts_strings, target, &c->specs[ch])->n = 0;
+        st = set_value(c->cmd, &c->specs[ch], optarg ? optarg : "", target);
         if (st) return st;
         state->given |= (uint64_t)1 << ch;
     }
@@ -324,7 +399,8 @@ static void print_help_text(FILE *out, const char *help, int indent)
 
 void opts_usage(const opt_command *c, FILE *out)
 {
-    fprintf(out, "Usage: hyperntk %s %s\n%s\n", c->cmd, c->synopsis, c->summary);
+    fprintf(out, "Usage: hyperntk %s %s%s%s\n%s\n", c->cmd, c->positional ? c->positional : "",
+            c->positional ? " " : "", c->synopsis, c->summary);
     if (c->n_presets > 0) {
         fprintf(out, "\nPresets (options given on the command line override them):\n");
         for (int p = 0; p < c->n_presets; p++) {
@@ -355,9 +431,15 @@ void opts_usage(const opt_command *c, FILE *out)
         print_help_text(out, s->help, 25);
         range_text(s, range, sizeof range);
         int extra = 0;
-        if (range[0] || s->def || (s->flags & OPT_REQUIRED)) fprintf(out, "\n%25s(", "");
+        /* Flags are off and OPT_STRINGS empty unless given (other types without
+         * a default may get one from the driver: their help text says which). */
+        int multi = s->type == OPT_STRINGS, off = s->type == OPT_FLAG && !s->def;
+        if (range[0] || s->def || (s->flags & OPT_REQUIRED) || multi || off) fprintf(out, "\n%25s(", "");
         if (s->flags & OPT_REQUIRED) fprintf(out, "%srequired", extra++ ? "; " : "");
+        if (multi) fprintf(out, "%srepeatable, at most %d", extra++ ? "; " : "", OPTS_STRINGS_MAX);
         if (s->def) fprintf(out, "%sdefault %s", extra++ ? "; " : "", s->def);
+        else if (multi) fprintf(out, "%sdefault none", extra++ ? "; " : "");
+        else if (off) fprintf(out, "%sdefault off", extra++ ? "; " : "");
         if (range[0]) {
             if (s->type == OPT_LIST) {
                 int lmin = s->list_max ? s->list_min : 1, lmax = s->list_max ? s->list_max : OPTS_LIST_MAX;
@@ -377,6 +459,18 @@ void opts_usage(const opt_command *c, FILE *out)
 }
 
 /* ------------------------------------------------------------ config */
+
+/* The values of an OPT_STRINGS field comma-joined; malloc'd (NULL: no memory). */
+static char *strings_join(const opts_strings *l)
+{
+    size_t len = 1;
+    for (int k = 0; k < l->n; k++) len += strlen(l->v[k]) + 1;
+    char *t = malloc(len), *p = t;
+    if (!t) return NULL;
+    *p = '\0';
+    for (int k = 0; k < l->n; k++) p += sprintf(p, "%s%s", k ? "," : "", l->v[k]);
+    return t;
+}
 
 void opts_config(const opt_command *c, const void *target, cli_config *cfg)
 {
@@ -398,6 +492,13 @@ void opts_config(const opt_command *c, const void *target, cli_config *cfg)
         case OPT_LIST: {
             const opts_list *l = OPTS_FIELD(opts_list, t, s);
             cli_config_list(cfg, s->name, l->v, l->n);
+            break;
+        }
+        case OPT_STRINGS: {
+            char *v = strings_join(OPTS_FIELD(opts_strings, t, s));
+            if (v) cli_config_string(cfg, s->name, v);
+            else cfg->failed = 1;
+            free(v);
             break;
         }
         }
@@ -445,6 +546,12 @@ int opts_write_attrs(const opt_command *c, const void *target, const opts_state 
         case OPT_LIST: {
             const opts_list *l = OPTS_FIELD(opts_list, t, s);
             st = hntk_h5_attr_long_array(f, "/", name, l->n, l->v);
+            break;
+        }
+        case OPT_STRINGS: {
+            char *v = strings_join(OPTS_FIELD(opts_strings, t, s));
+            st = v ? hntk_h5_attr_string(f, "/", name, v) : hntk_fail(HNTK_ENOMEM, "out of memory");
+            free(v);
             break;
         }
         }

@@ -18,14 +18,14 @@ expect() {
 
 # ---- usage ----
 "$bin" compare --help > help.txt 2>&1 && ok || bad "--help failed"
-for word in --rtol --atol --strict --no-ignore --ignore --ignore-attr --quiet --help "default 0" "0..1e300" \
+for word in --rtol --atol --strict --no-ignore --ignore --ignore-attr --quiet --help "default 0" "0..1e+300" \
   command_line wall_time_seconds "Exit status: 0 same, 1 different, 2 error"; do
   grep -q -- "$word" help.txt && ok || bad "--help does not mention '$word'"
 done
 expect 2 "one file" -- only.h5
 expect 2 "unknown option" -- --frobnicate a.h5 b.h5
 expect 2 "--rtol -1" -- --rtol -1 a.h5 b.h5
-grep -q -- "--rtol: '-1' is not a number in the accepted range 0..1e+300" err.txt && ok || bad "--rtol -1 message: $(cat err.txt)"
+grep -q -- "--rtol: '-1' is not a number in range (accepted 0..1e+300)" err.txt && ok || bad "--rtol -1 message: $(cat err.txt)"
 expect 2 "--rtol abc" -- --rtol abc a.h5 b.h5
 grep -q -- "--rtol: 'abc'" err.txt && ok || bad "--rtol abc message: $(cat err.txt)"
 expect 2 "--atol nan" -- --atol nan a.h5 b.h5

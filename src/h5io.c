@@ -936,12 +936,12 @@ done:
     return status;
 }
 
-int hntk_h5_read_shaped(const char *path, const char *name, int rank, const long *want, long *dims,
-                        double **data)
+/* The arguments every dataset reader checks first (have_data: its output
+ * pointer is not NULL; the caller clears it). */
+static int check_read_args(const char *name, int rank, const long *dims, int have_data)
 {
-    if (!data)
+    if (!have_data)
         return hntk_fail(HNTK_EINVAL, "hntk_h5_read: data must not be NULL");
-    *data = NULL;
     if (!name || !*name)
         return hntk_fail(HNTK_EINVAL, "hntk_h5_read: dataset name must be non-empty");
     if (rank < 0 || rank > H5IO_MAX_RANK)
@@ -949,6 +949,15 @@ int hntk_h5_read_shaped(const char *path, const char *name, int rank, const long
                          H5IO_MAX_RANK);
     if (rank > 0 && !dims)
         return hntk_fail(HNTK_EINVAL, "hntk_h5_read: dataset '%s' of rank %d needs dims", name, rank);
+    return HNTK_OK;
+}
+
+int hntk_h5_read_shaped(const char *path, const char *name, int rank, const long *want, long *dims,
+                        double **data)
+{
+    int arg_status = check_read_args(name, rank, dims, data != NULL);
+    if (arg_status) return arg_status;
+    *data = NULL;
 
     char expect[200];
     if (want) {
@@ -1150,16 +1159,9 @@ int hntk_h5_read_attr_string(const char *path, const char *obj, const char *name
 static int read_typed(const char *path, const char *name, int rank, H5T_class_t want_class, hid_t mtype,
                       size_t elsize, const char *expect, long *dims, void **data)
 {
-    if (!data)
-        return hntk_fail(HNTK_EINVAL, "hntk_h5_read: data must not be NULL");
+    int arg_status = check_read_args(name, rank, dims, data != NULL);
+    if (arg_status) return arg_status;
     *data = NULL;
-    if (!name || !*name)
-        return hntk_fail(HNTK_EINVAL, "hntk_h5_read: dataset name must be non-empty");
-    if (rank < 0 || rank > H5IO_MAX_RANK)
-        return hntk_fail(HNTK_EINVAL, "hntk_h5_read: dataset '%s': rank %d (accepted 0..%d)", name, rank,
-                         H5IO_MAX_RANK);
-    if (rank > 0 && !dims)
-        return hntk_fail(HNTK_EINVAL, "hntk_h5_read: dataset '%s' of rank %d needs dims", name, rank);
     hid_t file;
     int status = open_read(path, "file", &file);
     if (status)

@@ -15,3 +15,30 @@ summary() {
   echo "$pass passed, $fail failed"
   [ $fail -eq 0 ]
 }
+
+# expect_error "description" CODE REGEX -- command...: the command exits with
+# status CODE and its stderr matches REGEX (an error path that unexpectedly
+# runs must not hang the test: 60 s at most).
+expect_error() {
+  local what=$1 want=$2 regex=$3
+  shift 4
+  timeout 60 "$@" > out.txt 2> err.txt
+  local code=$?
+  if [ $code -eq "$want" ] && grep -Eq -- "$regex" err.txt; then ok; else
+    bad "$what: exit $code (want $want), stderr: $(cat err.txt)"; fi
+}
+
+# find_python MODULES: sets $python to a python3 that imports every module of
+# the comma list MODULES (the one on PATH, which may be a pyenv or a venv, else
+# Debian's /usr/bin/python3, where python3-h5py and python3-torch install), or
+# to "" when none does.
+find_python() {
+  python=
+  local candidate
+  for candidate in python3 /usr/bin/python3; do
+    if command -v "$candidate" > /dev/null 2>&1 && "$candidate" -c "import $1" > /dev/null 2>&1; then
+      python=$candidate
+      return
+    fi
+  done
+}

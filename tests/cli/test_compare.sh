@@ -59,13 +59,7 @@ expect 2 "a text file" -- text.h5 a.h5
 grep -q "text.h5': not an HDF5 file" err.txt && ok || bad "text file message: $(cat err.txt)"
 
 # ---- files written by h5py: values, tolerances, structure ----
-python=
-for candidate in python3 /usr/bin/python3; do
-  if command -v "$candidate" > /dev/null 2>&1 && "$candidate" -c "import h5py, numpy" > /dev/null 2>&1; then
-    python=$candidate
-    break
-  fi
-done
+find_python h5py,numpy
 if [ -z "$python" ]; then
   echo "skipped (part): no python3 imports h5py and numpy (apt-get install python3-h5py python3-numpy);"
   echo "the tolerance and structure checks did NOT run."

@@ -5,8 +5,8 @@
 # Usage: test_kernel.sh PATH/TO/hyperntk WORKDIR
 . "$(dirname "$0")/harness.sh"
 
-# expect_error "description" REGEX -- command...: non-zero exit and stderr matching REGEX
-expect_error() {
+# expect_failure "description" REGEX -- command...: non-zero exit and stderr matching REGEX
+expect_failure() {
   local what=$1 regex=$2
   shift 3
   "$@" > out.txt 2> err.txt
@@ -20,7 +20,7 @@ expect_error() {
 for cmd in kernel inputs; do
   "$bin" $cmd --help | grep -q "Usage: hyperntk $cmd" && ok || bad "$cmd --help"
 done
-expect_error "unknown command" "unknown command 'frobnicate'" -- "$bin" frobnicate
+expect_failure "unknown command" "unknown command 'frobnicate'" -- "$bin" frobnicate
 
 # ---- inputs ----
 "$bin" inputs --out in.h5 --count 3 --x-dim 3 --z-dim 2 --seed 5 > /dev/null && ok || bad "inputs"
@@ -28,34 +28,34 @@ expect_error "unknown command" "unknown command 'frobnicate'" -- "$bin" frobnica
 
 # ---- validation errors: each names the bad value and the accepted range ----
 run=("$bin" kernel --inputs in.h5 --out bad.h5 --f-width 20 --g-width 5 --samples 4)
-expect_error "f-depth 0" "--f-depth: '0' .* 1\.\.32" -- "${run[@]}" --f-depth 0
-expect_error "f-depth 33" "--f-depth: '33' .* 1\.\.32" -- "${run[@]}" --f-depth 33
-expect_error "g-depth 0" "--g-depth: '0' .* 1\.\.32" -- "${run[@]}" --g-depth 0
-expect_error "negative f-width" "--f-width: '-3' .* 1\.\.1048576" -- "${run[@]}" --f-width -3
-expect_error "g-width 0" "--g-width: '0' .* 1\.\.1048576" -- "${run[@]}" --g-width 0
-expect_error "samples 1" "--samples: '1' .* 2\.\." -- "${run[@]}" --samples 1
-expect_error "samples text" "--samples: 'many'" -- "${run[@]}" --samples many
-expect_error "negative seed" "--seed: '-1' .* 0\.\." -- "${run[@]}" --seed -1
-expect_error "fractional width" "--f-width: '2.5'" -- "${run[@]}" --f-width 2.5
-expect_error "fourier scale 0" "--fourier-scale: '0'" -- "${run[@]}" --fourier 4 --fourier-scale 0
-expect_error "bad variant" "variant.*'nonsense'.*paper.*authors-code" -- "${run[@]}" --variant nonsense
-expect_error "unknown option" "'--bogus'" -- "${run[@]}" --bogus
-expect_error "bad fourier-draw" "--fourier-draw: 'sometimes' .*per-sample, fixed" -- "${run[@]}" --fourier 3 --fourier-draw sometimes
-expect_error "fourier-draw without features" "--fourier-draw fixed: no Fourier features.*1\.\.1048576" -- "${run[@]}" --fourier-draw fixed
-expect_error "fourier-mean-draws 5" "--fourier-mean-draws: '5' .* 100\.\.1000000000" -- "${run[@]}" --fourier 3 --fourier-mean-draws 5
-expect_error "negative fourier" "--fourier: '-1' .* 0\.\.1048576" -- "${run[@]}" --fourier -1
-expect_error "dump-sample without dump" "--dump-sample needs --dump-weights FILE \(given: --dump-sample 2 alone\)" -- "${run[@]}" --dump-sample 2
-expect_error "dump-sample out of range" "--dump-sample: 4 is not a sample of this run: accepted 0\.\.3" -- "${run[@]}" --dump-weights d.h5 --dump-sample 4
-expect_error "rows -1" "--rows: '-1' .* 0\.\.1000000" -- "${run[@]}" --rows -1
-expect_error "missing inputs option" "--inputs FILE is required" -- "$bin" kernel --out bad.h5
-expect_error "missing out option" "--out FILE is required" -- "$bin" kernel --inputs in.h5
-expect_error "memory budget" "budget" -- "${run[@]}" --f-width 200000 --mem-budget 1
+expect_failure "f-depth 0" "--f-depth: '0' .* 1\.\.32" -- "${run[@]}" --f-depth 0
+expect_failure "f-depth 33" "--f-depth: '33' .* 1\.\.32" -- "${run[@]}" --f-depth 33
+expect_failure "g-depth 0" "--g-depth: '0' .* 1\.\.32" -- "${run[@]}" --g-depth 0
+expect_failure "negative f-width" "--f-width: '-3' .* 1\.\.1048576" -- "${run[@]}" --f-width -3
+expect_failure "g-width 0" "--g-width: '0' .* 1\.\.1048576" -- "${run[@]}" --g-width 0
+expect_failure "samples 1" "--samples: '1' .* 2\.\." -- "${run[@]}" --samples 1
+expect_failure "samples text" "--samples: 'many'" -- "${run[@]}" --samples many
+expect_failure "negative seed" "--seed: '-1' .* 0\.\." -- "${run[@]}" --seed -1
+expect_failure "fractional width" "--f-width: '2.5'" -- "${run[@]}" --f-width 2.5
+expect_failure "fourier scale 0" "--fourier-scale: '0'" -- "${run[@]}" --fourier 4 --fourier-scale 0
+expect_failure "bad variant" "variant.*'nonsense'.*paper.*authors-code" -- "${run[@]}" --variant nonsense
+expect_failure "unknown option" "'--bogus'" -- "${run[@]}" --bogus
+expect_failure "bad fourier-draw" "--fourier-draw: 'sometimes' .*per-sample, fixed" -- "${run[@]}" --fourier 3 --fourier-draw sometimes
+expect_failure "fourier-draw without features" "--fourier-draw fixed: no Fourier features.*1\.\.1048576" -- "${run[@]}" --fourier-draw fixed
+expect_failure "fourier-mean-draws 5" "--fourier-mean-draws: '5' .* 100\.\.1000000000" -- "${run[@]}" --fourier 3 --fourier-mean-draws 5
+expect_failure "negative fourier" "--fourier: '-1' .* 0\.\.1048576" -- "${run[@]}" --fourier -1
+expect_failure "dump-sample without dump" "--dump-sample needs --dump-weights FILE \(given: --dump-sample 2 alone\)" -- "${run[@]}" --dump-sample 2
+expect_failure "dump-sample out of range" "--dump-sample: 4 is not a sample of this run: accepted 0\.\.3" -- "${run[@]}" --dump-weights d.h5 --dump-sample 4
+expect_failure "rows -1" "--rows: '-1' .* 0\.\.1000000" -- "${run[@]}" --rows -1
+expect_failure "missing inputs option" "--inputs FILE is required" -- "$bin" kernel --out bad.h5
+expect_failure "missing out option" "--out FILE is required" -- "$bin" kernel --inputs in.h5
+expect_failure "memory budget" "budget" -- "${run[@]}" --f-width 200000 --mem-budget 1
 [ ! -e bad.h5 ] && ok || bad "a failed run left bad.h5"
 
 # ---- malformed or missing inputs files ----
-expect_error "missing inputs file" "nonexistent.h5" -- "$bin" kernel --inputs nonexistent.h5 --out bad.h5
+expect_failure "missing inputs file" "nonexistent.h5" -- "$bin" kernel --inputs nonexistent.h5 --out bad.h5
 echo "not an HDF5 file" > text.h5
-expect_error "text inputs file" "text.h5" -- "$bin" kernel --inputs text.h5 --out bad.h5
+expect_failure "text inputs file" "text.h5" -- "$bin" kernel --inputs text.h5 --out bad.h5
 ls ./*.tmp.* > /dev/null 2>&1 && bad "temporary files left: $(ls ./*.tmp.*)" || ok
 
 # ---- a run, its schema and its agreement with the limit ----
@@ -76,7 +76,7 @@ for attr in f_depth f_width g_depth g_width x_dim z_dim samples seed variant ver
   "$bin" export t1.h5 --attr "$attr" > /dev/null 2>&1 && ok || bad "attribute $attr missing"
 done
 [ "$("$bin" export t1.h5 --attr f_width)" = "300" ] && ok || bad "f_width attribute is not 300"
-expect_error "a result file is not an inputs file" "t1.h5.*'x'" -- "$bin" kernel --inputs t1.h5 --out bad.h5
+expect_failure "a result file is not an inputs file" "t1.h5.*'x'" -- "$bin" kernel --inputs t1.h5 --out bad.h5
 # a different seed must change the result (the comparison can fail)
 (cd two && OMP_NUM_THREADS=2 "$bin" "${args[@]}" --seed 10 --out ../t3.h5) > /dev/null 2>&1
 "$bin" compare t1.h5 t3.h5 > /dev/null 2>&1 && bad "seeds 9 and 10 gave identical files" || ok

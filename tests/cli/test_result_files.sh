@@ -8,13 +8,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 checker=$here/../check_result_files.py
 . "$here/harness.sh"
 
-python=
-for candidate in python3 /usr/bin/python3; do
-  if command -v "$candidate" > /dev/null 2>&1 && "$candidate" -c "import h5py, numpy" > /dev/null 2>&1; then
-    python=$candidate
-    break
-  fi
-done
+find_python h5py,numpy
 if [ -z "$python" ]; then
   echo "skipped: no python3 imports h5py and numpy (apt-get install python3-h5py python3-numpy)."
   echo "The result files were NOT checked for descriptions."

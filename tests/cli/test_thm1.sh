@@ -13,15 +13,6 @@ src=$(cd "$(dirname "$0")/../.." && pwd)
 . "$src/tests/cli/harness.sh"
 export OMP_NUM_THREADS=2
 
-# expect_error "description" CODE REGEX -- command...: exit status CODE and stderr matching REGEX
-expect_error() {
-  local what=$1 want=$2 regex=$3
-  shift 4
-  timeout 60 "$@" > out.txt 2> err.txt
-  local code=$?
-  if [ $code -eq "$want" ] && grep -Eq -- "$regex" err.txt; then ok; else
-    bad "$what: exit $code (want $want), stderr: $(cat err.txt)"; fi
-}
 
 # ---- help: every option, and every preset's values ----
 "$bin" thm1 --help > help.txt && ok || bad "--help: non-zero exit"

@@ -14,13 +14,7 @@ peer=$here/../../bench/torch_peer.py
 
 # The python3 on PATH may be another installation (pyenv, a venv) than Debian's,
 # which is where python3-torch installs: try both.
-python=
-for candidate in python3 /usr/bin/python3; do
-  if command -v "$candidate" > /dev/null 2>&1 && "$candidate" -c "import torch, h5py, numpy" > /dev/null 2>&1; then
-    python=$candidate
-    break
-  fi
-done
+find_python torch,h5py,numpy
 if [ -z "$python" ]; then
   echo "skipped: PyTorch not installed (no python3 imports torch, h5py and numpy; scripts/install-deps installs"
   echo "python3-torch python3-h5py python3-numpy).  The PyTorch equality check did NOT run."

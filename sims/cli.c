@@ -116,23 +116,28 @@ void cli_progress_init(cli_progress *p, const char *label)
 {
     p->label = label;
     p->start = cli_now();
-    p->enabled = isatty(STDERR_FILENO);
+    p->last = p->start;
+    p->tty = isatty(STDERR_FILENO);
+    p->enabled = hntk_parallel_rank() == 0;
 }
 
 void cli_progress_update(void *data, long done, long total)
 {
     cli_progress *p = data;
     if (!p->enabled) return;
-    double elapsed = cli_now() - p->start;
+    double now = cli_now(), elapsed = now - p->start;
+    /* Off a terminal (nohup, a Slurm log): a line at most every 30 s. */
+    if (!p->tty && (done >= total || now - p->last < 30.0)) return;
+    p->last = now;
     double eta = done > 0 ? elapsed * (double)(total - done) / (double)done : 0.0;
-    fprintf(stderr, "\r%s: %ld/%ld (%.0f%%), %.1f s elapsed, ~%.1f s left   ", p->label, done, total,
-            100.0 * (double)done / (double)total, elapsed, eta);
+    fprintf(stderr, "%s%s: %ld/%ld (%.0f%%), %.1f s elapsed, ~%.1f s left%s", p->tty ? "\r" : "", p->label, done,
+            total, 100.0 * (double)done / (double)total, elapsed, eta, p->tty ? "   " : "\n");
     fflush(stderr);
 }
 
 void cli_progress_end(cli_progress *p)
 {
-    if (p->enabled) fprintf(stderr, "\n");
+    if (p->enabled && p->tty) fprintf(stderr, "\n");
 }
 
 size_t cli_default_budget(void)

@@ -32,11 +32,12 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 #endif
     ;
 
-/* Progress on stderr, only when stderr is a terminal. */
+/* Progress of one Monte Carlo job on stderr (rank 0): a live line on a
+ * terminal, otherwise a line at most every 30 s with the ETA. */
 typedef struct {
     const char *label;
-    double start;
-    int enabled;
+    double start, last;
+    int tty, enabled;
 } cli_progress;
 void cli_progress_init(cli_progress *p, const char *label);
 void cli_progress_update(void *p, long done, long total); /* matches hntk_mc_progress_fn */

@@ -98,8 +98,10 @@ int hntk_cmd_inputs(int argc, char **argv)
     long xd[2] = {B, x_dim}, zd[2] = {B, z_dim};
     st = hntk_h5_create(out, &f);
     if (!st) {
-        st = hntk_h5_write(f, "x", 2, xd, X);
-        if (!st) st = hntk_h5_write(f, "z", 2, zd, Z);
+        st = hntk_h5_write_described(f, "x", 2, xd, X, "inputs x of f, one row per input, |x|^2 = x_dim (B, x_dim)",
+                                     NULL);
+        if (!st) st = hntk_h5_write_described(f, "z", 2, zd, Z, "inputs z of g, one row per input, |z|^2 = z_dim (B, z_dim)",
+                                              NULL);
         /* kind, seed, the provenance; commit (abort on failure) */
         opts_output res = {&state, argc, argv, 0.0};
         st = opts_commit_result(f, st, &COMMAND, &o, &res);

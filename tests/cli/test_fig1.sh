@@ -68,6 +68,9 @@ rows ref3b.txt | awk 'BEGIN { split("2.0571 5.3565 9.0000 5.3565 2.0571", th); s
 # ---- the quick presets: schema and means within 4 standard errors ----
 "$bin" fig1a --quick --out qa.h5 > qa.txt 2> qa.err && ok || bad "fig1a --quick: $(cat qa.err)"
 "$bin" fig1b --quick --out qb.h5 > qb.txt 2> qb.err && ok || bad "fig1b --quick: $(cat qb.err)"
+# progress off a terminal (stderr is a file here): one line per cell with the whole run's share
+grep -Eq "^fig1a: cell 9/9 \(n = 400, m = 160\) done in [0-9.]+ s: 100% of the work" qa.err && ok || bad "fig1a progress in a log: $(cat qa.err)"
+[ "$(grep -c 'done in' qb.err)" = 2 ] && ok || bad "fig1b progress in a log: $(cat qb.err)"
 grep -q "leading-order fit var = a/n + b/m" qa.txt && grep -q "slope (all)" qa.txt && ok || bad "fig1a prints no fits"
 grep -q "summary per width of g" qb.txt && ok || bad "fig1b prints no summary"
 [ ! -e qa.h5.ckpt ] && [ ! -e qb.h5.ckpt ] && ok || bad "a completed run left its checkpoint"

@@ -278,17 +278,26 @@ static int check_cells(const grid_spec *g, int threads)
                              "seed and there are 2^32 of them: accepted 2..%ld",
                              cell.samples, g->cells, cell.label, cell.first_sample,
                              cell.first_sample + cell.samples - 1, streams / g->cells);
-        size_t bytes = hntk_pool_bytes(&cell.arch, &cell.needs, threads);
+        /* A cell holds its workers, the engine's accumulator and slots, and with
+         * `collect` every sample's statistics. */
+        size_t per_sample = sizeof(double) * (size_t)cell.sample_dim;
+        size_t bytes = hntk_pool_bytes(&cell.arch, &cell.needs, threads) + 5 * per_sample +
+                       (g->collect ? per_sample * (size_t)cell.samples : 0);
         if (bytes > largest) {
             largest = bytes;
             big = cell;
         }
     }
-    if (g->budget_bytes && largest > g->budget_bytes)
+    /* The checkpoint holds every cell's values for the whole run (in memory,
+     * and once more while it is written). */
+    size_t checkpoint = 2 * sizeof(double) * (size_t)g->cells * (size_t)g->cell_dim;
+    if (g->budget_bytes && largest + checkpoint > g->budget_bytes)
         return hntk_fail(HNTK_EBUDGET,
-                         "%s, the largest cell: %d thread workspaces need %.3g GiB, over the memory budget of %.3g "
-                         "GiB (--mem-budget; or fewer threads, OMP_NUM_THREADS)",
-                         big.label, threads, largest / 1073741824.0, g->budget_bytes / 1073741824.0);
+                         "%s, the largest cell: %d thread workspaces and its samples need %.3g GiB, and the "
+                         "checkpoint of %ld cells %.3g GiB, over the memory budget of %.3g GiB (--mem-budget; or "
+                         "fewer threads, OMP_NUM_THREADS)",
+                         big.label, threads, largest / 1073741824.0, g->cells, checkpoint / 1073741824.0,
+                         g->budget_bytes / 1073741824.0);
     return HNTK_OK;
 }
 

@@ -10,24 +10,21 @@
 #include <string.h>
 
 #include "blas.h"
+#include "gnet.h"
 #include "hyperntk/error.h"
 #include "hyperntk/rng.h"
 
-#define SQRT2 1.41421356237309504880
+#define SQRT2 HNTK_SQRT2
 #define HNTK_PI 3.14159265358979323846
 
 struct hntk_net {
     hntk_hyper_arch arch;
-    int L, H;
+    int L;
     long batch_cap;
     long B;                       /* inputs in the last forward */
     long n[HNTK_MAX_DEPTH + 1];   /* f widths n_0..n_L (n_L = P) */
-    long m[HNTK_MAX_DEPTH + 1];   /* g widths m_0..m_H (m_H = 1) */
     long P;
-    long g_off[HNTK_MAX_DEPTH + 2];   /* offset of chunk V^l in v, l = 1..H */
-    long pre_off[HNTK_MAX_DEPTH + 1]; /* offset of g^l in a row of gpre, l = 1..H */
-    long act_off[HNTK_MAX_DEPTH + 1]; /* offset of a^l in a row of gact, l = 0..H-1 */
-    long pre_len, act_len, m_max;
+    hntk_glayout g;                   /* g's widths and offsets */
 
     double *slab;
     double *W[HNTK_MAX_DEPTH + 1]; /* W^l (n_l, n_{l-1}), l = 1..L */
@@ -50,20 +47,9 @@ static void derive_sizes(hntk_net *net, const hntk_hyper_arch *a)
 {
     net->arch = *a;
     net->L = a->f_depth;
-    net->H = a->g_depth;
     net->P = hntk_f_out_dim(a);
     for (int l = 0; l <= net->L; l++) net->n[l] = hntk_f_layer_width(a, l);
-    net->m_max = 0;
-    for (int l = 0; l <= net->H; l++) {
-        net->m[l] = hntk_g_layer_width(a, l);
-        if (net->m[l] > net->m_max) net->m_max = net->m[l];
-    }
-    for (int l = 1; l <= net->H + 1; l++) net->g_off[l] = hntk_g_chunk_offset(a, l);
-    long pre = 0, act = 0;
-    for (int l = 1; l <= net->H; l++) { net->pre_off[l] = pre; pre += net->m[l]; }
-    for (int l = 0; l < net->H; l++) { net->act_off[l] = act; act += net->m[l]; }
-    net->pre_len = pre;
-    net->act_len = act;
+    hntk_glayout_init(&net->g, a);
 }
 
 /* Doubles in the slab, in the order carve_slab lays them out. */
@@ -73,8 +59,8 @@ static size_t slab_doubles(const hntk_net *net, long B)
     for (int l = 1; l <= net->L; l++) d += (size_t)net->n[l] * (size_t)net->n[l - 1]; /* W */
     for (int l = 1; l <= net->L; l++) d += 2 * (size_t)B * (size_t)net->n[l];        /* Y, E */
     for (int l = 0; l < net->L; l++) d += (size_t)B * (size_t)net->n[l];             /* Q */
-    d += (size_t)B * (size_t)(net->pre_len + net->act_len + 1);                       /* gpre, gact, h */
-    d += 2 * (size_t)net->m_max;                                                       /* dg, da */
+    d += (size_t)B * (size_t)(net->g.pre_len + net->g.act_len + 1);                       /* gpre, gact, h */
+    d += 2 * (size_t)net->g.m_max;                                                       /* dg, da */
     if (net->arch.fourier_k > 0) d += (size_t)net->arch.fourier_k * (size_t)(net->arch.z_dim + 1);
     d += 2 * (size_t)B * (size_t)B;                                                    /* gram_a, gram_b */
     return d;
@@ -88,11 +74,11 @@ static void carve_slab(hntk_net *net)
     for (int l = 1; l <= net->L; l++) { net->Y[l] = p; p += B * net->n[l]; }
     for (int l = 1; l <= net->L; l++) { net->E[l] = p; p += B * net->n[l]; }
     for (int l = 0; l < net->L; l++) { net->Q[l] = p; p += B * net->n[l]; }
-    net->gpre = p; p += B * net->pre_len;
-    net->gact = p; p += B * net->act_len;
+    net->gpre = p; p += B * net->g.pre_len;
+    net->gact = p; p += B * net->g.act_len;
     net->h = p; p += B;
-    net->dg = p; p += net->m_max;
-    net->da = p; p += net->m_max;
+    net->dg = p; p += net->g.m_max;
+    net->da = p; p += net->g.m_max;
     net->ff_freq = net->ff_phase = NULL;
     if (net->arch.fourier_k > 0) {
         net->ff_freq = p; p += net->arch.fourier_k * net->arch.z_dim;
@@ -200,12 +186,6 @@ void hntk_net_sample_weights(hntk_net *net, uint64_t seed, uint32_t sample)
 
 /* ---------------------------------------------------------------- forward */
 
-/* q = sqrt(2) relu(y), n entries. */
-static void relu_sqrt2(double *q, const double *y, long n)
-{
-    for (long i = 0; i < n; i++) q[i] = y[i] > 0.0 ? SQRT2 * y[i] : 0.0;
-}
-
 /* g's input a^0 (m_0) for one raw z (z_dim). */
 static void g_input(const hntk_net *net, const double *z, double *a0)
 {
@@ -222,21 +202,6 @@ static void g_input(const hntk_net *net, const double *z, double *a0)
     }
 }
 
-/* g on one input: v (P) are its weights; fills gpre/gact rows, returns h. */
-static double g_forward(const hntk_net *net, const double *v, double *pre, double *act)
-{
-    for (int l = 1; l <= net->H; l++) {
-        long ml = net->m[l], mp = net->m[l - 1];
-        const double *V = v + net->g_off[l];      /* (m_l, m_{l-1}) */
-        const double *a_prev = act + net->act_off[l - 1];
-        double *g = pre + net->pre_off[l];
-        cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)ml, (int)mp, 1.0 / sqrt((double)mp), V, (int)mp,
-                    a_prev, 1, 0.0, g, 1);
-        if (l < net->H) relu_sqrt2(act + net->act_off[l], g, ml);
-    }
-    return pre[net->pre_off[net->H]];
-}
-
 int hntk_net_forward(hntk_net *net, long B, const double *X, const double *Z, double *h_out)
 {
     if (B < 1 || B > net->batch_cap)
@@ -248,13 +213,13 @@ int hntk_net_forward(hntk_net *net, long B, const double *X, const double *Z, do
         /* Y^l (B, n_l) = Q^{l-1} (B, n_{l-1}) W^l^T / sqrt(n_{l-1}) */
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)B, (int)nl, (int)np, 1.0 / sqrt((double)np),
                     net->Q[l - 1], (int)np, net->W[l], (int)np, 0.0, net->Y[l], (int)nl);
-        if (l < net->L) relu_sqrt2(net->Q[l], net->Y[l], B * nl);
+        if (l < net->L) hntk_relu_sqrt2(net->Q[l], net->Y[l], B * nl);
     }
     const double *V = net->Y[net->L];
     for (long b = 0; b < B; b++) {
-        double *act = net->gact + b * net->act_len;
+        double *act = net->gact + b * net->g.act_len;
         g_input(net, Z + b * net->arch.z_dim, act);
-        net->h[b] = g_forward(net, V + b * net->P, net->gpre + b * net->pre_len, act);
+        net->h[b] = hntk_g_forward(&net->g, V + b * net->P, net->gpre + b * net->g.pre_len, act);
     }
     if (h_out) memcpy(h_out, net->h, sizeof(double) * (size_t)B);
     return HNTK_OK;
@@ -262,36 +227,13 @@ int hntk_net_forward(hntk_net *net, long B, const double *X, const double *Z, do
 
 /* ---------------------------------------------------------------- backward */
 
-/* dh/dv for one input: c (P).  dg holds dh/dg^l while walking l = H..1. */
-static void g_backward(const hntk_net *net, const double *v, const double *pre, const double *act, double *c)
-{
-    double *dg = net->dg, *da = net->da;
-    dg[0] = 1.0; /* dh/dg^H, m_H = 1 */
-    for (int l = net->H; l >= 1; l--) {
-        long ml = net->m[l], mp = net->m[l - 1];
-        double scale = 1.0 / sqrt((double)mp);
-        const double *a_prev = act + net->act_off[l - 1];
-        double *C = c + net->g_off[l]; /* dh/dV^l (m_l, m_{l-1}) = dg (x) a^{l-1} / sqrt(m_{l-1}) */
-        for (long i = 0; i < ml; i++) {
-            double gi = dg[i] * scale;
-            for (long j = 0; j < mp; j++) C[i * mp + j] = gi * a_prev[j];
-        }
-        if (l == 1) break;
-        /* dh/da^{l-1} = V^l^T dg / sqrt(m_{l-1});  dh/dg^{l-1} = that * sqrt(2) 1[g^{l-1} > 0] */
-        cblas_dgemv(CblasRowMajor, CblasTrans, (int)ml, (int)mp, scale, v + net->g_off[l], (int)mp, dg, 1, 0.0,
-                    da, 1);
-        const double *g_prev = pre + net->pre_off[l - 1];
-        for (long j = 0; j < mp; j++) dg[j] = g_prev[j] > 0.0 ? SQRT2 * da[j] : 0.0;
-    }
-}
-
 void hntk_net_backward(hntk_net *net)
 {
     long B = net->B;
     const double *V = net->Y[net->L];
     for (long b = 0; b < B; b++)
-        g_backward(net, V + b * net->P, net->gpre + b * net->pre_len, net->gact + b * net->act_len,
-                   net->E[net->L] + b * net->P);
+        hntk_g_backward(&net->g, V + b * net->P, net->gpre + b * net->g.pre_len, net->gact + b * net->g.act_len,
+                        net->E[net->L] + b * net->P, net->dg, net->da);
     for (int l = net->L; l >= 2; l--) {
         long nl = net->n[l], np = net->n[l - 1];
         /* E^{l-1} (B, n_{l-1}) = (E^l (B, n_l) W^l (n_l, n_{l-1}) / sqrt(n_{l-1})) o sqrt(2) 1[Y^{l-1} > 0] */

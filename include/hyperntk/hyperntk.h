@@ -7,6 +7,7 @@
 #include "hyperntk/checkpoint.h"
 #include "hyperntk/error.h"
 #include "hyperntk/h5io.h"
+#include "hyperntk/lazy.h"
 #include "hyperntk/mc.h"
 #include "hyperntk/net.h"
 #include "hyperntk/parallel.h"

@@ -47,7 +47,9 @@ enum hntk_tensor_id {
     HNTK_TENSOR_INPUT_X = 2000,      /* random inputs x of `hyperntk inputs` and bench */
     HNTK_TENSOR_INPUT_Z = 2001,      /* random inputs z */
     HNTK_TENSOR_BOOTSTRAP = 3000,    /* bootstrap resampling: (key, replicate, 3000, row) */
-    HNTK_TENSOR_BENCH = 4000         /* benchmark-only matrices */
+    HNTK_TENSOR_BENCH = 4000,        /* benchmark-only matrices */
+    HNTK_TENSOR_LAZY_LAYER0 = 5000   /* the lazy sampler (lazy.h): layer l uses 5000 + l (1..L),
+                                        row = the query's number within the sample */
 };
 
 /* SplitMix64's finalizer: a bijection of 64-bit words that mixes every bit. */

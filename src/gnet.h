@@ -1,0 +1,36 @@
+/* gnet.h (internal): the implicit network g, shared by the dense network
+ * (net.c) and the lazy sampler (lazy.c), so g's forward and backward passes
+ * exist once.  g's weights are f's output v (P) of one input, cut into the
+ * chunks V^l (m_l, m_{l-1}), row-major (docs/theory.md §1.2). */
+#ifndef HYPERNTK_GNET_H
+#define HYPERNTK_GNET_H
+
+#include "hyperntk/arch.h"
+
+#define HNTK_SQRT2 1.41421356237309504880
+
+/* Where everything of g sits, from the architecture. */
+typedef struct {
+    int H;
+    long m[HNTK_MAX_DEPTH + 1];       /* widths m_0..m_H (m_H = 1) */
+    long off[HNTK_MAX_DEPTH + 2];     /* offset of chunk V^l in v, l = 1..H (+1: P) */
+    long pre_off[HNTK_MAX_DEPTH + 1]; /* offset of g^l in a row of pre, l = 1..H */
+    long act_off[HNTK_MAX_DEPTH + 1]; /* offset of a^l in a row of act, l = 0..H-1 */
+    long pre_len, act_len, m_max;
+} hntk_glayout;
+
+void hntk_glayout_init(hntk_glayout *g, const hntk_hyper_arch *a);
+
+/* q = sqrt(2) relu(y), n entries. */
+void hntk_relu_sqrt2(double *q, const double *y, long n);
+
+/* g on one input: v (P) its weights, act (act_len) with a^0 filled in; fills
+ * pre (pre_len) and the rest of act, returns h = g^H. */
+double hntk_g_forward(const hntk_glayout *g, const double *v, double *pre, double *act);
+
+/* dh/dv of one input into c (P), from the forward's pre and act; dg and da
+ * are scratch of m_max doubles each. */
+void hntk_g_backward(const hntk_glayout *g, const double *v, const double *pre, const double *act, double *c,
+                     double *dg, double *da);
+
+#endif

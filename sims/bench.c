@@ -16,6 +16,8 @@
  *            and the memory read bandwidth for 1 and 2 threads (what bounds it).
  *   taylor   all R orders K^(1..R) for a pair (Taylor mode) against one forward
  *            plus backward pass (the metric of `hyperntk thm1 --bench`).
+ *   lazy     samples per second of the lazy sampler (lazy.h) against the dense
+ *            network at f width 4096, and its time per sample at n = 10^4..10^6.
  *   memory   peak resident memory (getrusage ru_maxrss) of the widest
  *            configuration against its weights plus activations (hntk_net_bytes).
  *            Measured first, before any other section touches memory, since
@@ -51,9 +53,9 @@ static const char *CMD = "bench";
 
 #define BENCH_PI 3.14159265358979323846
 
-enum { SEC_GRAM = 1, SEC_SAMPLER = 2, SEC_MC = 4, SEC_TAYLOR = 8, SEC_MEMORY = 16, SEC_ALL = 31 };
-static const char *const SECTION_NAMES[] = {"gram", "sampler", "mc", "taylor", "memory"};
-enum { N_SECTIONS = 5 };
+enum { SEC_GRAM = 1, SEC_SAMPLER = 2, SEC_MC = 4, SEC_TAYLOR = 8, SEC_MEMORY = 16, SEC_LAZY = 32, SEC_ALL = 63 };
+static const char *const SECTION_NAMES[] = {"gram", "sampler", "mc", "taylor", "memory", "lazy"};
+enum { N_SECTIONS = 6 };
 
 static const char *const SIMD_NAMES[] = {"none", "avx2", "avx512", NULL};
 
@@ -61,6 +63,8 @@ static const char *const SIMD_NAMES[] = {"none", "avx2", "avx512", NULL};
 #define TARGET_GRAM_OF_DGEMM 0.5  /* at B = 128, n >= 2048 */
 #define TARGET_SAMPLER_X_GSL 4.0  /* per core */
 #define TARGET_MC_SPEEDUP 1.8     /* 2 threads over 1 */
+#define TARGET_LAZY_X_DENSE 100.0 /* lazy samples/s over dense at f 4096, g 640, B = 2 */
+#define TARGET_LAZY_SCALING 130.0 /* lazy time per sample at n = 10^6 over n = 10^4 */
 
 typedef struct {
     int quick;
@@ -101,8 +105,8 @@ static const char *verdict_word(int v) { return v > 0 ? "met" : v == 0 ? "MISSED
 
 #define F(field) offsetof(bench_opts, field)
 static const opt_spec SPECS[] = {
-    {"only", "LIST", OPT_STRING, F(only), 0, 0, "gram,sampler,mc,taylor,memory",
-     "sections, comma list of gram, sampler, mc, taylor, memory", 0},
+    {"only", "LIST", OPT_STRING, F(only), 0, 0, "gram,sampler,mc,taylor,memory,lazy",
+     "sections, comma list of gram, sampler, mc, taylor, memory, lazy", 0},
     {"seconds", "T", OPT_DOUBLE, F(seconds), 0.001, 60, NULL, "minimum time of one measurement", 0},
     {"batches", "LIST", OPT_LIST, F(batches), 1, 4096, "1,16,128", "gram: inputs B", 0},
     {"widths", "LIST", OPT_LIST, F(widths), 1, 16384, "512,2048,4096", "gram: f widths n", 0},
@@ -142,7 +146,7 @@ static int parse_sections(const char *text, unsigned *sections)
     char copy[256];
     if (strlen(text) >= sizeof copy)
         return cli_usage_error(CMD, "--only: '%.40s...' is too long: accepted a comma list of gram, sampler, mc, "
-                                    "taylor, memory", text);
+                                    "taylor, memory, lazy", text);
     strcpy(copy, text);
     *sections = 0;
     char *save = NULL;
@@ -150,12 +154,12 @@ static int parse_sections(const char *text, unsigned *sections)
         int k;
         for (k = 0; k < N_SECTIONS && strcmp(tok, SECTION_NAMES[k]); k++) continue;
         if (k == N_SECTIONS)
-            return cli_usage_error(CMD, "--only: '%s' is not one of gram, sampler, mc, taylor, memory", tok);
+            return cli_usage_error(CMD, "--only: '%s' is not one of gram, sampler, mc, taylor, memory, lazy", tok);
         *sections |= 1u << k;
     }
     if (!*sections)
         return cli_usage_error(CMD, "--only: '%s' names no section: accepted a comma list of gram, sampler, mc, "
-                                    "taylor, memory", text);
+                                    "taylor, memory, lazy", text);
     return 0;
 }
 
@@ -816,6 +820,75 @@ static int bench_taylor(const bench_opts *o)
     return HNTK_OK;
 }
 
+/* ------------------------------------------------------------------ lazy */
+
+typedef struct {
+    hntk_worker *w; /* a pool worker: w->lazy or w->net */
+    const double *X, *Z;
+    uint32_t sample; /* a fresh sample with every call */
+} lazy_case;
+
+static void run_lazy_sample(void *data)
+{
+    lazy_case *c = data;
+    uint32_t s = c->sample++;
+    if (c->w->lazy)
+        hntk_lazy_sample_ntk_gram(c->w->lazy, 3, s, 2, c->X, c->Z, c->w->gram);
+    else
+        hntk_net_sample_ntk_gram(c->w->net, 3, s, 2, c->X, c->Z, c->w->gram);
+}
+
+/* Seconds per sample of K^h (B = 2) on one thread, lazy or dense; NAN if it does not fit. */
+static double lazy_time(const bench_opts *o, long n, int lazy, double *bytes)
+{
+    hntk_hyper_arch a = {.f_depth = 3, .f_width = n, .x_dim = 2, .g_depth = 2, .g_width = 640, .z_dim = 2};
+    hntk_pool_needs needs = {.batch = 2, .gram = 1, .lazy = lazy};
+    hntk_pool *pool;
+    double X[4], Z[4];
+    random_rows(2200, X, 2, 2);
+    random_rows(2201, Z, 2, 2);
+    *bytes = (double)hntk_pool_worker_bytes(&a, &needs);
+    if (hntk_pool_alloc(&a, &needs, 1, cli_default_budget(), &pool)) return NAN;
+    lazy_case c = {hntk_pool_worker(pool, 0), X, Z, 0};
+    double t = time_best(run_lazy_sample, &c, o->seconds, 3);
+    hntk_pool_free(pool);
+    return t;
+}
+
+static int bench_lazy(const bench_opts *o)
+{
+    set_threads(1);
+    double bd, bl, b4, b5, b6;
+    double td = lazy_time(o, 4096, 0, &bd), tl = lazy_time(o, 4096, 1, &bl);
+    double t4 = lazy_time(o, 10000, 1, &b4), t5 = lazy_time(o, 100000, 1, &b5), t6 = lazy_time(o, 1000000, 1, &b6);
+    set_threads(max_threads());
+    double ratio = td / tl, scaling = t6 / t4;
+    int met = ratio >= TARGET_LAZY_X_DENSE, met_s = scaling <= TARGET_LAZY_SCALING;
+    printf("\n[lazy] one sample of K^h by the lazy sampler (lazy.h: Gaussian conditioning, exact in\n"
+           "  distribution) against the dense network (hntk_net_sample_ntk_gram, weights drawn included);\n"
+           "  L = 3, H = 2, B = 2, g width 640, x_dim = z_dim = 2, 1 thread, best of 3\n");
+    printf("  f width 4096: dense %.3f ms (%.1f samples/s, %.3g MiB), lazy %.4f ms (%.0f samples/s, %.3g MiB)\n",
+           1e3 * td, 1.0 / td, bd / 1048576.0, 1e3 * tl, 1.0 / tl, bl / 1048576.0);
+    printf("  lazy / dense samples per second: %.1fx  target >= %.0fx  %s\n", ratio, TARGET_LAZY_X_DENSE,
+           verdict_word(met));
+    printf("  lazy per sample: n = 10^4 %.4f ms (%.3g MiB), n = 10^5 %.4f ms (%.3g MiB), n = 10^6 %.4f ms (%.3g MiB)\n",
+           1e3 * t4, b4 / 1048576.0, 1e3 * t5, b5 / 1048576.0, 1e3 * t6, b6 / 1048576.0);
+    printf("  n = 10^6 / n = 10^4: %.1fx (100x the width; O(L n B^2 + P B))  target <= %.0f  %s\n", scaling,
+           TARGET_LAZY_SCALING, verdict_word(met_s));
+    if (!met)
+        printf("  MISSED: at f width 4096 the lazy sample is bound by g (P = %ld weights, its forward and\n"
+               "  backward are the dense network's), not by f.\n",
+               hntk_f_out_dim(&(hntk_hyper_arch){.f_depth = 3, .f_width = 4096, .x_dim = 2, .g_depth = 2,
+                                                 .g_width = 640, .z_dim = 2}));
+    if (!met_s)
+        printf("  MISSED: the cost per unit of width grows from %.1f ns at n = 10^4 to %.1f ns at n = 10^6,\n"
+               "  where the workspace (%.3g MiB) is far beyond the caches: memory traffic, not arithmetic.\n",
+               1e9 * t4 / 1e4, 1e9 * t6 / 1e6, b6 / 1048576.0);
+    add_summary("lazy / dense samples/s (f 4096, g 640, B=2, 1 thr)", ratio, ">= 100", met);
+    add_summary("lazy time per sample n=10^6 / n=10^4", scaling, "<= 130", met_s);
+    return HNTK_OK;
+}
+
 /* ------------------------------------------------------------------ 5. memory */
 
 typedef struct {
@@ -898,6 +971,7 @@ int hntk_cmd_bench(int argc, char **argv)
     if (!st && (o.sections & SEC_SAMPLER)) st = bench_sampler(&o);
     if (!st && (o.sections & SEC_MC)) st = bench_mc(&o);
     if (!st && (o.sections & SEC_TAYLOR)) st = bench_taylor(&o);
+    if (!st && (o.sections & SEC_LAZY)) st = bench_lazy(&o);
     if (!st && mem.done) print_memory(&mem);
 
     if (!st) {

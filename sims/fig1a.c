@@ -31,6 +31,7 @@
 static const char *CMD = "fig1a";
 
 
+
 enum { TAIL_POINTS = 3, N_EDGES = 5, N_MODEL = 3 };
 
 typedef struct {
@@ -40,12 +41,14 @@ typedef struct {
     opts_list f_widths, g_widths;
     long A, G;               /* the numbers of widths */
     long samples;
+    int sampler;       /* SAMPLER_DENSE or SAMPLER_LAZY */
     grid_run_opts run; /* --out, --seed, --restart, --stop-after-cells, --mem-budget */
 } fig1a_opts;
 
 #define F(field) offsetof(fig1a_opts, field)
 static const opt_spec SPECS[] = {
-    {"f-widths", "LIST", OPT_LIST, F(f_widths), 1, HNTK_MAX_WIDTH, NULL, "widths n of f", OPT_CONFIG | OPT_INCREASING},
+    {"f-widths", "LIST", OPT_LIST, F(f_widths), 1, GRID_LAZY_MAX_WIDTH, NULL,
+     "widths n of f (up to 1048576 with --sampler dense, 10^7 with lazy)", OPT_CONFIG | OPT_INCREASING},
     {"g-widths", "LIST", OPT_LIST, F(g_widths), 1, HNTK_MAX_WIDTH, NULL, "widths m of g", OPT_CONFIG | OPT_INCREASING},
     {"f-depth", "L", OPT_INT, F(f_depth), 2, HNTK_MAX_DEPTH, "3",
      "weight layers of f (from 2: the run varies the width of a hidden layer)", OPT_CONFIG},
@@ -58,6 +61,7 @@ static const opt_spec SPECS[] = {
      OPT_CONFIG},
     {"samples", "N", OPT_LONG, F(samples), 2, 2147483647.0, NULL,
      "initializations per cell; cell c uses samples c*N..c*N+N-1", OPT_CONFIG},
+    GRID_SAMPLER_SPEC(fig1a_opts),
     GRID_RUN_SPECS(fig1a_opts, "cells"),
 };
 #undef F
@@ -66,6 +70,7 @@ static const opt_preset PRESETS[] = {
     {"default", "the paper's grid: 8 x 8 widths, 100 samples (about a minute on 2 cores)",
      "f-widths=25,50,100,200,400,800,1600,3200 g-widths=10,20,40,80,160,320,640,1280 samples=100"},
     {"quick", "a 3 x 3 grid, 100 samples: seconds", "f-widths=25,100,400 g-widths=10,40,160 samples=100"},
+    /* Both presets use --sampler dense (the default). */
 };
 
 static const opt_command COMMAND = {
@@ -586,7 +591,8 @@ static int fig1a_sample(void *ctx, long sample, double *out)
 {
     hntk_worker *w = ctx;
     const grid_cell *c = w->job;
-    int st = hntk_net_sample_ntk_gram(w->net, c->key, (uint32_t)sample, 2, c->X, c->Z, w->gram);
+    int st = w->lazy ? hntk_lazy_sample_ntk_gram(w->lazy, c->key, (uint32_t)sample, 2, c->X, c->Z, w->gram)
+                     : hntk_net_sample_ntk_gram(w->net, c->key, (uint32_t)sample, 2, c->X, c->Z, w->gram);
     if (st) return st;
     out[0] = w->gram[1];
     return HNTK_OK;
@@ -598,7 +604,7 @@ static void describe_cell(const void *data, long c, grid_cell *cell)
     const fig1a_opts *o = d->o;
     long n = o->f_widths.v[c / o->G], m = o->g_widths.v[c % o->G];
     cell->arch = cell_arch(o, n, m);
-    cell->needs = (hntk_pool_needs){.batch = 2, .gram = 1};
+    cell->needs = (hntk_pool_needs){.batch = 2, .gram = 1, .lazy = o->sampler == SAMPLER_LAZY};
     cell->samples = o->samples;
     cell->first_sample = c * o->samples;
     cell->key = o->run.seed;
@@ -666,7 +672,7 @@ int hntk_cmd_fig1a(int argc, char **argv)
     long A = o.A, G = o.G, cells = A * G;
     fig1a_result r = {0};
     hntk_hyper_arch widest = cell_arch(&o, o.f_widths.v[A - 1], o.g_widths.v[G - 1]);
-    st = hntk_hyper_arch_validate(&widest);
+    st = grid_validate_widest(&widest, o.sampler, "--f-widths");
     if (!st) {
         r.X = malloc(sizeof(double) * (size_t)(2 * o.x_dim));
         r.Z = malloc(sizeof(double) * (size_t)(2 * o.z_dim));

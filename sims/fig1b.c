@@ -25,6 +25,7 @@
 
 static const char *CMD = "fig1b";
 
+
 enum { MAX_THETAS = 2000 };
 
 typedef struct {
@@ -33,12 +34,14 @@ typedef struct {
     opts_list g_widths;
     long G; /* the number of widths of g */
     long samples;
+    int sampler; /* SAMPLER_DENSE or SAMPLER_LAZY */
     grid_run_opts run; /* --out, --seed, --restart, --stop-after-cells, --mem-budget */
 } fig1b_opts;
 
 #define F(field) offsetof(fig1b_opts, field)
 static const opt_spec SPECS[] = {
-    {"f-width", "n", OPT_LONG, F(f_width), 1, HNTK_MAX_WIDTH, "500", "hidden width of f", OPT_CONFIG},
+    {"f-width", "n", OPT_LONG, F(f_width), 1, GRID_LAZY_MAX_WIDTH, "500",
+     "hidden width of f (up to 1048576 with --sampler dense, 10^7 with lazy)", OPT_CONFIG},
     {"g-widths", "LIST", OPT_LIST, F(g_widths), 1, HNTK_MAX_WIDTH, "10,800", "hidden widths of g",
      OPT_CONFIG | OPT_INCREASING},
     {"f-depth", "L", OPT_INT, F(f_depth), 2, HNTK_MAX_DEPTH, "3",
@@ -49,6 +52,7 @@ static const opt_spec SPECS[] = {
     {"z-dim", "m0", OPT_LONG, F(z_dim), 2, HNTK_MAX_WIDTH, "2", "dimension of z", OPT_CONFIG},
     {"samples", "N", OPT_LONG, F(samples), 2, 2147483647.0, "100",
      "initializations per width of g; width number c uses samples c*N..c*N+N-1", OPT_CONFIG},
+    GRID_SAMPLER_SPEC(fig1b_opts),
     GRID_RUN_SPECS(fig1b_opts, "widths of g"),
 };
 #undef F
@@ -125,10 +129,14 @@ static int fig1b_sample(void *ctx, long sample, double *out)
     hntk_worker *w = ctx;
     const grid_cell *c = w->job;
     long B = c->needs.batch, T = B - 1;
-    int st = hntk_net_sample_ntk_gram(w->net, c->key, (uint32_t)sample, B, c->X, c->Z, w->gram);
+    int st = w->lazy ? hntk_lazy_sample_ntk_gram(w->lazy, c->key, (uint32_t)sample, B, c->X, c->Z, w->gram)
+                     : hntk_net_sample_ntk_gram(w->net, c->key, (uint32_t)sample, B, c->X, c->Z, w->gram);
     if (st) return st;
     memcpy(out, w->gram + 1, sizeof(double) * (size_t)T);
-    hntk_net_nngp_gram(w->net, w->gram);
+    if (w->lazy)
+        hntk_lazy_nngp_gram(w->lazy, w->gram);
+    else
+        hntk_net_nngp_gram(w->net, w->gram);
     memcpy(out + T, w->gram + 1, sizeof(double) * (size_t)T);
     return HNTK_OK;
 }
@@ -285,7 +293,7 @@ static void describe_cell(const void *data, long g, grid_cell *cell)
     const grid_data *d = data;
     const fig1b_opts *o = d->o;
     cell->arch = cell_arch(o, o->g_widths.v[g]);
-    cell->needs = (hntk_pool_needs){.batch = o->thetas + 1, .gram = 1};
+    cell->needs = (hntk_pool_needs){.batch = o->thetas + 1, .gram = 1, .lazy = o->sampler == SAMPLER_LAZY};
     cell->samples = o->samples;
     cell->first_sample = g * o->samples;
     cell->key = o->run.seed;
@@ -335,7 +343,9 @@ int hntk_cmd_fig1b(int argc, char **argv)
     if (st) return st < 0 ? CLI_EXIT_OK : st;
 
     fig1b_result r = {0};
-    st = result_alloc(&o, &r);
+    hntk_hyper_arch widest = cell_arch(&o, o.g_widths.v[o.G - 1]);
+    st = grid_validate_widest(&widest, o.sampler, "--f-width");
+    if (!st) st = result_alloc(&o, &r);
     if (!st) {
         circle_inputs(&o, r.theta, r.X, r.Z);
         limits(&o, &r);

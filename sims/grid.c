@@ -270,7 +270,7 @@ static int check_cells(const grid_spec *g, int threads)
     grid_cell cell, big;
     for (long c = 0; c < g->cells; c++) {
         describe_cell(g, c, &cell);
-        int st = hntk_hyper_arch_validate(&cell.arch);
+        int st = cell.needs.lazy ? hntk_lazy_validate(&cell.arch) : hntk_hyper_arch_validate(&cell.arch);
         if (st) return st;
         if (cell.samples < 2 || cell.first_sample < 0 || cell.first_sample > streams - cell.samples)
             return hntk_fail(HNTK_EINVAL,
@@ -333,6 +333,21 @@ int grid_run(const grid_spec *g, const char *out, const char *config, int restar
     }
     free(ckpath);
     return st;
+}
+
+int grid_validate_widest(const hntk_hyper_arch *widest, int sampler, const char *opt)
+{
+    if (sampler == SAMPLER_LAZY) {
+        if (widest->f_width > GRID_LAZY_MAX_WIDTH)
+            return hntk_fail(HNTK_EINVAL, "%s: %ld is out of range for --sampler lazy: accepted 1..%ld", opt,
+                             widest->f_width, GRID_LAZY_MAX_WIDTH);
+        return hntk_lazy_validate(widest);
+    }
+    if (widest->f_width > HNTK_MAX_WIDTH)
+        return hntk_fail(HNTK_EINVAL,
+                         "%s: %ld is out of range for --sampler dense: accepted 1..%ld (--sampler lazy: up to %ld)",
+                         opt, widest->f_width, (long)HNTK_MAX_WIDTH, GRID_LAZY_MAX_WIDTH);
+    return hntk_hyper_arch_validate(widest);
 }
 
 double grid_default_budget_gib(void) { return (double)cli_default_budget() / 1073741824.0; }

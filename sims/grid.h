@@ -182,6 +182,21 @@ typedef struct {
 
 double grid_default_budget_gib(void);
 
+/* --sampler: how f's weights are drawn.  dense: every weight (hntk_net; the
+ * presets' choice, bit-identical to earlier results); lazy: Gaussian
+ * conditioning (lazy.h), the same distribution, not the same numbers,
+ * O(n B^2) per sample, f widths up to GRID_LAZY_MAX_WIDTH. */
+#define GRID_LAZY_MAX_WIDTH 10000000L
+#define GRID_SAMPLER_SPEC(T)                                                                                    \
+    {"sampler", "S", OPT_CHOICE, offsetof(T, sampler), 0, 0, "dense",                                          \
+     "how f's weights are drawn: dense (every weight; the presets' choice) or lazy\n"                          \
+     "(Gaussian conditioning, docs/theory.md §7: exact in distribution, not the same\n"                        \
+     "numbers; O(n B^2) per sample, f width up to 10^7; no Fourier features)", OPT_CONFIG, opts_sampler_names}
+
+/* The widest cell's architecture against the chosen sampler's limits; `opt`
+ * names the width option in the message. */
+int grid_validate_widest(const hntk_hyper_arch *widest, int sampler, const char *opt);
+
 /* opts_parse after setting run->budget_gib to its default (3/4 of RAM); on
  * success also start the run's clock. */
 int grid_parse(const opt_command *cmd, int argc, char **argv, void *opts, grid_run_opts *run, opts_state *state);

@@ -53,6 +53,8 @@ typedef struct {
     double budget_gib;
     const char *dump; /* --dump-weights FILE: one sample's weights and kernel, for peers */
     long dump_sample;
+    int sampler;      /* SAMPLER_DENSE (hntk_net) or SAMPLER_LAZY (lazy.h) */
+    int save_samples; /* --save-samples: every sample's K^h and NNGP in /samples */
 } kernel_opts;
 
 #define F(field) offsetof(kernel_opts, field)
@@ -91,6 +93,13 @@ static const opt_spec SPECS[] = {
      "also write sample I's weights W^1..W^L (raw N(0,1)), the inputs, h and that\n"
      "sample's K^h to FILE, for checks against other code (bench/torch_peer.py)", 0},
     {"dump-sample", "I", OPT_LONG, F(dump_sample), 0, 2147483646.0, "0", "the sample dumped, 0..samples-1", 0},
+    {"sampler", "S", OPT_CHOICE, F(sampler), 0, 0, "dense",
+     "how f's weights are sampled: dense (hntk_net: the results of earlier runs bit for\n"
+     "bit) or lazy (lazy.h, Gaussian conditioning: exact in distribution, not the same\n"
+     "numbers; no --fourier, --fntk or --dump-weights)", OPT_CONFIG, opts_sampler_names},
+    {"save-samples", NULL, OPT_FLAG, F(save_samples), 0, 0, NULL,
+     "also write every sample's K^h and h(u)h(u') to /samples/ntk and /samples/nngp\n"
+     "(N, B, B): 16 N B^2 bytes, counted in the memory budget", 0},
 };
 #undef F
 
@@ -124,6 +133,17 @@ static int parse_options(int argc, char **argv, kernel_opts *o, opts_state *stat
                                o->samples - 1);
     if (o->dump && !strcmp(o->dump, o->out))
         return cli_usage_error(CMD, "--dump-weights: '%s' is also the --out file", o->dump);
+    if (o->sampler == SAMPLER_LAZY) {
+        if (o->fourier_k > 0)
+            return cli_usage_error(CMD, "--sampler lazy with --fourier %ld: the lazy sampler has no Fourier features "
+                                        "(lazy.c v1); use --sampler dense or --fourier 0", o->fourier_k);
+        if (o->fntk)
+            return cli_usage_error(CMD, "--sampler lazy with --fntk: K^f needs f's whole Jacobian, which the lazy "
+                                        "sampler never forms; use --sampler dense");
+        if (o->dump)
+            return cli_usage_error(CMD, "--sampler lazy with --dump-weights: the lazy sampler never draws the weight "
+                                        "matrices W^l; use --sampler dense");
+    }
     if (o->fourier_k == 0 && opts_given(&COMMAND, state, "fourier-draw"))
         return cli_usage_error(CMD, "--fourier-draw %s: no Fourier features (--fourier 0); accepted with --fourier "
                                     "1..%ld", DRAW_NAMES[o->fourier_draw], (long)HNTK_MAX_WIDTH);
@@ -151,6 +171,22 @@ static int kernel_sample(void *ctx, long sample, double *out)
     hntk_worker *w = ctx;
     const kernel_job *j = w->job;
     long B = j->B;
+    if (w->lazy) {
+        int st = hntk_lazy_sample_ntk_gram(w->lazy, j->seed, (uint32_t)sample, B, j->X, j->Z, out);
+        if (st) return st;
+        hntk_lazy_nngp_gram(w->lazy, out + B * B);
+        /* the g-part c(u_i).c(u_j), c = dh/dv (B, P) */
+        const double *c = hntk_lazy_dh_dv(w->lazy);
+        long P = hntk_f_out_dim(&j->arch);
+        double *G = out + 2 * B * B;
+        for (long p = 0; p < B; p++)
+            for (long q = p; q < B; q++) {
+                double acc = 0.0;
+                for (long i = 0; i < P; i++) acc += c[p * P + i] * c[q * P + i];
+                G[p * B + q] = G[q * B + p] = acc;
+            }
+        return HNTK_OK;
+    }
     int st = hntk_net_sample_ntk_gram(w->net, j->seed, (uint32_t)sample, B, j->X, j->Z, out);
     if (st) return st;
     hntk_net_nngp_gram(w->net, out + B * B);
@@ -213,7 +249,17 @@ typedef struct {
     const double *ref_t, *ref_l, *ref_t_se, *ref_l_se; /* se may be NULL */
     const char *ref_name, *ref_t_path, *ref_l_path;
     int threads;
+    double *saved_ntk, *saved_nngp; /* --save-samples: (N, B, B) each, filled by collect_sample */
 } kernel_run;
+
+/* hntk_mc_job.collect: keep sample i's K^h and NNGP (called in sample order, on every rank). */
+static void collect_sample(void *data, long sample, const double *stats)
+{
+    kernel_run *r = data;
+    size_t BB = (size_t)(r->B * r->B);
+    memcpy(r->saved_ntk + (size_t)sample * BB, stats, sizeof(double) * BB);
+    memcpy(r->saved_nngp + (size_t)sample * BB, stats + BB, sizeof(double) * BB);
+}
 
 static void run_free(kernel_run *r)
 {
@@ -221,7 +267,7 @@ static void run_free(kernel_run *r)
     hntk_stats_moments_free(r->acc);
     hntk_stats_moments_free(r->mean_acc);
     double *bufs[] = {r->X, r->Z, r->var, r->se, r->theta_inf, r->lambda_inf, r->freq, r->phase, r->phi, r->shat0,
-                      r->theta_drawn, r->lambda_drawn, r->mean_var, r->mean_se};
+                      r->theta_drawn, r->lambda_drawn, r->mean_var, r->mean_se, r->saved_ntk, r->saved_nngp};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(bufs[i]);
     free(r->job.xcov);
 }
@@ -467,6 +513,16 @@ static int write_results(const kernel_opts *o, const opts_state *state, const ke
     int st = hntk_h5_create(o->out, &f);
     if (st) return st;
     st = write_datasets(f, d, n);
+    if (!st && r->saved_ntk) {
+        long dims[3] = {o->samples, B, B};
+        st = hntk_h5_write_described(f, "/samples/ntk", 3, dims, r->saved_ntk,
+                                     "empirical hyperkernel K^h(u_i, u_j) of every sample (N, B, B), sample order "
+                                     "(sample s uses streams (seed, s))",
+                                     NULL);
+        if (!st)
+            st = hntk_h5_write_described(f, "/samples/nngp", 3, dims, r->saved_nngp,
+                                         "NNGP term h(u_i) h(u_j) of every sample (N, B, B), sample order", NULL);
+    }
     if (!st) st = write_config(f, o, state, r);
     if (!st && four) st = hntk_h5_attr_string(f, "/", "z_reference", r->ref_t_path);
     if (!st && four) st = hntk_h5_attr_string(f, "/", "z_reference_nngp", r->ref_l_path);
@@ -531,8 +587,29 @@ static int write_dump(const kernel_opts *o, const opts_state *state, const kerne
 static int make_pool(const kernel_opts *o, kernel_run *r)
 {
     hntk_pool_needs needs = {.batch = r->B, .gram = o->dump != NULL, .fntk = o->fntk,
-                             .out_doubles = per_sample_mean(o, r) ? draw_doubles(&r->arch, r->B) : 0};
-    int st = hntk_pool_alloc(&r->arch, &needs, r->threads, (size_t)(o->budget_gib * 1073741824.0), &r->pool);
+                             .out_doubles = per_sample_mean(o, r) ? draw_doubles(&r->arch, r->B) : 0,
+                             .lazy = o->sampler == SAMPLER_LAZY};
+    size_t budget = (size_t)(o->budget_gib * 1073741824.0);
+    double saved = o->save_samples ? 2.0 * sizeof(double) * (double)o->samples * (double)(r->B * r->B) : 0.0;
+    if (o->save_samples) {
+        double pool = (double)hntk_pool_bytes(&r->arch, &needs, r->threads);
+        if (pool + saved > (double)budget)
+            return hntk_fail(HNTK_EBUDGET,
+                             "%d thread workspaces (%.3g GiB) and --save-samples (2 x %ld samples x %ld x %ld "
+                             "doubles, %.3g GiB) need %.3g GiB, over the memory budget of %.3g GiB (--mem-budget; "
+                             "or fewer --samples, or no --save-samples)",
+                             r->threads, pool / 1073741824.0, o->samples, r->B, r->B, saved / 1073741824.0,
+                             (pool + saved) / 1073741824.0, budget / 1073741824.0);
+        budget -= (size_t)saved;
+    }
+    int st = hntk_pool_alloc(&r->arch, &needs, r->threads, budget, &r->pool);
+    if (!st && o->save_samples) {
+        size_t n = (size_t)o->samples * (size_t)(r->B * r->B);
+        r->saved_ntk = malloc(sizeof(double) * n);
+        r->saved_nngp = malloc(sizeof(double) * n);
+        if (!r->saved_ntk || !r->saved_nngp)
+            st = hntk_fail(HNTK_ENOMEM, "cannot allocate %.3g GiB for --save-samples", saved / 1073741824.0);
+    }
     if (st) return st;
     hntk_pool_set_job(r->pool, &r->job);
     for (int t = 0; t < r->threads && !st && r->freq; t++)
@@ -556,7 +633,7 @@ int hntk_cmd_kernel(int argc, char **argv)
         r.arch = (hntk_hyper_arch){.f_depth = o.f_depth, .f_width = o.f_width, .x_dim = r.x_dim, .g_depth = o.g_depth,
                                    .g_width = o.g_width, .z_dim = r.z_dim, .fourier_k = o.fourier_k,
                                    .fourier_scale = o.fourier_scale};
-        st = hntk_hyper_arch_validate(&r.arch);
+        st = o.sampler == SAMPLER_LAZY ? hntk_lazy_validate(&r.arch) : hntk_hyper_arch_validate(&r.arch);
     }
     long dim = 3 * r.B * r.B + (o.fntk ? FNTK_STATS : 0);
     r.threads = hntk_mc_max_threads();
@@ -578,7 +655,8 @@ int hntk_cmd_kernel(int argc, char **argv)
         cli_progress progress;
         cli_progress_init(&progress, "kernel samples");
         hntk_mc_job job = {.samples = o.samples, .dim = dim, .n_ctx = r.threads, .ctx = hntk_pool_ctx(r.pool),
-                           .fn = kernel_sample, .progress = cli_progress_update, .progress_data = &progress};
+                           .fn = kernel_sample, .progress = cli_progress_update, .progress_data = &progress,
+                           .collect = o.save_samples ? collect_sample : NULL, .collect_data = &r};
         st = hntk_mc_run(&job, r.acc);
         cli_progress_end(&progress);
     }

@@ -10,6 +10,8 @@
 
 #define OPTS_PI 3.14159265358979323846
 
+const char *const opts_sampler_names[] = {"dense", "lazy", NULL};
+
 /* ------------------------------------------------------------ one value */
 
 int opts_parse_angle(const char *text, double *value)

@@ -104,6 +104,11 @@ typedef struct {
     int positional_min, positional_max;
 } opt_command;
 
+/* The choices of every --sampler option: how f's weights are drawn, dense
+ * (every weight, hntk_net) or lazy (Gaussian conditioning, lazy.h). */
+enum { SAMPLER_DENSE = 0, SAMPLER_LAZY = 1 };
+extern const char *const opts_sampler_names[];
+
 /* The table fields of an opt_command: .specs/.n_specs and .presets/.n_presets. */
 #define OPTS_SPECS(arr) .specs = (arr), .n_specs = (int)(sizeof(arr) / sizeof((arr)[0]))
 #define OPTS_PRESETS(arr) .presets = (arr), .n_presets = (int)(sizeof(arr) / sizeof((arr)[0]))

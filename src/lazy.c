@@ -125,8 +125,7 @@ static void carve_slab(hntk_lazy *lz)
     lz->coef2 = p; p += B + 2;
 }
 
-/* hntk_hyper_arch_validate with f_width allowed up to HNTK_LAZY_MAX_WIDTH, and fourier_k == 0. */
-static int validate(const hntk_hyper_arch *a)
+int hntk_lazy_validate(const hntk_hyper_arch *a)
 {
     if (!a) return hntk_fail(HNTK_EINVAL, "architecture is NULL");
     if (a->fourier_k != 0)
@@ -156,7 +155,7 @@ size_t hntk_lazy_bytes(const hntk_hyper_arch *a, long batch_cap)
 int hntk_lazy_alloc(const hntk_hyper_arch *a, long batch_cap, size_t budget_bytes, hntk_lazy **out)
 {
     *out = NULL;
-    int st = validate(a);
+    int st = hntk_lazy_validate(a);
     if (st) return st;
     if (batch_cap < 1 || batch_cap > HNTK_LAZY_MAX_BATCH)
         return hntk_fail(HNTK_EINVAL, "batch size = %ld is out of range: accepted 1..%ld", batch_cap,

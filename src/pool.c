@@ -17,7 +17,8 @@ enum { POOL_MAX_WORKERS = 1024 };
 size_t hntk_pool_worker_bytes(const hntk_hyper_arch *a, const hntk_pool_needs *needs)
 {
     size_t B = (size_t)needs->batch;
-    size_t bytes = sizeof(hntk_worker) + sizeof(void *) + hntk_net_bytes(a, needs->batch);
+    size_t bytes = sizeof(hntk_worker) + sizeof(void *) +
+                   (needs->lazy ? hntk_lazy_bytes(a, needs->batch) : hntk_net_bytes(a, needs->batch));
     if (needs->gram) bytes += sizeof(double) * B * B;
     if (needs->taylor_order > 0) bytes += hntk_taylor_ws_bytes(a, needs->batch, needs->taylor_order);
     if (needs->fntk) bytes += hntk_fntk_ws_bytes(a);
@@ -37,6 +38,7 @@ void hntk_pool_free(hntk_pool *p)
         for (int t = 0; t < p->size; t++) {
             hntk_worker *w = &p->workers[t];
             hntk_net_free(w->net);
+            hntk_lazy_free(w->lazy);
             free(w->gram);
             hntk_taylor_ws_free(w->taylor);
             hntk_fntk_ws_free(w->fntk);
@@ -50,7 +52,7 @@ void hntk_pool_free(hntk_pool *p)
 static int worker_alloc(const hntk_hyper_arch *a, const hntk_pool_needs *needs, hntk_worker *w)
 {
     size_t B = (size_t)needs->batch;
-    int st = hntk_net_alloc(a, needs->batch, 0, &w->net);
+    int st = needs->lazy ? hntk_lazy_alloc(a, needs->batch, 0, &w->lazy) : hntk_net_alloc(a, needs->batch, 0, &w->net);
     if (!st && needs->gram && !(w->gram = malloc(sizeof(double) * B * B)))
         st = hntk_fail(HNTK_ENOMEM, "cannot allocate a %zu x %zu Gram scratch", B, B);
     if (!st && needs->taylor_order > 0)
@@ -65,8 +67,19 @@ int hntk_pool_alloc(const hntk_hyper_arch *a, const hntk_pool_needs *needs, int 
                     hntk_pool **out)
 {
     *out = NULL;
-    int st = hntk_hyper_arch_validate(a);
+    int st;
+    if (needs->lazy) {
+        if (needs->fntk || needs->taylor_order > 0)
+            return hntk_fail(HNTK_EINVAL, "pool: a lazy worker holds no network, so no %s workspace",
+                             needs->fntk ? "f-NTK" : "Taylor");
+        st = hntk_lazy_validate(a);
+    } else {
+        st = hntk_hyper_arch_validate(a);
+    }
     if (st) return st;
+    if (needs->lazy && needs->batch > HNTK_LAZY_MAX_BATCH)
+        return hntk_fail(HNTK_EINVAL, "pool: batch %ld, accepted 1..%ld for the lazy sampler", needs->batch,
+                         HNTK_LAZY_MAX_BATCH);
     if (workers < 1 || workers > POOL_MAX_WORKERS)
         return hntk_fail(HNTK_EINVAL, "pool: %d workers, accepted 1..%d", workers, POOL_MAX_WORKERS);
     if (needs->batch < 1 || needs->batch > HNTK_MAX_DIM)

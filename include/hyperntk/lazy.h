@@ -53,6 +53,10 @@ typedef struct hntk_lazy hntk_lazy;
  * n = 10^7, L = 3, B = 2. */
 size_t hntk_lazy_bytes(const hntk_hyper_arch *a, long batch_cap);
 
+/* hntk_hyper_arch_validate, but f_width up to HNTK_LAZY_MAX_WIDTH, and
+ * fourier_k must be 0 (no Fourier features yet). */
+int hntk_lazy_validate(const hntk_hyper_arch *a);
+
 /* Validate `a` (as hntk_hyper_arch_validate, but f_width up to
  * HNTK_LAZY_MAX_WIDTH; fourier_k must be 0) and batch_cap
  * (1..HNTK_LAZY_MAX_BATCH), check hntk_lazy_bytes against budget_bytes

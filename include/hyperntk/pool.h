@@ -19,6 +19,7 @@
 #include <stddef.h>
 
 #include "hyperntk/arch.h"
+#include "hyperntk/lazy.h"
 #include "hyperntk/net.h"
 #include "hyperntk/taylor.h"
 
@@ -33,11 +34,17 @@ typedef struct {
     int taylor_order;  /* R > 0: a Taylor workspace of order R (0: none) */
     int fntk;          /* 1: an f-NTK workspace (P x P x n per sample: costly) */
     long out_doubles;  /* a per-sample output buffer of this many doubles (0: none) */
+    int lazy;          /* 1: a lazy sampler (lazy.h) instead of the network: `lazy` is set and `net` is
+                        * NULL.  f's width may then exceed HNTK_MAX_WIDTH (up to HNTK_LAZY_MAX_WIDTH);
+                        * fourier_k must be 0.  Nothing else here needs a network except the f-NTK
+                        * workspace, so lazy with fntk (or a Taylor workspace, which is the dense
+                        * network's) is refused: a lazy worker never holds an hntk_net. */
 } hntk_pool_needs;
 
 typedef struct {
     int index;                 /* the thread number this worker serves */
-    hntk_net *net;
+    hntk_net *net;             /* NULL when needs.lazy */
+    hntk_lazy *lazy;           /* needs.lazy: the lazy sampler (else NULL) */
     double *gram;              /* (B, B) or NULL */
     hntk_taylor_ws *taylor;    /* or NULL */
     hntk_fntk_ws *fntk;        /* or NULL */
@@ -47,12 +54,14 @@ typedef struct {
 
 typedef struct hntk_pool hntk_pool;
 
-/* Bytes one worker holds for architecture a (assumed valid) and `needs`. */
+/* Bytes one worker holds for architecture a (assumed valid) and `needs`
+ * (hntk_net_bytes, or hntk_lazy_bytes when needs->lazy, plus the rest). */
 size_t hntk_pool_worker_bytes(const hntk_hyper_arch *a, const hntk_pool_needs *needs);
 /* Bytes of a pool of `workers` workers: workers * worker bytes + bookkeeping. */
 size_t hntk_pool_bytes(const hntk_hyper_arch *a, const hntk_pool_needs *needs, int workers);
 
-/* Validate a and needs, check hntk_pool_bytes against budget_bytes (0 = no
+/* Validate a (hntk_hyper_arch_validate; with needs->lazy as hntk_lazy_alloc
+ * does: f width up to HNTK_LAZY_MAX_WIDTH, no Fourier features) and needs, check hntk_pool_bytes against budget_bytes (0 = no
  * budget; HNTK_EBUDGET names the worker count, the bytes per worker and the
  * budget), then allocate `workers` (1..1024) workers.  Nothing is allocated on
  * failure. */

@@ -45,13 +45,17 @@ has "memory peak" "peak RSS [0-9.]+ MiB - resident at start [0-9.]+ MiB = [0-9.]
 has "summary" "^\[summary\] every ratio"
 [ "$(sed -n '/^\[summary\]/,$p' out.txt | grep -Ec ' (met|MISSED|-)$')" -ge 19 ] && ok || bad "summary has too few rows"
 
+# the lazy section: lazy vs dense samples per second and the width scaling, with verdicts (never asserted)
+grep -q "^\[lazy\]" out.txt && ok || bad "no [lazy] section"
+grep -Eq "lazy / dense samples per second: [0-9.]+x +target >= 100x +(met|MISSED)" out.txt && ok || bad "no lazy / dense row"
+grep -Eq "n = 10\^6 / n = 10\^4: [0-9.]+x .*target <= 130 +(met|MISSED)" out.txt && ok || bad "no lazy scaling row"
 # --only runs just the named sections
 "$bin" bench --quick --only taylor > only.txt 2>&1 && ok || bad "bench --only taylor failed: $(cat only.txt)"
 grep -q "^\[taylor\]" only.txt && ! grep -q "^\[gram\]" only.txt && ok || bad "--only taylor ran other sections"
 
 # errors name the bad value and what is accepted
 "$bin" bench --only frob > e.txt 2>&1
-[ $? -eq 2 ] && grep -q "'frob' is not one of gram, sampler, mc, taylor, memory" e.txt && ok || bad "--only frob: $(cat e.txt)"
+[ $? -eq 2 ] && grep -q "'frob' is not one of gram, sampler, mc, taylor, memory, lazy" e.txt && ok || bad "--only frob: $(cat e.txt)"
 "$bin" bench --seconds 0 > e.txt 2>&1
 [ $? -eq 2 ] && grep -q -- "--seconds: '0'" e.txt && ok || bad "--seconds 0: $(cat e.txt)"
 "$bin" bench --simd sse > e.txt 2>&1

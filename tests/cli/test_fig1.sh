@@ -28,7 +28,10 @@ done
 a=("$bin" fig1a --out bad.h5 --f-widths 10,20 --g-widths 5 --samples 4)
 expect_error "fig1a f-depth 1" 2 "--f-depth: '1' .* 2\.\.32" -- "${a[@]}" --f-depth 1
 expect_error "fig1a g-depth 33" 2 "--g-depth: '33' .* 2\.\.32" -- "${a[@]}" --g-depth 33
-expect_error "fig1a width 0" 2 "--f-widths: '10,0' .*bad: '0'.* 1\.\.1048576" -- "${a[@]}" --f-widths 10,0
+expect_error "fig1a width 0" 2 "--f-widths: '10,0' .*bad: '0'.* 1\.\.10000000" -- "${a[@]}" --f-widths 10,0
+expect_error "fig1a dense width 2^20+1" 2 "--f-widths: 1048577 .*--sampler dense: accepted 1\.\.1048576" -- "${a[@]}" --f-widths 1048577
+expect_error "fig1a lazy width 10^7+1" 2 "--f-widths: '10000001' .* 1\.\.10000000" -- "${a[@]}" --sampler lazy --f-widths 10000001
+expect_error "fig1a sampler bogus" 2 "--sampler: 'bogus'.*dense, lazy" -- "${a[@]}" --sampler bogus
 expect_error "fig1a widths not increasing" 2 "--g-widths: 5 after 10.*increasing" -- "${a[@]}" --g-widths 10,5
 expect_error "fig1a widths not a list" 2 "--f-widths: '10,,20'" -- "${a[@]}" --f-widths 10,,20
 expect_error "fig1a samples 1" 2 "--samples: '1' .* 2\.\." -- "${a[@]}" --samples 1
@@ -45,7 +48,8 @@ expect_error "fig1a memory budget" 2 "budget.*--mem-budget" -- "${a[@]}" --f-wid
 b=("$bin" fig1b --out bad.h5 --f-width 20 --g-widths 5 --samples 4)
 expect_error "fig1b thetas 0" 2 "--thetas: '0' .* 1\.\.2000" -- "${b[@]}" --thetas 0
 expect_error "fig1b z-dim 1" 2 "--z-dim: '1' .* 2\.\." -- "${b[@]}" --z-dim 1
-expect_error "fig1b f-width 0" 2 "--f-width: '0' .* 1\.\.1048576" -- "${b[@]}" --f-width 0
+expect_error "fig1b f-width 0" 2 "--f-width: '0' .* 1\.\.10000000" -- "${b[@]}" --f-width 0
+expect_error "fig1b dense f-width 2^20+1" 2 "--f-width: 1048577 .*--sampler dense" -- "${b[@]}" --f-width 1048577
 expect_error "fig1b g-widths decreasing" 2 "--g-widths: 5 after 800" -- "${b[@]}" --g-widths 800,5
 expect_error "fig1b g-depth 1" 2 "--g-depth: '1' .* 2\.\.32" -- "${b[@]}" --g-depth 1
 expect_error "fig1a missing directory" 1 "cannot write 'nodir/x.h5': the directory 'nodir' does not exist" -- "$bin" fig1a --quick --out nodir/x.h5
@@ -121,6 +125,21 @@ within4 qa.h5 mean stderr && ok || bad "fig1a --quick: a mean is more than 4 sta
 within4 qb.h5 mean stderr && ok || bad "fig1b --quick: a K^h mean is more than 4 standard errors from Theta^h"
 "$bin" export qb.h5 nngp_analytic --no-header > a1.txt && cat a1.txt a1.txt > a.txt
 within4 qb.h5 nngp_mean nngp_stderr && ok || bad "fig1b --quick: an NNGP mean is more than 4 standard errors from Lambda^H"
+# --sampler lazy (lazy.h): exact in distribution, so the same 4-SE checks hold (other numbers)
+"$bin" fig1a --help | grep -q -- "--sampler S" && "$bin" fig1a --help | grep -q "lazy" && ok || bad "fig1a --help has no --sampler"
+"$bin" fig1b --help | grep -q -- "--sampler S" && ok || bad "fig1b --help has no --sampler"
+[ "$(attr qa.h5 sampler) $(attr qb.h5 sampler)" = "dense dense" ] && ok || bad "default sampler attribute is not dense"
+"$bin" fig1a --quick --sampler lazy --out qla.h5 > qla.txt 2> qla.err && ok || bad "fig1a --quick --sampler lazy: $(cat qla.err)"
+[ "$(attr qla.h5 sampler)" = "lazy" ] && ok || bad "fig1a lazy: sampler attribute '$(attr qla.h5 sampler)'"
+for i in $(seq 9); do echo "$a1"; done > a.txt
+within4 qla.h5 mean stderr && ok || bad "fig1a --quick --sampler lazy: a mean is more than 4 standard errors from Theta^h"
+"$bin" fig1b --quick --sampler lazy --out qlb.h5 > /dev/null 2> qlb.err && ok || bad "fig1b --quick --sampler lazy: $(cat qlb.err)"
+[ "$(attr qlb.h5 sampler)" = "lazy" ] && ok || bad "fig1b lazy: sampler attribute"
+"$bin" export qlb.h5 analytic --no-header > a1.txt && cat a1.txt a1.txt > a.txt
+within4 qlb.h5 mean stderr && ok || bad "fig1b --quick --sampler lazy: a K^h mean is more than 4 standard errors from Theta^h"
+"$bin" export qlb.h5 nngp_analytic --no-header > a1.txt && cat a1.txt a1.txt > a.txt
+within4 qlb.h5 nngp_mean nngp_stderr && ok || bad "fig1b --quick --sampler lazy: an NNGP mean is more than 4 SE from Lambda^H"
+
 # The claim of Figure 1(b): the spread of K^h shrinks for the wide g (a factor > 2 here).
 grep -A3 "summary per width of g" qb.txt | awk '$1 == 10 { n = $3 } $1 == 800 { w = $3 } END { exit !(n > 2 * w) }' \
   && ok || bad "fig1b: the spread does not shrink for g of width 800: $(grep -A3 summary qb.txt)"

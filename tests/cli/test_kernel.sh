@@ -110,6 +110,41 @@ grep -q "k -> infinity limit, exact for per-sample features when H = 1" h1.txt &
   "$bin" export f1/dump.h5 /fourier_phases 2>/dev/null | grep -v '^#' > dp.txt &&
   "$bin" export f1/fx.h5 /fourier/phases | grep -v '^#' > fp.txt && [ -s dp.txt ] && cmp -s dp.txt fp.txt && ok || bad "the dump's Fourier phases are not the run's fixed ones"
 
+# ---- --sampler lazy (lazy.h) and --save-samples ----
+expect_failure "lazy with fourier" "--sampler lazy with --fourier 3: .*no Fourier features" -- "${run[@]}" --sampler lazy --fourier 3
+expect_failure "lazy with fntk" "--sampler lazy with --fntk: " -- "${run[@]}" --sampler lazy --fntk
+expect_failure "lazy with dump" "--sampler lazy with --dump-weights: .*never draws" -- "${run[@]}" --sampler lazy --dump-weights d.h5
+expect_failure "bad sampler" "--sampler: 'sparse' .*dense, lazy" -- "${run[@]}" --sampler sparse
+expect_failure "save-samples budget" "--save-samples .*2 x 100000000 samples x 3 x 3.*--mem-budget" -- "${run[@]}" --samples 100000000 --save-samples --mem-budget 1
+"$bin" kernel --help | grep -q -- "--sampler S" && "$bin" kernel --help | grep -q -- "--save-samples" && ok || bad "kernel --help lacks --sampler or --save-samples"
+for s in dense lazy; do
+  "$bin" kernel --inputs in.h5 --out ks_$s.h5 --f-width 64 --g-width 32 --samples 2000 --seed 11 --sampler $s --save-samples \
+    > /dev/null 2> err.txt && ok || bad "kernel --sampler $s --save-samples: $(cat err.txt)"
+  [ "$("$bin" export ks_$s.h5 --attr sampler 2> /dev/null)" = "$s" ] && ok || bad "kernel sampler attribute is not $s"
+done
+py=/usr/bin/python3
+if [ -x $py ] && $py -c "import h5py, scipy.stats" 2> /dev/null; then
+  # the saved samples: shape (N, B, B), described, their mean the recorded mean; then dense vs lazy
+  # (the same distribution, independent draws): two-sample KS on K^h(u_0, u_1) and the NNGP, p > 1e-3
+  $py - ks_dense.h5 ks_lazy.h5 > ks.txt 2>&1 << 'PY' && ok || bad "saved samples / KS dense vs lazy: $(cat ks.txt)"
+import sys, h5py, numpy as np
+from scipy.stats import ks_2samp
+f = [h5py.File(n, "r") for n in sys.argv[1:3]]
+for g in f:
+    for d in ("ntk", "nngp"):
+        x = g["/samples/" + d]
+        assert x.shape == (2000, 3, 3), x.shape
+        assert len(x.attrs["description"]) > 10
+        assert np.abs(x[:].mean(0) - g["/empirical/%s_mean" % d][:]).max() < 1e-10
+for d in ("ntk", "nngp"):
+    p = ks_2samp(f[0]["/samples/" + d][:, 0, 1], f[1]["/samples/" + d][:, 0, 1]).pvalue
+    print(d, "KS p-value", p)
+    assert p > 1e-3, (d, p)
+PY
+else
+  echo "SKIP: KS dense vs lazy (/usr/bin/python3 with h5py and scipy missing)"
+fi
+
 # ---- interruption: a signal mid-run leaves neither the result nor a temporary ----
 # (SIGTERM: a background job of a non-interactive shell starts with SIGINT ignored.)
 "$bin" kernel --inputs in.h5 --f-width 2000 --g-width 200 --samples 100000 --out int.h5 > /dev/null 2>&1 &

@@ -77,6 +77,62 @@ int main(void)
     hntk_pool_free(p);
     hntk_pool_free(NULL); /* harmless */
 
+    /* Lazy workers (needs.lazy): hntk_lazy_bytes is counted instead of the
+     * network, the budget is checked against it, no network is held, and K^h
+     * for a (seed, sample) equals a lone hntk_lazy's bit for bit. */
+    {
+        hntk_pool_needs lz_needs = {.batch = B, .gram = 1, .lazy = 1};
+        hntk_pool_needs gram_only = {.batch = B, .gram = 1};
+        size_t lb = hntk_pool_worker_bytes(&a, &lz_needs);
+        size_t nb = hntk_pool_worker_bytes(&a, &gram_only);
+        CHECK(lb == nb - hntk_net_bytes(&a, B) + hntk_lazy_bytes(&a, B), "lazy worker bytes %zu count hntk_lazy_bytes",
+              lb);
+        size_t lt = hntk_pool_bytes(&a, &lz_needs, 2);
+        hntk_pool *lp = NULL;
+        st = hntk_pool_alloc(&a, &lz_needs, 2, lt - 1, &lp);
+        CHECK(st == HNTK_EBUDGET && lp == NULL, "lazy pool: budget one byte short: status %d", st);
+        st = hntk_pool_alloc(&a, &lz_needs, 2, lt, &lp);
+        CHECK(st == HNTK_OK && lp != NULL, "lazy pool: budget exactly the total: status %d (%s)", st,
+              hntk_last_error());
+        if (lp) {
+            double X[3 * 3] = {1, 0.5, -1, 0.2, 1.2, 0.3, -0.7, 0.1, 1.4}, Z[3 * 2] = {1, 1, -1, 0.4, 0.3, -1.2};
+            double K1[9], K2[9], N1[9], N2[9];
+            for (int t = 0; t < 2; t++) {
+                hntk_worker *w = hntk_pool_worker(lp, t);
+                CHECK(w->lazy && !w->net && w->gram, "lazy worker %d holds a lazy sampler, no network", t);
+            }
+            hntk_lazy *lone = NULL;
+            st = hntk_lazy_alloc(&a, B, 0, &lone);
+            CHECK(st == HNTK_OK, "lone lazy sampler");
+            hntk_worker *w = hntk_pool_worker(lp, 1);
+            if (!st && w->lazy) {
+                CHECK(hntk_lazy_sample_ntk_gram(w->lazy, 7, 3, B, X, Z, w->gram) == HNTK_OK, "lazy pool Gram");
+                memcpy(K1, w->gram, sizeof K1);
+                hntk_lazy_nngp_gram(w->lazy, N1);
+                CHECK(hntk_lazy_sample_ntk_gram(lone, 7, 3, B, X, Z, K2) == HNTK_OK, "lone lazy Gram");
+                hntk_lazy_nngp_gram(lone, N2);
+                CHECK(memcmp(K1, K2, sizeof K1) == 0, "identical lazy Gram matrices");
+                CHECK(memcmp(N1, N2, sizeof N1) == 0, "identical lazy NNGP terms");
+            }
+            hntk_lazy_free(lone);
+        }
+        hntk_pool_free(lp);
+        /* Wider than HNTK_MAX_WIDTH: refused dense, sized lazily. */
+        hntk_hyper_arch wide = a;
+        wide.f_width = HNTK_MAX_WIDTH + 1;
+        size_t wb = hntk_pool_worker_bytes(&wide, &lz_needs);
+        CHECK(wb > hntk_lazy_bytes(&wide, B) && wb < hntk_lazy_bytes(&wide, B) + 4096, "wide lazy worker bytes");
+        lp = NULL;
+        CHECK(hntk_pool_alloc(&wide, &gram_only, 1, 1, &lp) == HNTK_EINVAL && !lp, "dense width > 2^20 refused");
+        CHECK(hntk_pool_alloc(&wide, &lz_needs, 1, 1, &lp) == HNTK_EBUDGET && !lp,
+              "lazy width > 2^20 passes validation, then the budget");
+        hntk_pool_needs lz_fntk = {.batch = B, .lazy = 1, .fntk = 1};
+        CHECK(hntk_pool_alloc(&a, &lz_fntk, 1, 0, &lp) == HNTK_EINVAL && !lp, "lazy with an f-NTK refused");
+        hntk_hyper_arch four = a;
+        four.fourier_k = 4;
+        CHECK(hntk_pool_alloc(&four, &lz_needs, 1, 0, &lp) == HNTK_EINVAL && !lp, "lazy with Fourier refused");
+    }
+
     /* Bad arguments name the value and the range. */
     p = NULL;
     CHECK(hntk_pool_alloc(&a, &none, 0, 0, &p) == HNTK_EINVAL && !p, "0 workers refused");

@@ -12,7 +12,7 @@ static const struct {
     {"kernel", hntk_cmd_kernel, "empirical vs analytic hyperkernel and NNGP on given inputs"},
     {"inputs", hntk_cmd_inputs, "write an inputs file (random or the Figure 1(b) circle)"},
     {"export", hntk_cmd_export, "print datasets or attributes of a result file as columns (gnuplot)"},
-    {"compare", hntk_cmd_compare, "are two result files identical apart from timing?"},
+    {"compare", hntk_cmd_compare, "are two result files the same (bit for bit, or within --rtol/--atol)?"},
     {"bench", hntk_cmd_bench, "performance figures beside their references, ratios and targets"},
     {"thm1", hntk_cmd_thm1, "Theorem 1: scaling of the higher-order terms K^(r) with the width of f"},
     {"fig1a", hntk_cmd_fig1a, "Figure 1(a): variance of K^h over a grid of widths of f and g"},

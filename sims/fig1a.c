@@ -367,13 +367,9 @@ static int fit_model(const fig1a_opts *o, const double *var, const double *sampl
                                         .dim = N_MODEL, .threads = threads, .ctx = ptrs, .fn = boot_replicate};
         st = hntk_stats_bootstrap_run(&job, idx_ws, reps);
     }
-    for (int k = 0; k < N_MODEL && !st; k++) {
-        st = hntk_stats_percentile_ci(reps + k, N_MODEL, BOOT_REPLICATES, 0.95, 0.05, scratch, mf->coef_ci[k]);
-        long good = 0;
-        for (long b = 0; b < BOOT_REPLICATES; b++)
-            if (isfinite(reps[b * N_MODEL + k])) scratch[good++] = reps[b * N_MODEL + k];
-        mf->coef_se[k] = good > 1 ? gsl_stats_sd(scratch, 1, (size_t)good) : NAN;
-    }
+    for (int k = 0; k < N_MODEL && !st; k++)
+        st = hntk_stats_bootstrap_interval(reps + k, N_MODEL, BOOT_REPLICATES, 0.95, 0.05, scratch, mf->coef_ci[k],
+                                           &mf->coef_se[k]);
     mf->replicates = BOOT_REPLICATES;
     if (ctx)
         for (int t = 0; t < threads; t++) {

@@ -437,20 +437,12 @@ static double fit_slope(const cfg_result *res, const double *y, long ys, int F)
     return slope;
 }
 
-/* Bootstrap interval and standard error of slopes v (NB); NaN when more than 5%
- * of the replicates have no slope.  scratch (NB). */
+/* Bootstrap interval and standard error of slopes v (NB); both NaN when more
+ * than 5% of the replicates have no slope.  scratch (NB). */
 static void slope_interval(const double *v, long NB, double *scratch, double ci[2], double *se)
 {
-    hntk_stats_percentile_ci(v, 1, NB, 0.95, 0.05, scratch, ci);
-    if (se) *se = NAN;
-    if (!se || !isfinite(ci[0])) return;
-    hntk_stats_moments *m;
-    if (hntk_stats_moments_alloc(1, &m)) return;
-    for (long b = 0; b < NB; b++)
-        if (isfinite(v[b])) hntk_stats_moments_push(m, &v[b]);
-    hntk_stats_summary s;
-    if (!hntk_stats_moments_summary(m, 0, &s)) *se = sqrt(s.var);
-    hntk_stats_moments_free(m);
+    hntk_stats_bootstrap_interval(v, 1, NB, 0.95, 0.05, scratch, ci, se);
+    if (se && !isfinite(ci[0])) *se = NAN; /* an undecided interval has no standard error either */
 }
 
 /* Everything about one configuration but the verdicts, which need every

@@ -220,6 +220,21 @@ int hntk_stats_percentile_ci(const double *v, long stride, long n, double level,
     return HNTK_OK;
 }
 
+int hntk_stats_bootstrap_interval(const double *v, long stride, long n, double level, double max_drop,
+                                  double *scratch, double ci[2], double *se)
+{
+    if (se) *se = NAN;
+    int st = hntk_stats_percentile_ci(v, stride, n, level, max_drop, scratch, ci);
+    if (st || !se) return st;
+    long m = 0; /* the finite replicates again, in their order (the interval sorted them) */
+    for (long i = 0; i < n; i++) {
+        double x = v[(size_t)i * (size_t)stride];
+        if (isfinite(x)) scratch[m++] = x;
+    }
+    if (m > 1) *se = gsl_stats_sd(scratch, 1, (size_t)m);
+    return HNTK_OK;
+}
+
 /* ============================================================== bootstrap */
 
 /* High and low words of the 128-bit product a b (exact, portable). */

@@ -119,6 +119,14 @@ int hntk_stats_median(const double *x, long stride, long n, double *scratch, dou
 int hntk_stats_percentile_ci(const double *v, long stride, long n, double level, double max_drop, double *scratch,
                              double ci[2]);
 
+/* The summary of bootstrap replicates v[0], v[stride], .. v[(n-1) stride]:
+ * the percentile interval ci as hntk_stats_percentile_ci, and *se (may be
+ * NULL) the standard deviation (n - 1 in the denominator, gsl_stats_sd) of
+ * the finite replicates in their order, NaN when fewer than 2 are finite.
+ * scratch (n). */
+int hntk_stats_bootstrap_interval(const double *v, long stride, long n, double level, double max_drop,
+                                  double *scratch, double ci[2], double *se);
+
 /* ---------------------------------------------------------------- bootstrap */
 
 /* Bootstrap streams use the project's registered tensor id (rng.h):

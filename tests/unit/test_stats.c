@@ -264,6 +264,13 @@ static void test_quantiles(void)
     /* 2 of 20 dropped is over max_drop = 5%: an undecided interval, status OK */
     CHECK(hntk_stats_percentile_ci(v, 1, 20, 0.95, 0.05, sc, ci) == HNTK_OK && isnan(ci[0]) && isnan(ci[1]),
           "too many non-finite values must give NaN");
+    /* the bootstrap summary: the same interval, and np.std(fv, ddof=1) */
+    double se;
+    CHECK(hntk_stats_bootstrap_interval(v, 1, 20, 0.95, 0.1, sc, ci, &se) == HNTK_OK, "summary: %s",
+          hntk_last_error());
+    CHECK_CLOSE(ci[0], -1.7325000000000002, 4 * EPS);
+    CHECK_CLOSE(ci[1], 4.717499999999999, 4 * EPS);
+    CHECK_CLOSE(se, 1.9581257712281182, 8 * EPS);
 }
 
 /* ---------------------------------------------------------------- bootstrap */

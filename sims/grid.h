@@ -159,9 +159,12 @@ typedef struct {
     double start;      /* cli_now() when parsing ended (the run's wall clock) */
 } grid_run_opts;
 
-#define GRID_RUN_SPECS(T, WHAT)                                                                                  \
+#define GRID_RUN_SPECS(T, WHAT) GRID_RUN_SPECS_OUT(T, WHAT, OPT_REQUIRED)
+/* The same with the flags of --out chosen (0: a driver whose other modes
+ * write no result file checks --out itself). */
+#define GRID_RUN_SPECS_OUT(T, WHAT, OUT_FLAGS)                                                                   \
     {"out", "FILE", OPT_STRING, offsetof(T, run.out), 0, 0, NULL,                                                \
-     "result file (written atomically; schema in docs/file-formats.md)", OPT_REQUIRED},                          \
+     "result file (written atomically; schema in docs/file-formats.md)", (OUT_FLAGS)},                           \
     {"seed", "S", OPT_SEED, offsetof(T, run.seed), 0, 0, "1", "seed of every random stream", OPT_CONFIG},        \
     {"restart", NULL, OPT_FLAG, offsetof(T, run.restart), 0, 0, NULL,                                            \
      "discard OUT.h5.ckpt from an interrupted run and start over", 0},                                          \

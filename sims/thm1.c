@@ -86,7 +86,7 @@ static const char *const PAIRS[] = {"off", "diag", NULL};
 
 #define F(field) offsetof(thm1_opts, field)
 /* Not const: --out is required only for a run (not --from, --bench); see parse_options. */
-static opt_spec SPECS[] = {
+static const opt_spec SPECS[] = {
     {"configs", "LIST", OPT_STRING, F(configs), 0, 0, NULL,
      "comma list of L<d>_H<d> (hypernetwork: f of depth L, g of depth H) or\nMLP_L<d> (plain MLP, Lemma 3); "
      "L in 2..32, H in 1..32, at most 32\n(default: the preset's list, see Presets)", OPT_CONFIG},
@@ -115,7 +115,7 @@ static opt_spec SPECS[] = {
      "exponents)", OPT_CONFIG},
     {"alpha", "a", OPT_DOUBLE, F(alpha), 1e-6, 0.5, "0.05",
      "family-wise level of the Holm-corrected slope tests (see above)", OPT_CONFIG},
-    GRID_RUN_SPECS(thm1_opts, "cells"),
+    GRID_RUN_SPECS_OUT(thm1_opts, "cells", 0), /* --from and --bench write no result: checked below */
     {"export-dir", "DIR", OPT_STRING, F(export_dir), 0, 0, NULL, "also write whitespace-column files for plots/thm1.gp",
      0},
     {"from", "FILE", OPT_STRING, F(from), 0, 0, NULL,
@@ -213,8 +213,6 @@ static int parse_configs(const char *text, thm1_opts *o)
 static int parse_options(int argc, char **argv, thm1_opts *o, opts_state *state)
 {
     memset(o, 0, sizeof *o);
-    for (size_t k = 0; k < sizeof SPECS / sizeof SPECS[0]; k++)
-        if (!strcmp(SPECS[k].name, "out")) SPECS[k].flags &= ~(unsigned)OPT_REQUIRED;
     int st = grid_parse(&COMMAND, argc, argv, o, &o->run, state);
     if (st) return st;
     if (opts_given(&COMMAND, state, "configs") && o->mlp)

@@ -259,17 +259,6 @@ static double time_best(void (*fn)(void *), void *data, double seconds, int reps
     return best;
 }
 
-/* Unit-norm-convention inputs: row r of M (rows, dim) from stream (seed, 0, tensor, r), |row|^2 = dim. */
-static void random_rows(uint32_t tensor, double *M, long rows, long dim)
-{
-    hntk_fill_normal_matrix(99, 0, tensor, 1.0, M, (size_t)rows, (size_t)dim);
-    for (long r = 0; r < rows; r++) {
-        double s = 0.0;
-        for (long k = 0; k < dim; k++) s += M[r * dim + k] * M[r * dim + k];
-        s = sqrt((double)dim / s);
-        for (long k = 0; k < dim; k++) M[r * dim + k] *= s;
-    }
-}
 
 /* ------------------------------------------------------------------ 1. Gram */
 
@@ -345,7 +334,7 @@ static int bench_gram(const bench_opts *o)
             hntk_worker *w = hntk_pool_worker(pool, 0);
             hntk_net *net = w->net;
             double *K = w->gram, *S = w->out, *X = w->out + B * B;
-            random_rows(3, X, B, 2);
+            hntk_random_directions(99, 3, X, (size_t)B, 2);
             hntk_net_sample_weights(net, 1, 0);
             hntk_net_forward(net, B, X, X, NULL);
             hntk_net_backward(net);
@@ -583,8 +572,8 @@ static int mc_setup_alloc(mc_setup *s, const char *name, int fig1b, long f_width
             s->Z[2 * b + 1] = sqrt(2.0) * sin(theta);
         }
     } else {
-        random_rows(HNTK_TENSOR_INPUT_X, s->X, s->B, 2);
-        random_rows(HNTK_TENSOR_INPUT_Z, s->Z, s->B, 2);
+        hntk_random_directions(99, HNTK_TENSOR_INPUT_X, s->X, (size_t)s->B, 2);
+        hntk_random_directions(99, HNTK_TENSOR_INPUT_Z, s->Z, (size_t)s->B, 2);
     }
     hntk_pool_needs needs = {.batch = s->B, .out_doubles = 3 * s->B * s->B};
     int st = hntk_pool_alloc(&s->arch, &needs, n_ctx, cli_default_budget(), &s->pool);
@@ -785,8 +774,8 @@ static int bench_taylor(const bench_opts *o)
     hntk_hyper_arch a = {.f_depth = 3, .f_width = n, .x_dim = 3, .g_depth = 2, .g_width = 8, .z_dim = 3};
     taylor_case b = {0};
     double X[6], Z[6];
-    random_rows(2100, X, 2, 3);
-    random_rows(2101, Z, 2, 3);
+    hntk_random_directions(99, 2100, X, 2, 3);
+    hntk_random_directions(99, 2101, Z, 2, 3);
     hntk_pool_needs needs = {.batch = 2, .taylor_order = R};
     hntk_pool *pool;
     int st = hntk_pool_alloc(&a, &needs, 1, cli_default_budget(), &pool);
@@ -845,8 +834,8 @@ static double lazy_time(const bench_opts *o, long n, int lazy, double *bytes)
     hntk_pool_needs needs = {.batch = 2, .gram = 1, .lazy = lazy};
     hntk_pool *pool;
     double X[4], Z[4];
-    random_rows(2200, X, 2, 2);
-    random_rows(2201, Z, 2, 2);
+    hntk_random_directions(99, 2200, X, 2, 2);
+    hntk_random_directions(99, 2201, Z, 2, 2);
     *bytes = (double)hntk_pool_worker_bytes(&a, &needs);
     if (hntk_pool_alloc(&a, &needs, 1, cli_default_budget(), &pool)) return NAN;
     lazy_case c = {hntk_pool_worker(pool, 0), X, Z, 0};

@@ -50,18 +50,6 @@ static const opt_command COMMAND = {
     OPTS_SPECS(SPECS),
 };
 
-/* Row r of M (rows, dim): Gaussian direction from stream (seed, 0, tensor, r), scaled to |row|^2 = dim. */
-static void random_directions(uint64_t seed, uint32_t tensor, double *M, long rows, long dim)
-{
-    hntk_fill_normal_matrix(seed, 0, tensor, 1.0, M, (size_t)rows, (size_t)dim);
-    for (long r = 0; r < rows; r++) {
-        double *row = M + r * dim, s = 0.0;
-        for (long j = 0; j < dim; j++) s += row[j] * row[j];
-        double scale = sqrt((double)dim / s);
-        for (long j = 0; j < dim; j++) row[j] *= scale;
-    }
-}
-
 int hntk_cmd_inputs(int argc, char **argv)
 {
     inputs_opts o = {0};
@@ -81,7 +69,7 @@ int hntk_cmd_inputs(int argc, char **argv)
         return cli_report(CMD, hntk_fail(HNTK_ENOMEM, "cannot allocate %ld inputs", B));
     }
     if (circle) {
-        random_directions(seed, HNTK_TENSOR_INPUT_X, X, 1, x_dim);
+        hntk_random_directions(seed, HNTK_TENSOR_INPUT_X, X, 1, (size_t)x_dim);
         for (long r = 1; r < B; r++) memcpy(X + r * x_dim, X, sizeof(double) * (size_t)x_dim);
         double radius = sqrt((double)z_dim);
         Z[0] = radius;
@@ -91,8 +79,8 @@ int hntk_cmd_inputs(int argc, char **argv)
             Z[(t + 1) * z_dim + 1] = radius * sin(theta);
         }
     } else {
-        random_directions(seed, HNTK_TENSOR_INPUT_X, X, B, x_dim);
-        random_directions(seed, HNTK_TENSOR_INPUT_Z, Z, B, z_dim);
+        hntk_random_directions(seed, HNTK_TENSOR_INPUT_X, X, (size_t)B, (size_t)x_dim);
+        hntk_random_directions(seed, HNTK_TENSOR_INPUT_Z, Z, (size_t)B, (size_t)z_dim);
     }
     hntk_h5 *f;
     long xd[2] = {B, x_dim}, zd[2] = {B, z_dim};

@@ -907,3 +907,14 @@ uint64_t hntk_rng_mix64(uint64_t z)
 }
 
 uint64_t hntk_rng_derive_key(uint64_t seed, uint64_t code) { return hntk_rng_mix64(seed ^ hntk_rng_mix64(code)); }
+
+void hntk_random_directions(uint64_t seed, uint32_t tensor, double *M, size_t rows, size_t dim)
+{
+    hntk_fill_normal_matrix(seed, 0, tensor, 1.0, M, rows, dim);
+    for (size_t r = 0; r < rows; r++) {
+        double *row = M + r * dim, s = 0.0;
+        for (size_t j = 0; j < dim; j++) s += row[j] * row[j];
+        double scale = sqrt((double)dim / s);
+        for (size_t j = 0; j < dim; j++) row[j] *= scale;
+    }
+}

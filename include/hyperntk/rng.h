@@ -89,6 +89,11 @@ void hntk_stream_uniforms(hntk_stream *s, double *out, size_t n);
 void hntk_fill_normal_matrix(uint64_t seed, uint32_t sample, uint32_t tensor,
                              double scale, double *M, size_t rows, size_t cols);
 
+/* M (rows x dim): row r a uniformly random direction, the normals of stream
+ * (seed, 0, tensor, r) scaled to |row|^2 = dim (the unit-diagonal convention
+ * of docs/theory.md §1.3).  Random inputs of `hyperntk inputs` and bench. */
+void hntk_random_directions(uint64_t seed, uint32_t tensor, double *M, size_t rows, size_t dim);
+
 /* Instruction set of the bulk Philox kernels.  Values never depend on it (the
  * kernels compute the same integers; the unit test checks each against
  * Random123); it exists so tests and benchmarks can exercise every kernel. */

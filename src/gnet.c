@@ -21,9 +21,12 @@ void hntk_glayout_init(hntk_glayout *g, const hntk_hyper_arch *a)
     g->act_len = act;
 }
 
-void hntk_relu_sqrt2(double *q, const double *y, long n)
+HNTK_VECTOR_SELECT void hntk_relu_sqrt2(double *q, const double *y, long n)
 {
-    for (long i = 0; i < n; i++) q[i] = y[i] > 0.0 ? HNTK_SQRT2 * y[i] : 0.0;
+    for (long i = 0; i < n; i++) {
+        double w = HNTK_SQRT2 * y[i];
+        q[i] = y[i] > 0.0 ? w : 0.0;
+    }
 }
 
 double hntk_g_forward(const hntk_glayout *g, const double *v, double *pre, double *act)

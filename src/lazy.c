@@ -323,6 +323,23 @@ int hntk_lazy_query(hntk_lazy *lz, int l, int transpose, uint64_t seed, uint32_t
 
 /* ---------------------------------------------------------------- one sample */
 
+/* y <- c relu(y) and e <- c 1[q > 0] o e, branch-free so that they vectorize
+ * (the signs of a wide layer are random: a branch per entry mispredicts). */
+HNTK_VECTOR_SELECT static void relu_scaled(double *restrict y, long n, double c)
+{
+    for (long i = 0; i < n; i++) {
+        double v = y[i], w = c * v; /* computed unconditionally: a select, not a branch */
+        y[i] = v > 0.0 ? w : 0.0;
+    }
+}
+HNTK_VECTOR_SELECT static void mask_scaled(double *restrict e, const double *restrict q, long n, double c)
+{
+    for (long i = 0; i < n; i++) {
+        double w = c * e[i];
+        e[i] = q[i] > 0.0 ? w : 0.0;
+    }
+}
+
 int hntk_lazy_sample_ntk_gram(hntk_lazy *lz, uint64_t seed, uint32_t sample, long B, const double *X,
                               const double *Z, double *K)
 {
@@ -341,8 +358,7 @@ int hntk_lazy_sample_ntk_gram(hntk_lazy *lz, uint64_t seed, uint32_t sample, lon
             double *y = Y + b * nl;
             int st = query(lz, &lz->mat[l], 1, seed, sample, lz->Q[l - 1] + b * np, y);
             if (st) return st;
-            if (l < L)
-                for (long i = 0; i < nl; i++) y[i] = y[i] > 0.0 ? SQRT2 * scale * y[i] : 0.0;
+            if (l < L) relu_scaled(y, nl, SQRT2 * scale);
             else
                 for (long i = 0; i < nl; i++) y[i] *= scale;
         }
@@ -365,7 +381,7 @@ int hntk_lazy_sample_ntk_gram(hntk_lazy *lz, uint64_t seed, uint32_t sample, lon
             const double *qp = lz->Q[l - 1] + b * np;
             int st = query(lz, &lz->mat[l], 0, seed, sample, lz->E[l] + b * nl, e);
             if (st) return st;
-            for (long i = 0; i < np; i++) e[i] = qp[i] > 0.0 ? scale * e[i] : 0.0;
+            mask_scaled(e, qp, np, scale);
         }
     }
     /* K = sum_l (E^l E^l^T) o (Q^{l-1} Q^{l-1}^T) / n_{l-1} */

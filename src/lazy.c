@@ -49,6 +49,9 @@ struct hntk_lazy {
     long P;
     hntk_glayout g;                   /* g's widths and offsets */
     int fault;
+    int taylor_order;                 /* room for the jet queries of one Taylor call per sample */
+    uint64_t seed;                    /* (seed, sample) of the current sample */
+    uint32_t sample;
 
     double *slab;
     lazy_mat mat[HNTK_MAX_DEPTH + 1]; /* l = 1..L */
@@ -57,7 +60,7 @@ struct hntk_lazy {
     double *Yv;                       /* (B, P) = v */
     double *gpre, *gact, *h;
     double *dg, *da;
-    double *coef; /* (batch_cap + 2): projection coefficients */
+    double *coef; /* (max_rank + 2): projection coefficients */
     double *coef2;
 };
 
@@ -74,11 +77,27 @@ static void derive_sizes(hntk_lazy *lz, const hntk_hyper_arch *a)
 
 static long min_l(long a, long b) { return a < b ? a : b; }
 
-/* Basis capacities of layer l for a batch of B. */
+/* Basis capacities of layer l for a batch of B: B forward directions, plus
+ * the orders 1..min(l-1, R) of Q^{l-1}'s jets for each input when the sampler
+ * serves a Taylor call (taylor.h); B backward directions (none on layer 1). */
 static void layer_caps(const hntk_lazy *lz, int l, long B, long *ku, long *kv)
 {
-    *ku = min_l(B, lz->n[l - 1]);
+    long jet_orders = min_l(l - 1, lz->taylor_order);
+    *ku = min_l(B * (1 + jet_orders), lz->n[l - 1]);
     *kv = l >= 2 ? min_l(B, lz->n[l]) : 0; /* layer 1 is never queried backward */
+}
+
+/* The most directions any basis holds: the length of the coefficient scratch. */
+static long max_rank(const hntk_lazy *lz, long B)
+{
+    long k = 1;
+    for (int l = 1; l <= lz->L; l++) {
+        long ku, kv;
+        layer_caps(lz, l, B, &ku, &kv);
+        if (ku > k) k = ku;
+        if (kv > k) k = kv;
+    }
+    return k;
 }
 
 /* Doubles of the slab (as a double, to detect overflow). */
@@ -94,7 +113,7 @@ static double slab_doubles(const hntk_lazy *lz, long B)
     for (int l = 1; l <= lz->L; l++) d += (double)B * (double)lz->n[l]; /* E */
     d += (double)B * (double)lz->P;                                      /* v */
     d += (double)B * (double)(lz->g.pre_len + lz->g.act_len + 1);
-    d += 2.0 * (double)lz->g.m_max + 2.0 * (double)(B + 2);
+    d += 2.0 * (double)lz->g.m_max + 2.0 * (double)(max_rank(lz, B) + 2);
     return d;
 }
 
@@ -121,8 +140,8 @@ static void carve_slab(hntk_lazy *lz)
     lz->h = p; p += B;
     lz->dg = p; p += lz->g.m_max;
     lz->da = p; p += lz->g.m_max;
-    lz->coef = p; p += B + 2;
-    lz->coef2 = p; p += B + 2;
+    lz->coef = p; p += max_rank(lz, B) + 2;
+    lz->coef2 = p; p += max_rank(lz, B) + 2;
 }
 
 int hntk_lazy_validate(const hntk_hyper_arch *a)
@@ -143,10 +162,13 @@ int hntk_lazy_validate(const hntk_hyper_arch *a)
     return hntk_hyper_arch_validate(&b);
 }
 
-size_t hntk_lazy_bytes(const hntk_hyper_arch *a, long batch_cap)
+size_t hntk_lazy_bytes(const hntk_hyper_arch *a, long batch_cap) { return hntk_lazy_bytes_taylor(a, batch_cap, 0); }
+
+size_t hntk_lazy_bytes_taylor(const hntk_hyper_arch *a, long batch_cap, int taylor_order)
 {
     hntk_lazy tmp;
     derive_sizes(&tmp, a);
+    tmp.taylor_order = taylor_order;
     double bytes = (double)sizeof(hntk_lazy) + 8.0 * slab_doubles(&tmp, batch_cap);
     if (!(bytes < 9.0e18)) return 0;
     return (size_t)bytes;
@@ -154,13 +176,22 @@ size_t hntk_lazy_bytes(const hntk_hyper_arch *a, long batch_cap)
 
 int hntk_lazy_alloc(const hntk_hyper_arch *a, long batch_cap, size_t budget_bytes, hntk_lazy **out)
 {
+    return hntk_lazy_alloc_taylor(a, batch_cap, 0, budget_bytes, out);
+}
+
+int hntk_lazy_alloc_taylor(const hntk_hyper_arch *a, long batch_cap, int taylor_order, size_t budget_bytes,
+                           hntk_lazy **out)
+{
     *out = NULL;
     int st = hntk_lazy_validate(a);
     if (st) return st;
     if (batch_cap < 1 || batch_cap > HNTK_LAZY_MAX_BATCH)
         return hntk_fail(HNTK_EINVAL, "batch size = %ld is out of range: accepted 1..%ld", batch_cap,
                          HNTK_LAZY_MAX_BATCH);
-    size_t bytes = hntk_lazy_bytes(a, batch_cap);
+    if (taylor_order < 0 || taylor_order > HNTK_LAZY_MAX_TAYLOR_ORDER)
+        return hntk_fail(HNTK_EINVAL, "Taylor order = %d is out of range: accepted 0..%d", taylor_order,
+                         HNTK_LAZY_MAX_TAYLOR_ORDER);
+    size_t bytes = hntk_lazy_bytes_taylor(a, batch_cap, taylor_order);
     if (bytes == 0) return hntk_fail(HNTK_EINVAL, "lazy sampler workspace size overflows (f width %ld)", a->f_width);
     if (budget_bytes > 0 && bytes > budget_bytes)
         return hntk_fail(HNTK_EBUDGET,
@@ -172,6 +203,7 @@ int hntk_lazy_alloc(const hntk_hyper_arch *a, long batch_cap, size_t budget_byte
     if (!lz) return hntk_fail(HNTK_ENOMEM, "cannot allocate the lazy sampler descriptor");
     derive_sizes(lz, a);
     lz->batch_cap = batch_cap;
+    lz->taylor_order = taylor_order;
     lz->slab = malloc((size_t)(8.0 * slab_doubles(lz, batch_cap)));
     if (!lz->slab) {
         free(lz);
@@ -194,6 +226,10 @@ const hntk_hyper_arch *hntk_lazy_arch(const hntk_lazy *lz) { return &lz->arch; }
 const double *hntk_lazy_output(const hntk_lazy *lz) { return lz->h; }
 const double *hntk_lazy_f_output(const hntk_lazy *lz) { return lz->Yv; }
 const double *hntk_lazy_dh_dv(const hntk_lazy *lz) { return lz->E[lz->L]; }
+long hntk_lazy_batch(const hntk_lazy *lz) { return lz->B; }
+int hntk_lazy_taylor_order(const hntk_lazy *lz) { return lz->taylor_order; }
+const double *hntk_lazy_activation(const hntk_lazy *lz, int l) { return l < lz->L ? lz->Q[l] : lz->Yv; }
+const double *hntk_lazy_dh_dy(const hntk_lazy *lz, int l) { return lz->E[l]; }
 void hntk_lazy_set_fault(hntk_lazy *lz, int fault) { lz->fault = fault; }
 
 void hntk_lazy_rank(const hntk_lazy *lz, int l, long *forward, long *backward)
@@ -236,6 +272,18 @@ static void expand(const double *Bas, long k, long n, double alpha, const double
     if (k > 0) cblas_dgemv(CblasRowMajor, CblasTrans, (int)k, (int)n, alpha, Bas, (int)n, c, 1, 1.0, y, 1);
 }
 
+/* |x - Bas^T c| without storing the residual (the basis is full). */
+static double residual_norm(const double *Bas, long k, long n, const double *x, const double *c)
+{
+    double ss = 0.0;
+    for (long i = 0; i < n; i++) {
+        double r = x[i];
+        for (long a = 0; a < k; a++) r -= Bas[a * n + i] * c[a];
+        ss += r * r;
+    }
+    return sqrt(ss);
+}
+
 /* One query of W (fwd = 1: W q; fwd = 0: W^T q), written to ans.
  *   Bas, Ans (k rows): the basis on q's side and its answers;
  *   Oth, OAns (j rows): the basis on the answer's side and its answers.
@@ -266,12 +314,12 @@ static int query(hntk_lazy *lz, lazy_mat *M, int fwd, uint64_t seed, uint32_t sa
         }
         rn = sqrt(dot(r, r, nq_dim));
     } else {
-        /* Basis full: with k = dimension of the space q lies in its span. */
-        if (*k < nq_dim)
+        /* Basis full: answerable only when q lies in its span (always when k = dimension). */
+        proj(Bas, *k, nq_dim, q, c);
+        if (*k < nq_dim && residual_norm(Bas, *k, nq_dim, q, c) > LAZY_TOL * qn)
             return hntk_fail(HNTK_EINVAL,
                              "lazy sampler: layer %u needs more than %ld %s directions (the workspace's capacity)",
                              M->tensor - HNTK_LAZY_TENSOR_BASE, cap, fwd ? "forward" : "backward");
-        proj(Bas, *k, nq_dim, q, c);
     }
     if (can_grow && rn > LAZY_TOL * qn && rn > 0.0) {
         double *u = Bas + *k * nq_dim;
@@ -340,13 +388,14 @@ HNTK_VECTOR_SELECT static void mask_scaled(double *restrict e, const double *res
     }
 }
 
-int hntk_lazy_sample_ntk_gram(hntk_lazy *lz, uint64_t seed, uint32_t sample, long B, const double *X,
-                              const double *Z, double *K)
+int hntk_lazy_sample(hntk_lazy *lz, uint64_t seed, uint32_t sample, long B, const double *X, const double *Z)
 {
     if (B < 1 || B > lz->batch_cap)
         return hntk_fail(HNTK_EINVAL, "batch of %ld inputs is out of range: accepted 1..%ld", B, lz->batch_cap);
     int L = lz->L;
     lz->B = B;
+    lz->seed = seed;
+    lz->sample = sample;
     reset(lz);
     /* forward through f: B queries per layer */
     memcpy(lz->Q[0], X, sizeof(double) * (size_t)(B * lz->n[0]));
@@ -384,6 +433,13 @@ int hntk_lazy_sample_ntk_gram(hntk_lazy *lz, uint64_t seed, uint32_t sample, lon
             mask_scaled(e, qp, np, scale);
         }
     }
+    return HNTK_OK;
+}
+
+void hntk_lazy_ntk_gram(const hntk_lazy *lz, double *K)
+{
+    long B = lz->B;
+    int L = lz->L;
     /* K = sum_l (E^l E^l^T) o (Q^{l-1} Q^{l-1}^T) / n_{l-1} */
     for (long i = 0; i < B * B; i++) K[i] = 0.0;
     for (int l = 1; l <= L; l++) {
@@ -397,5 +453,26 @@ int hntk_lazy_sample_ntk_gram(hntk_lazy *lz, uint64_t seed, uint32_t sample, lon
     }
     for (long i = 0; i < B; i++)
         for (long j = 0; j < i; j++) K[i * B + j] = K[j * B + i];
+}
+
+int hntk_lazy_sample_ntk_gram(hntk_lazy *lz, uint64_t seed, uint32_t sample, long B, const double *X,
+                              const double *Z, double *K)
+{
+    int st = hntk_lazy_sample(lz, seed, sample, B, X, Z);
+    if (st) return st;
+    hntk_lazy_ntk_gram(lz, K);
+    return HNTK_OK;
+}
+
+int hntk_lazy_apply(hntk_lazy *lz, int l, long rows, const double *Q, double alpha, double *Y)
+{
+    if (l < 1 || l > lz->L) return hntk_fail(HNTK_EINVAL, "layer = %d is out of range: accepted 1..%d", l, lz->L);
+    lazy_mat *M = &lz->mat[l];
+    for (long r = 0; r < rows; r++) {
+        double *y = Y + r * M->n_out;
+        int st = query(lz, M, 1, lz->seed, lz->sample, Q + r * M->n_in, y);
+        if (st) return st;
+        for (long i = 0; i < M->n_out; i++) y[i] *= alpha;
+    }
     return HNTK_OK;
 }

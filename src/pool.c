@@ -18,7 +18,8 @@ size_t hntk_pool_worker_bytes(const hntk_hyper_arch *a, const hntk_pool_needs *n
 {
     size_t B = (size_t)needs->batch;
     size_t bytes = sizeof(hntk_worker) + sizeof(void *) +
-                   (needs->lazy ? hntk_lazy_bytes(a, needs->batch) : hntk_net_bytes(a, needs->batch));
+                   (needs->lazy ? hntk_lazy_bytes_taylor(a, needs->batch, needs->taylor_order)
+                                : hntk_net_bytes(a, needs->batch));
     if (needs->gram) bytes += sizeof(double) * B * B;
     if (needs->taylor_order > 0) bytes += hntk_taylor_ws_bytes(a, needs->batch, needs->taylor_order);
     if (needs->fntk) bytes += hntk_fntk_ws_bytes(a);
@@ -52,7 +53,8 @@ void hntk_pool_free(hntk_pool *p)
 static int worker_alloc(const hntk_hyper_arch *a, const hntk_pool_needs *needs, hntk_worker *w)
 {
     size_t B = (size_t)needs->batch;
-    int st = needs->lazy ? hntk_lazy_alloc(a, needs->batch, 0, &w->lazy) : hntk_net_alloc(a, needs->batch, 0, &w->net);
+    int st = needs->lazy ? hntk_lazy_alloc_taylor(a, needs->batch, needs->taylor_order, 0, &w->lazy)
+                         : hntk_net_alloc(a, needs->batch, 0, &w->net);
     if (!st && needs->gram && !(w->gram = malloc(sizeof(double) * B * B)))
         st = hntk_fail(HNTK_ENOMEM, "cannot allocate a %zu x %zu Gram scratch", B, B);
     if (!st && needs->taylor_order > 0)
@@ -69,9 +71,9 @@ int hntk_pool_alloc(const hntk_hyper_arch *a, const hntk_pool_needs *needs, int 
     *out = NULL;
     int st;
     if (needs->lazy) {
-        if (needs->fntk || needs->taylor_order > 0)
-            return hntk_fail(HNTK_EINVAL, "pool: a lazy worker holds no network, so no %s workspace",
-                             needs->fntk ? "f-NTK" : "Taylor");
+        if (needs->fntk)
+            return hntk_fail(HNTK_EINVAL, "pool: a lazy worker holds no network, so no f-NTK workspace (it "
+                                          "needs the P x P f-NTK: P backward queries; use the dense sampler)");
         st = hntk_lazy_validate(a);
     } else {
         st = hntk_hyper_arch_validate(a);

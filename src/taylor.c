@@ -19,7 +19,9 @@
 #include <string.h>
 
 #include "blas.h"
+#include "gnet.h"
 #include "hyperntk/error.h"
+#include "hyperntk/lazy.h"
 
 #define SQRT2 1.41421356237309504880
 
@@ -39,6 +41,16 @@ struct hntk_taylor_ws {
     double *act0, *act1, *pre;        /* (R+1, m_max) */
     double *coeff;                    /* (batch_cap, R+1) */
 };
+
+/* Where the jets read the sample from: the dense network's weights and
+ * passes, or the lazy sampler's answers and passes (the same views). */
+typedef struct {
+    hntk_net *net;                        /* dense: W^l explicit; NULL when lazy */
+    hntk_lazy *lz;                        /* lazy: W^l q by conditioning; NULL when dense */
+    const double *Q[HNTK_MAX_DEPTH + 1];  /* Q^l (B, n_l), l = 0..L-1; Q[L] = v (B, P) */
+    const double *E[HNTK_MAX_DEPTH + 1];  /* E^l = dh/dY^l (B, n_l), l = 1..L */
+    const double *freq, *phase;           /* Fourier features (dense only) */
+} jet_source;
 
 static int min_int(long a, long b) { return (int)(a < b ? a : b); }
 
@@ -85,7 +97,8 @@ int hntk_taylor_ws_alloc(const hntk_hyper_arch *a, long batch_cap, int R, size_t
                          hntk_taylor_ws **out)
 {
     *out = NULL;
-    int st = hntk_hyper_arch_validate(a);
+    /* wider than a dense network can be: only the lazy sampler can serve it */
+    int st = a->f_width > HNTK_MAX_WIDTH ? hntk_lazy_validate(a) : hntk_hyper_arch_validate(a);
     if (st) return st;
     if (batch_cap < 1 || batch_cap > (1L << 24))
         return hntk_fail(HNTK_EINVAL, "batch size = %ld is out of range: accepted 1..%ld", batch_cap, 1L << 24);
@@ -137,28 +150,49 @@ static int same_arch(const hntk_hyper_arch *a, const hntk_hyper_arch *b)
 
 /* ---------------------------------------------------------------- f */
 
+/* Y (rows, n_l) = alpha Qin W^l^T for Qin (rows, n_{l-1}): one dgemm on the
+ * dense weights, or more queries of the lazy sample (the same W^l). */
+static int apply_weights(const jet_source *src, int l, long rows, long np, long nl, double alpha, const double *Qin,
+                         double *Y)
+{
+    if (src->lz) return hntk_lazy_apply(src->lz, l, rows, Qin, alpha, Y);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)nl, (int)np, alpha, Qin, (int)np,
+                hntk_net_weights(src->net, l), (int)np, 0.0, Y, (int)nl);
+    return HNTK_OK;
+}
+
+/* Q^l_k = sqrt(2) mask^l o Y^l_k in place, masks of the sample at t = 0 (Q^l > 0 iff Y^l > 0). */
+HNTK_VECTOR_SELECT static void mask_jet(double *restrict y, const double *restrict Ql, long len)
+{
+    for (long c = 0; c < len; c++) {
+        double w = SQRT2 * y[c];
+        y[c] = Ql[c] > 0.0 ? w : 0.0;
+    }
+}
+
 /* Orders 1..Rf_l of Y^l for the whole batch (l = 1..L), from the orders 0..Rf_{l-1}
- * of Q^{l-1} (order 0: the net's activations; orders >= 1: fjet[l-1] after masking):
+ * of Q^{l-1} (order 0: the sample's activations; orders >= 1: fjet[l-1] after masking):
  *   Y^l_k = Q^{l-1}_k W^l^T / sqrt(n_{l-1}) + s_{k-1} (x) E^l_j,
  *   s_q[i] = Q^{l-1}_q(u_i) . Q^{l-1}(u_j) / n_{l-1}. */
-static void f_layer_jet(hntk_taylor_ws *ws, hntk_net *net, int l, long B, long j)
+static int f_layer_jet(hntk_taylor_ws *ws, const jet_source *src, int l, long B, long j)
 {
     long nl = ws->n[l], np = ws->n[l - 1];
     int Rin = ws->Rf[l - 1], Rout = ws->Rf[l]; /* Rout == Rin or Rin + 1 */
-    const double *Q0 = hntk_net_activation(net, l - 1);       /* (B, n_{l-1}) */
+    const double *Q0 = src->Q[l - 1];                         /* (B, n_{l-1}) */
     const double *qj = Q0 + j * np;                           /* Q^{l-1}(u_j) */
-    const double *ej = hntk_net_dh_dy(net, l) + j * nl;       /* E^l(u_j) */
+    const double *ej = src->E[l] + j * nl;                    /* E^l(u_j) */
     const double *Qin = ws->fjet[l - 1];                      /* (Rin, B, n_{l-1}), NULL-free when Rin > 0 */
     double *Y = ws->fjet[l];                                  /* (Rout, B, n_l) */
     double inv_sqrt = 1.0 / sqrt((double)np), inv_n = 1.0 / (double)np;
 
-    /* W-part of orders 1..Rin: one dgemm on the stacked orders. */
-    if (Rin > 0)
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(Rin * B), (int)nl, (int)np, inv_sqrt, Qin,
-                    (int)np, hntk_net_weights(net, l), (int)np, 0.0, Y, (int)nl);
+    /* W-part of orders 1..Rin, on the stacked orders. */
+    if (Rin > 0) {
+        int st = apply_weights(src, l, Rin * B, np, nl, inv_sqrt, Qin, Y);
+        if (st) return st;
+    }
     if (Rout > Rin) memset(Y + (size_t)Rin * (size_t)(B * nl), 0, sizeof(double) * (size_t)(B * nl));
 
-    /* s_0..s_{Rout-1} (Rout, B): order 0 from the net, the others from the jet. */
+    /* s_0..s_{Rout-1} (Rout, B): order 0 from the sample, the others from the jet. */
     double *s = ws->dots;
     cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)B, (int)np, inv_n, Q0, (int)np, qj, 1, 0.0, s, 1);
     if (Rout > 1)
@@ -167,27 +201,22 @@ static void f_layer_jet(hntk_taylor_ws *ws, hntk_net *net, int l, long B, long j
     /* rank-one part of every order at once: Y (Rout B, n_l) += s (Rout B) (x) E^l_j (n_l) */
     cblas_dger(CblasRowMajor, (int)(Rout * B), (int)nl, 1.0, s, 1, ej, 1, Y, (int)nl);
 
-    if (l < ws->L) {
-        /* Q^l_k = sqrt(2) mask^l o Y^l_k, masks of the net at t = 0 (Q^l > 0 iff Y^l > 0). */
-        const double *Ql = hntk_net_activation(net, l);
-        for (int k = 0; k < Rout; k++) {
-            double *y = Y + (size_t)k * (size_t)(B * nl);
-            for (long c = 0; c < B * nl; c++) y[c] = Ql[c] > 0.0 ? SQRT2 * y[c] : 0.0;
-        }
-    }
+    if (l < ws->L)
+        for (int k = 0; k < Rout; k++) mask_jet(Y + (size_t)k * (size_t)(B * nl), src->Q[l], B * nl);
+    return HNTK_OK;
 }
 
 /* ---------------------------------------------------------------- g */
 
 /* a^0 (m_0) of g for one raw z, exactly as net.c computes it. */
-static void g_input(hntk_taylor_ws *ws, hntk_net *net, const double *z, double *a0)
+static void g_input(hntk_taylor_ws *ws, const jet_source *src, const double *z, double *a0)
 {
     long k = ws->arch.fourier_k, zd = ws->arch.z_dim;
     if (k == 0) {
         memcpy(a0, z, sizeof(double) * (size_t)zd);
         return;
     }
-    const double *freq = hntk_net_fourier_freqs(net), *phase = hntk_net_fourier_phases(net);
+    const double *freq = src->freq, *phase = src->phase;
     for (long i = 0; i < k; i++) {
         const double *w = freq + i * zd;
         double t = phase[i];
@@ -199,13 +228,13 @@ static void g_input(hntk_taylor_ws *ws, hntk_net *net, const double *z, double *
 /* Jets of g on input i: V^l(t) = sum_p t^p V^l_p (p = 0..Rf_L) from f's output jet,
  *   g^l_k = sum_{p+q=k} V^l_p a^{l-1}_q / sqrt(m_{l-1}),   a^l_k = sqrt(2) mask(g^l_0) o g^l_k,
  * truncated at R; writes c_0..c_R of h = g^H into coeff. */
-static void g_jet(hntk_taylor_ws *ws, hntk_net *net, long B, long i, const double *z, double *coeff)
+static void g_jet(hntk_taylor_ws *ws, const jet_source *src, long B, long i, const double *z, double *coeff)
 {
     int R = ws->R, L = ws->L, Dv = ws->Rf[L];
     long ld = ws->m_max;
-    const double *v0 = hntk_net_f_output(net) + i * ws->P;
+    const double *v0 = src->Q[L] + i * ws->P;
     double *act = ws->act0, *next = ws->act1, *pre = ws->pre;
-    g_input(ws, net, z, act); /* order 0 only: a^0 does not depend on t */
+    g_input(ws, src, z, act); /* order 0 only: a^0 does not depend on t */
     int Dprev = 0;            /* degree of a^{l-1}: min(R, (l-1) L) */
     for (int l = 1; l <= ws->H; l++) {
         long ml = ws->m[l], mp = ws->m[l - 1];
@@ -240,26 +269,30 @@ static void g_jet(hntk_taylor_ws *ws, hntk_net *net, long B, long i, const doubl
 
 /* ---------------------------------------------------------------- entry point */
 
-int hntk_taylor_kernels(hntk_net *net, hntk_taylor_ws *ws, long B, const double *X, const double *Z, long j,
-                        double *K)
+/* Checks shared by both entry points. */
+static int check_call(const hntk_taylor_ws *ws, const hntk_hyper_arch *arch, long B, long j)
 {
-    if (!same_arch(hntk_net_arch(net), &ws->arch))
+    if (!same_arch(arch, &ws->arch))
         return hntk_fail(HNTK_EINVAL, "the Taylor workspace was sized for another architecture than the network's");
     if (B < 1 || B > ws->batch_cap)
         return hntk_fail(HNTK_EINVAL, "batch of %ld inputs is out of range: accepted 1..%ld (workspace)", B,
                          ws->batch_cap);
     if (j < 0 || j >= B)
         return hntk_fail(HNTK_EINVAL, "direction input j = %ld is out of range: accepted 0..%ld", j, B - 1);
-    int st = hntk_net_forward(net, B, X, Z, NULL);
-    if (st) return st;
-    hntk_net_backward(net);
+    return HNTK_OK;
+}
 
-    for (int l = 1; l <= ws->L; l++) f_layer_jet(ws, net, l, B, j);
-
+/* The jets of the sample in src, then K (B, R). */
+static int jets(hntk_taylor_ws *ws, const jet_source *src, long B, const double *Z, long j, double *K)
+{
+    for (int l = 1; l <= ws->L; l++) {
+        int st = f_layer_jet(ws, src, l, B, j);
+        if (st) return st;
+    }
     int R = ws->R;
     for (long i = 0; i < B; i++) {
         double *c = ws->coeff + (size_t)i * (size_t)(R + 1);
-        g_jet(ws, net, B, i, Z + i * ws->arch.z_dim, c);
+        g_jet(ws, src, B, i, Z + i * ws->arch.z_dim, c);
         double fact = 1.0;
         for (int r = 1; r <= R; r++) {
             fact *= (double)r;
@@ -267,4 +300,37 @@ int hntk_taylor_kernels(hntk_net *net, hntk_taylor_ws *ws, long B, const double 
         }
     }
     return HNTK_OK;
+}
+
+int hntk_taylor_kernels(hntk_net *net, hntk_taylor_ws *ws, long B, const double *X, const double *Z, long j,
+                        double *K)
+{
+    int st = check_call(ws, hntk_net_arch(net), B, j);
+    if (st) return st;
+    st = hntk_net_forward(net, B, X, Z, NULL);
+    if (st) return st;
+    hntk_net_backward(net);
+    jet_source src = {.net = net, .freq = hntk_net_fourier_freqs(net), .phase = hntk_net_fourier_phases(net)};
+    for (int l = 0; l < ws->L; l++) src.Q[l] = hntk_net_activation(net, l);
+    src.Q[ws->L] = hntk_net_f_output(net);
+    for (int l = 1; l <= ws->L; l++) src.E[l] = hntk_net_dh_dy(net, l);
+    return jets(ws, &src, B, Z, j, K);
+}
+
+int hntk_taylor_kernels_lazy(hntk_lazy *lz, hntk_taylor_ws *ws, uint64_t seed, uint32_t sample, long B,
+                             const double *X, const double *Z, long j, double *K)
+{
+    int st = check_call(ws, hntk_lazy_arch(lz), B, j);
+    if (st) return st;
+    if (hntk_lazy_taylor_order(lz) < ws->R)
+        return hntk_fail(HNTK_EINVAL,
+                         "the lazy sampler has room for Taylor orders up to %d, the workspace asks for R = %d "
+                         "(allocate it with hntk_lazy_alloc_taylor(..., %d, ...))",
+                         hntk_lazy_taylor_order(lz), ws->R, ws->R);
+    st = hntk_lazy_sample(lz, seed, sample, B, X, Z);
+    if (st) return st;
+    jet_source src = {.lz = lz};
+    for (int l = 0; l <= ws->L; l++) src.Q[l] = hntk_lazy_activation(lz, l);
+    for (int l = 1; l <= ws->L; l++) src.E[l] = hntk_lazy_dh_dy(lz, l);
+    return jets(ws, &src, B, Z, j, K);
 }

@@ -45,6 +45,7 @@ extern "C" {
  * (a BLAS int dimension), batch 1..HNTK_LAZY_MAX_BATCH. */
 #define HNTK_LAZY_MAX_WIDTH 2147483647L
 #define HNTK_LAZY_MAX_BATCH 65536L
+#define HNTK_LAZY_MAX_TAYLOR_ORDER 64 /* = HNTK_TAYLOR_MAX_ORDER */
 
 typedef struct hntk_lazy hntk_lazy;
 
@@ -64,14 +65,40 @@ int hntk_lazy_validate(const hntk_hyper_arch *a);
 int hntk_lazy_alloc(const hntk_hyper_arch *a, long batch_cap, size_t budget_bytes, hntk_lazy **out);
 void hntk_lazy_free(hntk_lazy *lz); /* NULL is harmless */
 
-const hntk_hyper_arch *hntk_lazy_arch(const hntk_lazy *lz);
+/* As hntk_lazy_alloc, with room for the Taylor engine (taylor.h,
+ * hntk_taylor_kernels_lazy) of orders up to taylor_order (0..64; 0: none):
+ * layer l then holds up to B (1 + min(l - 1, R)) forward directions, the
+ * forward queries of the sample and those of the jets along ONE direction
+ * grad_w h(u_j) per sample. */
+size_t hntk_lazy_bytes_taylor(const hntk_hyper_arch *a, long batch_cap, int taylor_order);
+int hntk_lazy_alloc_taylor(const hntk_hyper_arch *a, long batch_cap, int taylor_order, size_t budget_bytes,
+                           hntk_lazy **out);
 
-/* One sample: K (B x B, full symmetric) = K^h of the batch X (B, x_dim),
- * Z (B, z_dim), B = 1..batch_cap.  Allocates nothing. */
+const hntk_hyper_arch *hntk_lazy_arch(const hntk_lazy *lz);
+int hntk_lazy_taylor_order(const hntk_lazy *lz);
+
+/* One sample: the forward and backward passes of f and g on the batch
+ * X (B, x_dim), Z (B, z_dim), B = 1..batch_cap, with the weights of sample
+ * (seed, sample) drawn lazily.  Allocates nothing. */
+int hntk_lazy_sample(hntk_lazy *lz, uint64_t seed, uint32_t sample, long B, const double *X, const double *Z);
+/* K (B x B, full symmetric) = K^h of the last sample. */
+void hntk_lazy_ntk_gram(const hntk_lazy *lz, double *K);
+/* Both: one sample of K^h. */
 int hntk_lazy_sample_ntk_gram(hntk_lazy *lz, uint64_t seed, uint32_t sample, long B, const double *X,
                               const double *Z, double *K);
 
+/* More forward products within the last sample: Y (rows, n_l) =
+ * alpha Q W^l^T for Q (rows, n_{l-1}), conditioned on every answer of the
+ * sample so far, fresh Gaussians continuing its streams (the next query
+ * rows).  So W^l is the same matrix as in the sample's passes, as the
+ * Taylor engine needs.  HNTK_EINVAL when layer l has no room left
+ * (hntk_lazy_alloc_taylor sizes it). */
+int hntk_lazy_apply(hntk_lazy *lz, int l, long rows, const double *Q, double alpha, double *Y);
+
 /* Views of the last sample (valid until the next one). */
+long hntk_lazy_batch(const hntk_lazy *lz);             /* its B */
+const double *hntk_lazy_activation(const hntk_lazy *lz, int l); /* Q^l (B, n_l), l = 0..L-1; l = L: v */
+const double *hntk_lazy_dh_dy(const hntk_lazy *lz, int l);      /* E^l = dh/dY^l (B, n_l), l = 1..L */
 const double *hntk_lazy_output(const hntk_lazy *lz);  /* h (B) */
 const double *hntk_lazy_f_output(const hntk_lazy *lz); /* v (B, P) */
 const double *hntk_lazy_dh_dv(const hntk_lazy *lz);    /* c = dh/dv (B, P) */

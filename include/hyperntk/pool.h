@@ -36,9 +36,10 @@ typedef struct {
     long out_doubles;  /* a per-sample output buffer of this many doubles (0: none) */
     int lazy;          /* 1: a lazy sampler (lazy.h) instead of the network: `lazy` is set and `net` is
                         * NULL.  f's width may then exceed HNTK_MAX_WIDTH (up to HNTK_LAZY_MAX_WIDTH);
-                        * fourier_k must be 0.  Nothing else here needs a network except the f-NTK
-                        * workspace, so lazy with fntk (or a Taylor workspace, which is the dense
-                        * network's) is refused: a lazy worker never holds an hntk_net. */
+                        * fourier_k must be 0.  With taylor_order R the sampler has room for the
+                        * jets (hntk_lazy_alloc_taylor; hntk_taylor_kernels_lazy).  Only the f-NTK
+                        * workspace needs a network, so lazy with fntk is refused: a lazy worker
+                        * never holds an hntk_net. */
 } hntk_pool_needs;
 
 typedef struct {
@@ -55,7 +56,7 @@ typedef struct {
 typedef struct hntk_pool hntk_pool;
 
 /* Bytes one worker holds for architecture a (assumed valid) and `needs`
- * (hntk_net_bytes, or hntk_lazy_bytes when needs->lazy, plus the rest). */
+ * (hntk_net_bytes, or hntk_lazy_bytes_taylor when needs->lazy, plus the rest). */
 size_t hntk_pool_worker_bytes(const hntk_hyper_arch *a, const hntk_pool_needs *needs);
 /* Bytes of a pool of `workers` workers: workers * worker bytes + bookkeeping. */
 size_t hntk_pool_bytes(const hntk_hyper_arch *a, const hntk_pool_needs *needs, int workers);

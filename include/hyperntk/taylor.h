@@ -26,7 +26,10 @@
 
 #include <stddef.h>
 
+#include <stdint.h>
+
 #include "hyperntk/arch.h"
+#include "hyperntk/lazy.h"
 #include "hyperntk/net.h"
 
 #ifdef __cplusplus
@@ -65,6 +68,19 @@ int hntk_taylor_order(const hntk_taylor_ws *ws); /* R */
  * net's architecture.  Errors: HNTK_EINVAL with the bad value and its range. */
 int hntk_taylor_kernels(hntk_net *net, hntk_taylor_ws *ws, long B, const double *X, const double *Z, long j,
                         double *K);
+
+/* The same for one sample (seed, sample) of the lazy sampler (lazy.h): its
+ * forward and backward passes (hntk_lazy_sample), then the jets, whose
+ * products W^l q are further queries of the same lazily drawn W^l
+ * (hntk_lazy_apply).  Exact in distribution: K has the law of
+ * hntk_taylor_kernels on densely drawn weights, not the same numbers.  lz
+ * must come from hntk_lazy_alloc_taylor with an order >= R; the workspace may
+ * then be sized for f widths beyond HNTK_MAX_WIDTH.  One direction j per
+ * sample: calls for another j redraw the sample's conditional answers
+ * (each call is exact; two calls are not jointly those of one W).  No Fourier
+ * features (the lazy sampler refuses them). */
+int hntk_taylor_kernels_lazy(hntk_lazy *lz, hntk_taylor_ws *ws, uint64_t seed, uint32_t sample, long B,
+                             const double *X, const double *Z, long j, double *K);
 
 /* Taylor coefficients of the last hntk_taylor_kernels call, (B, R+1):
  * row i holds c_0..c_R with h(u_i; w + t v) = sum_k c_k t^k (masks fixed),

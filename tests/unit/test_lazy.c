@@ -15,10 +15,11 @@
 #include "hyperntk/net.h"
 #include "hyperntk/rng.h"
 #include "hyperntk/stats.h"
+#include "hyperntk/taylor.h"
 #include "hyperntk/version.h"
 #include "testing.h"
 
-#define MAXP 64 /* p-values collected for the Holm family */
+#define MAXP 128 /* p-values collected for the Holm family */
 static double pvals[MAXP];
 static char pnames[MAXP][96];
 static int npvals;
@@ -46,45 +47,60 @@ static void unit_input(double *x, long dim, uint32_t row, uint32_t tensor)
     for (long i = 0; i < dim; i++) x[i] *= sqrt((double)dim / ss);
 }
 
-enum { STAT_K01, STAT_K00, STAT_H01, NSTAT };
-static const char *stat_name[NSTAT] = {"K(u0,u1)", "K(u0,u0)", "h(u0)h(u1)"};
+/* Per-sample statistics: K^h(u0, uj), K^h(u0, u0), h(u0) h(uj) and the
+ * Taylor terms K^(r)(u0, uj), r = 1..TR (direction grad h(uj)), j = 1 (0 when
+ * B = 1). */
+enum { TR = 4 };
+enum { STAT_K01, STAT_K00, STAT_H01, STAT_T1, NSTAT = STAT_T1 + TR };
+static const char *stat_name[NSTAT] = {"K(u0,u1)", "K(u0,u0)", "h(u0)h(u1)", "K^(1)", "K^(2)", "K^(3)", "K^(4)"};
+static double worst_t1_gap; /* max |K^(1) - K^h| / |K^h| over every lazy sample */
 
 /* Per-sample statistics of N samples, dense (lazy = 0) or lazy (lazy = 1, fault). */
 static void draw(const hntk_hyper_arch *a, long B, const double *X, const double *Z, long N, int lazy,
                  int fault, uint64_t seed, double *out /* (NSTAT, N) */)
 {
     int nthreads = 2;
-#pragma omp parallel num_threads(nthreads)
+    double worst = 0.0;
+#pragma omp parallel num_threads(nthreads) reduction(max : worst)
     {
-        double K[64], nn[64];
+        double K[64], nn[64], T[16 * TR];
         hntk_net *net = NULL;
         hntk_lazy *lz = NULL;
+        hntk_taylor_ws *tw = NULL;
+        hntk_taylor_ws_alloc(a, B, TR, 0, &tw);
         if (lazy) {
-            if (hntk_lazy_alloc(a, B, 0, &lz) == HNTK_OK) hntk_lazy_set_fault(lz, fault);
+            if (hntk_lazy_alloc_taylor(a, B, TR, 0, &lz) == HNTK_OK) hntk_lazy_set_fault(lz, fault);
         } else {
             hntk_net_alloc(a, B, 0, &net);
         }
+        long j = B > 1 ? 1 : 0;
 #pragma omp for schedule(static)
         for (long s = 0; s < N; s++) {
-            const double *h;
             if (lazy) {
                 hntk_lazy_sample_ntk_gram(lz, seed, (uint32_t)s, B, X, Z, K);
                 hntk_lazy_nngp_gram(lz, nn);
-                h = hntk_lazy_output(lz);
+                /* the same sample again (same streams: same passes), then its jets */
+                hntk_taylor_kernels_lazy(lz, tw, seed, (uint32_t)s, B, X, Z, j, T);
+                /* relative to the diagonal; absolute when every unit is dead (K = 0) */
+                double scale = sqrt(K[0] * K[j * B + j]), gap = fabs(T[0] - K[0 * B + j]);
+                if (scale > 0.0) gap /= scale;
+                if (isnan(gap)) gap = INFINITY;
+                if (gap > worst) worst = gap;
             } else {
                 hntk_net_sample_ntk_gram(net, seed, (uint32_t)s, B, X, Z, K);
                 hntk_net_nngp_gram(net, nn);
-                h = hntk_net_output(net);
+                hntk_taylor_kernels(net, tw, B, X, Z, j, T);
             }
-            (void)h;
-            long j = B > 1 ? 1 : 0;
             out[STAT_K01 * N + s] = K[0 * B + j];
             out[STAT_K00 * N + s] = K[0];
             out[STAT_H01 * N + s] = nn[0 * B + j];
+            for (int r = 0; r < TR; r++) out[(STAT_T1 + r) * N + s] = T[r]; /* row i = 0 */
         }
+        hntk_taylor_ws_free(tw);
         hntk_lazy_free(lz);
         hntk_net_free(net);
     }
+    if (lazy && !fault && worst > worst_t1_gap) worst_t1_gap = worst;
 }
 
 static void mean_var(const double *x, long n, double *mean, double *var)
@@ -109,6 +125,14 @@ static double compare(const char *label, const hntk_hyper_arch *a, long B, const
     double pmin = 1.0;
     for (int st = 0; st < NSTAT; st++) {
         if (B == 1 && st == STAT_K01) continue; /* identical to K00 */
+        if (st == STAT_T1) continue;            /* K^(1) = K^h(u0, uj) per sample (checked in draw) */
+        if (st > STAT_T1 && st - STAT_T1 + 1 > hntk_taylor_degree(a)) {
+            /* beyond the degree L*H both samplers give exactly 0 */
+            int zero = 1;
+            for (long i = 0; i < N; i++) zero &= d[st * N + i] == 0.0 && l[st * N + i] == 0.0;
+            CHECK(zero, "%s %s: K^(r) for r > L*H must be exactly 0 for both samplers", label, stat_name[st]);
+            continue;
+        }
         double D, p;
         hntk_stats_ks2(d + st * N, N, l + st * N, N, scr, &D, &p);
         double md, vd, ml, vl;
@@ -116,7 +140,7 @@ static double compare(const char *label, const hntk_hyper_arch *a, long B, const
         mean_var(l + st * N, N, &ml, &vl);
         double se = sqrt(vd / N + vl / N);
         double z = se > 0 ? (ml - md) / se : 0.0;
-        printf("  %-34s %-11s N=%ld  dense mean %9.5f  lazy mean %9.5f  z = %6.2f  KS D = %.4f  p = %.3g\n",
+        printf("  %-34s %-11s N=%ld  dense mean %10.5g  lazy mean %10.5g  z = %6.2f  KS D = %.4f  p = %.3g\n",
                label, stat_name[st], N, md, ml, z, D, p);
         if (p < pmin) pmin = p;
         if (record) {
@@ -350,6 +374,9 @@ static void test_distribution(long N)
               pvals[i], adj[i]);
     }
     printf("  %d KS tests, smallest p = %.3g, none rejected by Holm (alpha 0.001) expected\n", npvals, pmin);
+    printf("  K^(1) of the lazy Taylor engine against the lazy K^h of the same sample: max relative gap %.3g\n",
+           worst_t1_gap);
+    CHECK(worst_t1_gap <= 1e-12, "lazy K^(1) differs from K^h of the same sample by %.3g (relative)", worst_t1_gap);
 }
 
 static void test_negative_control(long N)
@@ -446,6 +473,121 @@ static void test_limit(void)
     free(Ks);
 }
 
+/* h(u_i; W + t V) with V = grad_w h(u_j) of the last lazy sample, by an
+ * independent forward pass: (W^l + t V^l) q / sqrt(n_{l-1}) =
+ * W^l q / sqrt(n_{l-1}) + t E^l_j (Q^{l-1}_j . q) / n_{l-1}, W^l q further
+ * queries of the same lazy W^l, g written out here.  *flips counts the ReLU
+ * units whose sign differs from the sample's (t = 0) pass (NaN is returned
+ * once f has one: only unflipped masks keep q^l(t) in the span of the jets'
+ * queries, which the lazy W^l can answer). */
+enum { PJ_B = 2, PJ_MAXN = 64, PJ_MAXP = 256 };
+static double perturbed_forward(hntk_lazy *lz, const hntk_hyper_arch *a, const double *x, const double *z, long i,
+                                long j, double t, int *flips)
+{
+    int L = a->f_depth;
+    double q[PJ_MAXP], y[PJ_MAXP];
+    long np = a->x_dim;
+    memcpy(q, x, sizeof(double) * (size_t)np);
+    for (int l = 1; l <= L; l++) {
+        long nl = hntk_f_layer_width(a, l);
+        const double *Qj = hntk_lazy_activation(lz, l - 1) + j * np, *Ej = hntk_lazy_dh_dy(lz, l) + j * nl;
+        CHECK(hntk_lazy_apply(lz, l, 1, q, 1.0 / sqrt((double)np), y) == HNTK_OK, "apply: %s", hntk_last_error());
+        double s = 0.0;
+        for (long c = 0; c < np; c++) s += Qj[c] * q[c];
+        for (long c = 0; c < nl; c++) y[c] += t * Ej[c] * s / (double)np;
+        if (l < L) {
+            const double *Q0 = hntk_lazy_activation(lz, l) + i * nl;
+            for (long c = 0; c < nl; c++) {
+                *flips += (y[c] > 0.0) != (Q0[c] > 0.0);
+                q[c] = y[c] > 0.0 ? sqrt(2.0) * y[c] : 0.0;
+            }
+            /* a flipped unit takes q out of the queried span: stop before querying with it */
+            if (*flips) return NAN;
+        }
+        np = nl;
+    }
+    /* g on v = y: chunks V^l (m_l, m_{l-1}) row-major; masks against g at t = 0 on the sample's v */
+    const double *v0 = hntk_lazy_f_output(lz) + i * hntk_f_out_dim(a);
+    double act[PJ_MAXN], act0[PJ_MAXN], pre[PJ_MAXN], pre0[PJ_MAXN];
+    long mp = a->z_dim;
+    memcpy(act, z, sizeof(double) * (size_t)mp);
+    memcpy(act0, z, sizeof(double) * (size_t)mp);
+    for (int l = 1; l <= a->g_depth; l++) {
+        long ml = hntk_g_layer_width(a, l), off = hntk_g_chunk_offset(a, l);
+        for (long r = 0; r < ml; r++) {
+            double s = 0.0, s0 = 0.0;
+            for (long c = 0; c < mp; c++) {
+                s += y[off + r * mp + c] * act[c];
+                s0 += v0[off + r * mp + c] * act0[c];
+            }
+            pre[r] = s / sqrt((double)mp);
+            pre0[r] = s0 / sqrt((double)mp);
+        }
+        if (l < a->g_depth)
+            for (long r = 0; r < ml; r++) {
+                *flips += (pre[r] > 0.0) != (pre0[r] > 0.0);
+                act[r] = pre[r] > 0.0 ? sqrt(2.0) * pre[r] : 0.0;
+                act0[r] = pre0[r] > 0.0 ? sqrt(2.0) * pre0[r] : 0.0;
+            }
+        mp = ml;
+    }
+    return pre[0];
+}
+
+/* The jets of the lazy Taylor engine against that forward pass: with the
+ * masks unchanged, h(u_i; W + t V) = sum_k c_k t^k exactly (degree L H), so
+ * at the largest t = 2^-k that flips no unit the two agree to rounding. */
+static void test_jets_perturbed(void)
+{
+    hntk_hyper_arch a = make_arch(3, 48, 3, 2, 5, 3);
+    int R = (int)hntk_taylor_degree(&a);
+    double X[PJ_B * 3], Z[PJ_B * 3];
+    fill_batch(PJ_B, 3, 3, X, Z, 90);
+    hntk_lazy *lz = NULL;
+    hntk_taylor_ws *tw = NULL;
+    CHECK(hntk_lazy_alloc_taylor(&a, PJ_B, R, 0, &lz) == HNTK_OK, "alloc: %s", hntk_last_error());
+    CHECK(hntk_taylor_ws_alloc(&a, PJ_B, R, 0, &tw) == HNTK_OK, "ws: %s", hntk_last_error());
+    if (!lz || !tw) return;
+    double worst = 0.0, best_top = 0.0;
+    for (uint32_t s = 0; s < 8; s++) {
+        double K[PJ_B * 8];
+        long j = s % 2;
+        CHECK(hntk_taylor_kernels_lazy(lz, tw, 99, s, PJ_B, X, Z, j, K) == HNTK_OK, "jets: %s", hntk_last_error());
+        const double *c = hntk_taylor_coefficients(tw);
+        for (long i = 0; i < PJ_B; i++) {
+            const double *ci = c + i * (R + 1);
+            double t = 1.0, h = 0.0;
+            for (int k = 0; k < 40; k++, t *= 0.5) {
+                int flips = 0;
+                h = perturbed_forward(lz, &a, X + i * 3, Z + i * 3, i, j, t, &flips);
+                if (!flips) break;
+            }
+            double poly = 0.0, size = 0.0, tk = 1.0, top = 0.0;
+            for (int k = 0; k <= R; k++, tk *= t) {
+                poly += ci[k] * tk;
+                size += fabs(ci[k] * tk);
+                if (k >= 2) top = fmax(top, fabs(ci[k] * tk));
+            }
+            if (size == 0.0) { /* every unit of g dead: h = 0 near w, all of it exactly */
+                CHECK(h == 0.0, "dead g: h(t) = %.3g, want 0", h);
+                continue;
+            }
+            double err = fabs(h - poly) / size;
+            if (!(err <= worst)) worst = err; /* NaN is kept: it fails the check below */
+            if (top / size > best_top) best_top = top / size;
+        }
+        /* the extra queries answered inside the span: nothing new drawn, the sample unchanged */
+        CHECK(hntk_taylor_kernels_lazy(lz, tw, 99, s, PJ_B, X, Z, j, K) == HNTK_OK, "jets again");
+    }
+    printf("jets vs the lazy forward pass at W + t grad h (8 samples x 2 inputs, largest t = 2^-k flipping no "
+           "ReLU): max |h - sum c_k t^k| / sum |c_k t^k| = %.3g; orders >= 2 carry up to %.2g of the sum\n",
+           worst, best_top);
+    CHECK(worst <= 1e-12, "lazy jets disagree with the perturbed forward pass: %.3g", worst);
+    CHECK(best_top >= 1e-3, "the check is blind to orders >= 2 (they carry at most %.3g)", best_top);
+    hntk_taylor_ws_free(tw);
+    hntk_lazy_free(lz);
+}
+
 static void test_errors(void)
 {
     hntk_lazy *lz = (hntk_lazy *)1;
@@ -472,6 +614,24 @@ static void test_errors(void)
     CHECK(hntk_lazy_sample_ntk_gram(lz, 1, 0, 0, X, Z, K) == HNTK_EINVAL, "B = 0 must be refused");
     hntk_lazy_free(lz);
     hntk_lazy_free(NULL);
+    /* the Taylor engine needs room for its jets: order 2 sampler, order 3 workspace */
+    {
+        hntk_hyper_arch t = make_arch(3, 16, 3, 2, 4, 3);
+        hntk_taylor_ws *tw = NULL;
+        CHECK(hntk_lazy_alloc_taylor(&t, 2, 2, 0, &lz) == HNTK_OK, "alloc order 2: %s", hntk_last_error());
+        CHECK(hntk_taylor_ws_alloc(&t, 2, 3, 0, &tw) == HNTK_OK, "ws order 3: %s", hntk_last_error());
+        double T[2 * 3];
+        CHECK(hntk_taylor_kernels_lazy(lz, tw, 1, 0, 2, X, Z, 1, T) == HNTK_EINVAL, "order 3 jets on an order-2 sampler");
+        CHECK(strstr(hntk_last_error(), "up to 2") && strstr(hntk_last_error(), "R = 3"), "message: %s",
+              hntk_last_error());
+        CHECK(hntk_lazy_alloc_taylor(&t, 2, 65, 0, &lz) == HNTK_EINVAL && !lz, "order 65 refused");
+        CHECK(strstr(hntk_last_error(), "accepted 0..64"), "message: %s", hntk_last_error());
+        CHECK(hntk_lazy_bytes_taylor(&t, 2, 3) > hntk_lazy_bytes(&t, 2), "room for jets is counted");
+        hntk_taylor_ws_free(tw);
+        /* a Taylor workspace wider than a dense network can be: sized for the lazy sampler */
+        t.f_width = HNTK_MAX_WIDTH + 1;
+        CHECK(hntk_taylor_ws_alloc(&t, 2, 3, 1, &tw) == HNTK_EBUDGET && !tw, "wide Taylor workspace: budget");
+    }
     /* wide f beyond HNTK_MAX_WIDTH is accepted by the lazy sampler (sizes only) */
     a = make_arch(3, 10000000, 4, 2, 10, 4);
     printf("hntk_lazy_bytes at n = 1e7 (L = 3, H = 2, m = 10, B = 2): %.3f GiB\n",
@@ -485,6 +645,7 @@ int main(void)
     long N = env ? atol(env) : 20000;
     test_errors();
     test_reproducible();
+    test_jets_perturbed();
     test_distribution(N);
     test_negative_control(N);
     test_limit();

@@ -126,6 +126,17 @@ int main(void)
         CHECK(hntk_pool_alloc(&wide, &gram_only, 1, 1, &lp) == HNTK_EINVAL && !lp, "dense width > 2^20 refused");
         CHECK(hntk_pool_alloc(&wide, &lz_needs, 1, 1, &lp) == HNTK_EBUDGET && !lp,
               "lazy width > 2^20 passes validation, then the budget");
+        /* lazy with a Taylor workspace: room for the jets in the sampler, plus the workspace */
+        hntk_pool_needs lz_taylor = {.batch = B, .lazy = 1, .taylor_order = 3};
+        CHECK(hntk_pool_worker_bytes(&a, &lz_taylor) == sizeof(hntk_worker) + sizeof(void *) +
+                                                         hntk_lazy_bytes_taylor(&a, B, 3) +
+                                                         hntk_taylor_ws_bytes(&a, B, 3),
+              "lazy Taylor worker bytes");
+        CHECK(hntk_pool_alloc(&a, &lz_taylor, 1, 0, &lp) == HNTK_OK && lp && hntk_pool_worker(lp, 0)->taylor &&
+                  hntk_lazy_taylor_order(hntk_pool_worker(lp, 0)->lazy) == 3,
+              "lazy pool with Taylor order 3: %s", hntk_last_error());
+        hntk_pool_free(lp);
+        lp = NULL;
         hntk_pool_needs lz_fntk = {.batch = B, .lazy = 1, .fntk = 1};
         CHECK(hntk_pool_alloc(&a, &lz_fntk, 1, 0, &lp) == HNTK_EINVAL && !lp, "lazy with an f-NTK refused");
         hntk_hyper_arch four = a;

@@ -72,6 +72,7 @@ typedef struct {
     opts_list widths;
     long samples, samples_l2, g_width, x_dim, z_dim, bootstrap, fit_widths;
     int R, pair_diag, bench;
+    int sampler; /* SAMPLER_DENSE or SAMPLER_LAZY */
     double angle, decide_width, alpha, bench_seconds;
     const char *export_dir, *from;
     grid_run_opts run; /* --out, --seed, --restart, --stop-after-cells, --mem-budget */
@@ -92,8 +93,9 @@ static const opt_spec SPECS[] = {
      "L in 2..32, H in 1..32, at most 32\n(default: the preset's list, see Presets)", OPT_CONFIG},
     {"mlp", NULL, OPT_FLAG, F(mlp), 0, 0, NULL,
      "the preset's plain-MLP list instead of its hypernetworks (Lemma 3);\nnot with --configs", 0},
-    {"widths", "LIST", OPT_LIST, F(widths), 1, HNTK_MAX_WIDTH, NULL, "widths n of f", OPT_CONFIG | OPT_INCREASING,
-     NULL, 2, MAX_WIDTHS},
+    {"widths", "LIST", OPT_LIST, F(widths), 1, GRID_LAZY_MAX_WIDTH, NULL,
+     "widths n of f (up to 1048576 with --sampler dense, 10^7 with lazy)", OPT_CONFIG | OPT_INCREASING, NULL, 2,
+     MAX_WIDTHS},
     {"samples", "N", OPT_LONG, F(samples), 10, 100000000, NULL,
      "initializations per width (L >= 3; also L = 2 unless --samples-l2 is given)", OPT_CONFIG},
     {"samples-l2", "N", OPT_LONG, F(samples_l2), 10, 100000000, NULL,
@@ -115,6 +117,7 @@ static const opt_spec SPECS[] = {
      "exponents)", OPT_CONFIG},
     {"alpha", "a", OPT_DOUBLE, F(alpha), 1e-6, 0.5, "0.05",
      "family-wise level of the Holm-corrected slope tests (see above)", OPT_CONFIG},
+    GRID_SAMPLER_SPEC(thm1_opts),
     GRID_RUN_SPECS_OUT(thm1_opts, "cells", 0), /* --from and --bench write no result: checked below */
     {"export-dir", "DIR", OPT_STRING, F(export_dir), 0, 0, NULL, "also write whitespace-column files for plots/thm1.gp",
      0},
@@ -136,6 +139,8 @@ static const opt_spec SPECS[] = {
 #define PAPER_CONFIGS "L2_H1,L2_H2,L2_H3,L3_H1,L3_H2,L3_H3,L4_H2"
 #define PAPER_MLP "MLP_L2,MLP_L3,MLP_L4,MLP_L5"
 #define PRESET_LINE "\n                           "
+#define ASYMPTOTIC_WIDTHS                                                                                          \
+    "64,128,256,512,1024,2048,4096,8192,16384,32768,65536,131072,262144,524288,1048576"
 
 /* Sample counts: a sample of f with L >= 3 draws and reads n x n matrices, one with
  * L = 2 only P x n, so L = 2 gets more samples for the same time. */
@@ -147,9 +152,13 @@ static const opt_preset PRESETS[] = {
      "widths=32,64,128,256,512 samples=400 samples-l2=1000 bootstrap=300 fit-widths=4 orders=4"},
     {"paper", "the paper's scale (hours)" PRESET_LINE "configs=" PAPER_CONFIGS " (--mlp: " PAPER_MLP ")",
      "widths=64,128,256,512,1024,2048,4096,8192 samples=4000 samples-l2=10000 bootstrap=2000 fit-widths=5 orders=8"},
+    {"asymptotic", "results/thm1_asymptotic.h5: the default's configurations at widths to" PRESET_LINE
+     "2^20 with the lazy sampler (about 18 min on 2 cores; --mlp: 12 min)",
+     "sampler=lazy widths=" ASYMPTOTIC_WIDTHS " samples=1000 samples-l2=2500 bootstrap=1000 fit-widths=5 orders=6"},
 };
 static const char *const PRESET_CONFIGS[][2] = {
-    {DEFAULT_CONFIGS, DEFAULT_MLP}, {QUICK_CONFIGS, QUICK_MLP}, {PAPER_CONFIGS, PAPER_MLP}};
+    {DEFAULT_CONFIGS, DEFAULT_MLP}, {QUICK_CONFIGS, QUICK_MLP}, {PAPER_CONFIGS, PAPER_MLP},
+    {DEFAULT_CONFIGS, DEFAULT_MLP}};
 
 static const opt_command COMMAND = {
     .cmd = "thm1",
@@ -301,8 +310,13 @@ static int thm1_sample(void *ctx, long sample, double *out)
     const grid_cell *c = w->job;
     const thm1_opts *o = ((const grid_data *)c->driver)->o;
     double K[BATCH * HNTK_TAYLOR_MAX_ORDER];
-    hntk_net_sample_weights(w->net, c->key, (uint32_t)sample);
-    int st = hntk_taylor_kernels(w->net, w->taylor, BATCH, c->X, c->Z, 1, K);
+    int st;
+    if (w->lazy) {
+        st = hntk_taylor_kernels_lazy(w->lazy, w->taylor, c->key, (uint32_t)sample, BATCH, c->X, c->Z, 1, K);
+    } else {
+        hntk_net_sample_weights(w->net, c->key, (uint32_t)sample);
+        st = hntk_taylor_kernels(w->net, w->taylor, BATCH, c->X, c->Z, 1, K);
+    }
     if (st) return st;
     memcpy(out, K + (o->pair_diag ? o->R : 0), sizeof(double) * (size_t)o->R);
     return HNTK_OK;
@@ -315,7 +329,7 @@ static void describe_cell(const void *data, long index, grid_cell *cell)
     const thm1_config *c = &o->cfg[index / o->W];
     long n = o->widths.v[index % o->W];
     cell->arch = config_arch(o, c, n);
-    cell->needs = (hntk_pool_needs){.batch = BATCH, .taylor_order = o->R};
+    cell->needs = (hntk_pool_needs){.batch = BATCH, .taylor_order = o->R, .lazy = o->sampler == SAMPLER_LAZY};
     cell->samples = config_samples(o, c);
     cell->first_sample = 0; /* the key differs per cell */
     cell->key = stream_key(o->run.seed, c, n);
@@ -356,7 +370,11 @@ typedef struct {
     double *rms_slope, *rms_slope_ci;
     double *pred, *local;          /* (R), (W-1, R) */
     double *ks, *ks_p;             /* (R) */
+    /* log median = a + p log n + b/n over every width: p, its bootstrap interval
+     * and SE, b, and the Wald test of p = predicted (raw, Holm) (R, (R, 2)) */
+    double *corr_p, *corr_p_ci, *corr_p_se, *corr_b, *corr_pv, *corr_pv_holm;
     int verdict[HNTK_TAYLOR_MAX_ORDER];
+    int verdict_corr[HNTK_TAYLOR_MAX_ORDER]; /* the same rule on the corrected exponent */
     double *block;                 /* every array above but k */
 } cfg_result;
 
@@ -375,7 +393,7 @@ static int result_alloc(cfg_result *res, const thm1_config *c, int W, int R, lon
     res->R = R;
     res->N = N;
     size_t WR = (size_t)W * (size_t)R;
-    size_t total = 10 * WR + WR * N_QUANT + 14 * (size_t)R;
+    size_t total = 10 * WR + WR * N_QUANT + 21 * (size_t)R;
     res->k = malloc(sizeof(double) * WR * (size_t)N);
     res->block = malloc(sizeof(double) * total);
     if (!res->k || !res->block) {
@@ -388,6 +406,8 @@ static int result_alloc(cfg_result *res, const thm1_config *c, int W, int R, lon
     TAKE(rms_ci, 2 * WR); TAKE(quant, WR * N_QUANT); TAKE(slope, R); TAKE(slope_ci, 2 * R); TAKE(slope_se, R);
     TAKE(p, R); TAKE(p_holm, R); TAKE(rms_slope, R); TAKE(rms_slope_ci, 2 * R); TAKE(pred, R); TAKE(ks, R);
     TAKE(ks_p, R); TAKE(local, (size_t)(W - 1) * R);
+    TAKE(corr_p, R); TAKE(corr_p_ci, 2 * R); TAKE(corr_p_se, R); TAKE(corr_b, R); TAKE(corr_pv, R);
+    TAKE(corr_pv_holm, R);
 #undef TAKE
     for (size_t q = 0; q < total; q++) res->block[q] = NAN;
     return HNTK_OK;
@@ -435,6 +455,30 @@ static double fit_slope(const cfg_result *res, const double *y, long ys, int F)
     return slope;
 }
 
+/* Exponent p and correction b of log y = a + p log n + b/n over every width,
+ * y[w * ys] (NaN without at least 4 widths or with a zero median). */
+static void fit_corrected(const cfg_result *res, hntk_stats_wls *ws, const double *y, long ys, double *p, double *b)
+{
+    double yw[MAX_WIDTHS], coef[3];
+    *p = *b = NAN;
+    if (res->W < 4) return;
+    for (int w = 0; w < res->W; w++) {
+        yw[w] = y[(size_t)w * (size_t)ys];
+        if (!(yw[w] > 0.0)) return;
+    }
+    if (hntk_stats_fit_power_correction(ws, res->wd, yw, NULL, res->W, coef, NULL, NULL)) return;
+    *p = coef[1];
+    *b = coef[2];
+}
+
+/* Two-sided p-value of the Wald test estimate = predicted with standard error se. */
+static double wald_pvalue(double estimate, double predicted, double se)
+{
+    if (!isfinite(estimate) || !isfinite(se)) return NAN;
+    if (se == 0.0) return estimate == predicted ? 1.0 : 0.0;
+    return erfc(fabs((estimate - predicted) / se) / sqrt(2.0));
+}
+
 /* Bootstrap interval and standard error of slopes v (NB); both NaN when more
  * than 5% of the replicates have no slope.  scratch (NB). */
 static void slope_interval(const double *v, long NB, double *scratch, double ci[2], double *se)
@@ -456,8 +500,9 @@ static int analyse(const thm1_opts *o, cfg_result *res)
     long *idx = malloc(sizeof(long) * (size_t)threads * (size_t)N);
     width_ctx *ctx = calloc((size_t)threads, sizeof *ctx);
     void **ptrs = calloc((size_t)threads, sizeof *ptrs);
-    int st = HNTK_OK;
-    if (!boot || !buf || !col || !idx || !ctx || !ptrs)
+    hntk_stats_wls *wls = NULL;
+    int st = W >= 4 ? hntk_stats_wls_alloc(W, 3, &wls) : HNTK_OK;
+    if (!st && (!boot || !buf || !col || !idx || !ctx || !ptrs))
         st = hntk_fail(HNTK_ENOMEM, "%s: cannot allocate %ld bootstrap replicates", c->name, NB);
 
     /* point estimates, and the bootstrap: replicate b resamples every width
@@ -501,9 +546,13 @@ static int analyse(const thm1_opts *o, cfg_result *res)
             res->local[w * R + r] = (a > 0 && b > 0) ? log(b / a) / log(res->wd[w + 1] / res->wd[w]) : NAN;
         }
         /* the slope test (r <= L*H): Wald with the bootstrap standard error */
-        double se = res->slope_se[r], z = (res->slope[r] - res->pred[r]) / se;
-        if (r + 1 <= degree && isfinite(res->slope[r]) && isfinite(se))
-            res->p[r] = se > 0 ? erfc(fabs(z) / sqrt(2.0)) : (res->slope[r] == res->pred[r] ? 1.0 : 0.0);
+        if (r + 1 <= degree) res->p[r] = wald_pvalue(res->slope[r], res->pred[r], res->slope_se[r]);
+        /* the same for the exponent of the fit with a finite-width correction */
+        double b_unused;
+        fit_corrected(res, wls, res->median + r, R, &res->corr_p[r], &res->corr_b[r]);
+        for (long b = 0; b < NB; b++) fit_corrected(res, wls, boot + b * D + r, ys, &col[b], &b_unused);
+        slope_interval(col, NB, col + NB, &res->corr_p_ci[2 * r], &res->corr_p_se[r]);
+        if (r + 1 <= degree) res->corr_pv[r] = wald_pvalue(res->corr_p[r], res->pred[r], res->corr_p_se[r]);
 
         /* the rescaled variable n^{-p} K^(r): quantiles per width, KS between the two
          * widest (width W-1 goes to v + N, so v keeps width W-2) */
@@ -521,45 +570,67 @@ static int analyse(const thm1_opts *o, cfg_result *res)
     free(idx);
     free(ctx);
     free(ptrs);
+    hntk_stats_wls_free(wls);
     return st;
+}
+
+/* Holm across every row with a test of one family: the p-values in the field
+ * at byte offset p_off of each cfg_result (a double * of R values), adjusted
+ * into the field at holm_off.  *family: the number of tests. */
+static int holm_family(const thm1_opts *o, cfg_result *res, int n_res, size_t p_off, size_t holm_off, long *family)
+{
+#define FIELD(x, off) (*(double **)((char *)(x) + (off)))
+    long m = 0;
+    for (int k = 0; k < n_res; k++)
+        for (int r = 0; r < res[k].R; r++) m += isfinite(FIELD(&res[k], p_off)[r]);
+    double *p = malloc(sizeof(double) * (size_t)(m ? m : 1) * 2);
+    size_t *order = malloc(sizeof(size_t) * (size_t)(m ? m : 1));
+    int st = p && order ? HNTK_OK : hntk_fail(HNTK_ENOMEM, "out of memory");
+    long q = 0;
+    for (int k = 0; k < n_res && !st; k++)
+        for (int r = 0; r < res[k].R; r++)
+            if (isfinite(FIELD(&res[k], p_off)[r])) p[q++] = FIELD(&res[k], p_off)[r];
+    if (!st && m) st = hntk_stats_holm(p, m, o->alpha, order, p + m, NULL);
+    q = 0;
+    for (int k = 0; k < n_res && !st; k++)
+        for (int r = 0; r < res[k].R; r++)
+            if (isfinite(FIELD(&res[k], p_off)[r])) FIELD(&res[k], holm_off)[r] = p[m + q++];
+#undef FIELD
+    free(p);
+    free(order);
+    *family = m;
+    return st;
+}
+
+/* A row's verdict from its Holm-adjusted p-value and its interval ci. */
+static int verdict_of(const thm1_opts *o, double p_holm, const double ci[2])
+{
+    if (!isfinite(p_holm) || !isfinite(ci[0]) || ci[1] - ci[0] > o->decide_width) return V_UNDECIDED;
+    return p_holm <= o->alpha ? V_DISAGREES : V_AGREES;
 }
 
 /* Holm across every row with a test, then the verdicts. */
 static int decide(const thm1_opts *o, cfg_result *res, int n_res, long *family)
 {
-    long m = 0;
-    for (int k = 0; k < n_res; k++)
-        for (int r = 0; r < res[k].R; r++) m += isfinite(res[k].p[r]);
-    double *p = malloc(sizeof(double) * (size_t)(m ? m : 1) * 2);
-    size_t *order = malloc(sizeof(size_t) * (size_t)(m ? m : 1));
-    if (!p || !order) {
-        free(p);
-        free(order);
-        return hntk_fail(HNTK_ENOMEM, "out of memory");
-    }
-    long q = 0;
-    for (int k = 0; k < n_res; k++)
-        for (int r = 0; r < res[k].R; r++)
-            if (isfinite(res[k].p[r])) p[q++] = res[k].p[r];
-    int st = m ? hntk_stats_holm(p, m, o->alpha, order, p + m, NULL) : HNTK_OK;
-    q = 0;
+    long corr_family;
+    int st = holm_family(o, res, n_res, offsetof(cfg_result, p), offsetof(cfg_result, p_holm), family);
+    if (!st)
+        st = holm_family(o, res, n_res, offsetof(cfg_result, corr_pv), offsetof(cfg_result, corr_pv_holm),
+                         &corr_family);
     for (int k = 0; k < n_res && !st; k++) {
         cfg_result *x = &res[k];
         long degree = (long)x->cfg.L * x->cfg.H;
         for (int r = 0; r < x->R; r++) {
-            if (isfinite(x->p[r])) x->p_holm[r] = p[m + q++];
             int all_zero = 1;
             for (size_t s = 0; s < (size_t)x->W * (size_t)x->N && all_zero; s++) all_zero = x->k[s * (size_t)x->R + r] == 0.0;
-            const double *ci = &x->slope_ci[2 * r];
-            if (r + 1 > degree) x->verdict[r] = all_zero ? V_EXACT_ZERO : V_NONZERO_ABOVE_DEGREE;
-            else if (!isfinite(x->p_holm[r]) || !isfinite(ci[0]) || ci[1] - ci[0] > o->decide_width)
-                x->verdict[r] = V_UNDECIDED;
-            else x->verdict[r] = x->p_holm[r] <= o->alpha ? V_DISAGREES : V_AGREES;
+            if (r + 1 > degree) {
+                x->verdict[r] = x->verdict_corr[r] = all_zero ? V_EXACT_ZERO : V_NONZERO_ABOVE_DEGREE;
+            } else {
+                x->verdict[r] = verdict_of(o, x->p_holm[r], &x->slope_ci[2 * r]);
+                x->verdict_corr[r] = verdict_of(o, x->corr_pv_holm[r], &x->corr_p_ci[2 * r]);
+            }
         }
     }
-    free(p);
-    free(order);
-    *family = m;
     return st;
 }
 
@@ -599,16 +670,22 @@ static void print_config(const thm1_opts *o, const cfg_result *res)
     }
     printf("  slopes of log median |K^(r)| vs log n, fit over n = %ld..%ld (bootstrap 95%%):\n", res->widths[W - F],
            res->widths[W - 1]);
-    printf("  %2s %5s  %-24s %-18s %-*s %-24s %-12s %s\n", "r", "pred", "median slope [95% CI]", "p (p Holm)",
-           6 * (W - 1) + 2, "local slopes", "rms slope [95% CI]", "KS (p)", "verdict (median)");
+    printf("  %2s %5s  %-24s %-18s %-*s %-24s %-16s %-17s %-24s %-18s %s\n", "r", "pred", "median slope [95% CI]",
+           "p (p Holm)", 6 * (W - 1) + 2, "local slopes", "rms slope [95% CI]", "KS (p)", "verdict (median)",
+           "corrected p [95% CI]", "p (p Holm)", "verdict (corrected)");
     for (int r = 0; r < R; r++) {
-        char med[64], rms[64], ks[32], pv[40], loc[6 * MAX_WIDTHS + 8] = "";
+        char med[64], rms[64], ks[32], pv[40], loc[6 * MAX_WIDTHS + 8] = "", corr[64], cpv[40];
         if (res->verdict[r] == V_EXACT_ZERO) {
             snprintf(med, sizeof med, "all samples exactly 0");
             snprintf(rms, sizeof rms, "-");
             snprintf(ks, sizeof ks, "-");
             snprintf(pv, sizeof pv, "-");
+            snprintf(corr, sizeof corr, "-");
+            snprintf(cpv, sizeof cpv, "-");
         } else {
+            snprintf(corr, sizeof corr, "%+.3f [%+.3f, %+.3f]", res->corr_p[r], res->corr_p_ci[2 * r],
+                     res->corr_p_ci[2 * r + 1]);
+            snprintf(cpv, sizeof cpv, "%.2g (%.2g)", res->corr_pv[r], res->corr_pv_holm[r]);
             snprintf(med, sizeof med, "%+.3f [%+.3f, %+.3f]", res->slope[r], res->slope_ci[2 * r],
                      res->slope_ci[2 * r + 1]);
             snprintf(rms, sizeof rms, "%+.3f [%+.3f, %+.3f]", res->rms_slope[r], res->rms_slope_ci[2 * r],
@@ -621,8 +698,9 @@ static void print_config(const thm1_opts *o, const cfg_result *res)
                 strcat(loc, one);
             }
         }
-        printf("  %2d %+5.0f  %-24s %-18s %-*s %-24s %-12s %s\n", r + 1, res->pred[r], med, pv, 6 * (W - 1) + 2, loc,
-               rms, ks, verdict_text(res->verdict[r]));
+        printf("  %2d %+5.0f  %-24s %-18s %-*s %-24s %-16s %-17s %-24s %-18s %s\n", r + 1, res->pred[r], med, pv,
+               6 * (W - 1) + 2, loc, rms, ks, verdict_text(res->verdict[r]), corr, cpv,
+               verdict_text(res->verdict_corr[r]));
     }
 }
 
@@ -667,10 +745,18 @@ static int write_group(hntk_h5 *f, const thm1_opts *o, const cfg_result *res)
         {"local_slope", "LR", "log(median_{w+1}/median_w) / log(n_{w+1}/n_w) (W-1 width pairs, R)"},
         {"ks", "R", "two-sample KS distance of n^{-predicted} K^(r) between the two widest widths (R)"},
         {"ks_pvalue", "R", "asymptotic p-value of `ks` (Stephens) (R)"},
+        {"corrected_exponent", "R", "p of the least-squares fit log median = a + p log n + b/n over every width (R)"},
+        {"corrected_exponent_ci", "R2", "bootstrap 95% percentile interval of `corrected_exponent` (R, 2)"},
+        {"corrected_exponent_stderr", "R", "standard deviation of the bootstrap values of `corrected_exponent` (R)"},
+        {"correction_b", "R", "b of that fit: the finite-width correction of log median (R)"},
+        {"corrected_pvalue", "R", "two-sided p-value of the Wald test corrected_exponent = predicted (R)"},
+        {"corrected_pvalue_holm", "R", "corrected_pvalue after Holm's correction over every tested row (R)"},
     };
     const double *data[] = {res->k, res->mean, res->mean_se, res->median, res->median_ci, res->rms, res->rms_ci,
                             res->quant, res->slope, res->slope_ci, res->slope_se, res->p, res->p_holm,
-                            res->rms_slope, res->rms_slope_ci, res->pred, res->local, res->ks, res->ks_p};
+                            res->rms_slope, res->rms_slope_ci, res->pred, res->local, res->ks, res->ks_p,
+                            res->corr_p, res->corr_p_ci, res->corr_p_se, res->corr_b, res->corr_pv,
+                            res->corr_pv_holm};
     for (size_t k = 0; k < sizeof DS / sizeof DS[0] && !st; k++) {
         long dims[3];
         int rank = (int)strlen(DS[k].shape);
@@ -691,6 +777,11 @@ static int write_group(hntk_h5 *f, const thm1_opts *o, const cfg_result *res)
                                      "verdict per order (R): agrees, disagrees (Holm rejects slope = predicted), "
                                      "undecided (slope_ci wider than `decide`), exact_zero (r > L*H), "
                                      "nonzero_above_degree (an error)");
+    if (!st) st = hntk_h5_attach_scale(f, path, 0, opath);
+    snprintf(path, sizeof path, "%s/verdict_corrected", g);
+    if (!st) st = hntk_h5_write_enum(f, path, 1, dR, res->verdict_corr, N_VERDICTS, VERDICT_NAMES, VERDICT_CODES,
+                                     "verdict per order (R) by the same rule from corrected_exponent, its interval "
+                                     "and corrected_pvalue_holm (undecided with fewer than 4 widths)");
     if (!st) st = hntk_h5_attach_scale(f, path, 0, opath);
     if (!st) st = hntk_h5_attr_long(f, g, "L", c->L);
     if (!st) st = hntk_h5_attr_long(f, g, "H", c->H);
@@ -890,14 +981,21 @@ static int export_from_file(const thm1_opts *o)
 typedef struct {
     hntk_worker *w;
     const double *X, *Z;
+    uint64_t key;
     double K[BATCH * HNTK_TAYLOR_MAX_ORDER];
     int what; /* 0: forward + backward of 1 input; 1: of the pair; 2: all R orders for the pair */
 } bench_ctx;
 
+/* Dense: the weights drawn once, outside the timing.  Lazy: a sample is its
+ * weights' queries, so every call draws (sample 0 again: same work). */
 static void bench_once(bench_ctx *b)
 {
-    if (b->what < 2) {
-        hntk_net_forward(b->w->net, b->what == 0 ? 1 : BATCH, b->X, b->Z, NULL);
+    long B = b->what == 0 ? 1 : BATCH;
+    if (b->w->lazy) {
+        if (b->what < 2) hntk_lazy_sample(b->w->lazy, b->key, 0, B, b->X, b->Z);
+        else hntk_taylor_kernels_lazy(b->w->lazy, b->w->taylor, b->key, 0, BATCH, b->X, b->Z, 1, b->K);
+    } else if (b->what < 2) {
+        hntk_net_forward(b->w->net, B, b->X, b->Z, NULL);
         hntk_net_backward(b->w->net);
     } else {
         hntk_taylor_kernels(b->w->net, b->w->taylor, BATCH, b->X, b->Z, 1, b->K);
@@ -924,19 +1022,21 @@ static int run_bench(const thm1_opts *o, const grid_data *d)
 {
     long n = o->widths.v[o->W - 1];
     printf("hyperntk thm1 --bench: cost of all R = %d orders K^(1..R)(u, u') for one pair (Taylor mode)\n"
-           "against one forward + backward pass of one input, f width n = %ld, g width m = %ld, 1 thread\n",
-           o->R, n, o->g_width);
+           "against one forward + backward pass of one input, f width n = %ld, g width m = %ld, 1 thread,\n"
+           "%s sampler\n",
+           o->R, n, o->g_width, opts_sampler_names[o->sampler]);
     printf("  %-8s %12s %12s %12s %9s %9s %8s\n", "config", "fwd+bwd(1)", "fwd+bwd(2)", "K^(1..R)", "ratio", "jets",
            "R + 2");
     for (int k = 0; k < o->n_cfg; k++) {
         const thm1_config *c = &o->cfg[k];
         hntk_hyper_arch a = config_arch(o, c, n);
-        hntk_pool_needs needs = {.batch = BATCH, .taylor_order = o->R};
+        hntk_pool_needs needs = {.batch = BATCH, .taylor_order = o->R, .lazy = o->sampler == SAMPLER_LAZY};
         hntk_pool *pool;
         int st = hntk_pool_alloc(&a, &needs, 1, (size_t)(o->run.budget_gib * 1073741824.0), &pool);
         if (st) return st;
-        bench_ctx b = {.w = hntk_pool_worker(pool, 0), .X = d->X, .Z = c->mlp ? d->Zm : d->Zh};
-        hntk_net_sample_weights(b.w->net, stream_key(o->run.seed, c, n), 0);
+        bench_ctx b = {.w = hntk_pool_worker(pool, 0), .X = d->X, .Z = c->mlp ? d->Zm : d->Zh,
+                       .key = stream_key(o->run.seed, c, n)};
+        if (b.w->net) hntk_net_sample_weights(b.w->net, b.key, 0);
         double t[3];
         for (b.what = 0; b.what < 3; b.what++) t[b.what] = bench_time(&b, o->bench_seconds);
         /* ratio: everything the pair needs (its forward/backward and the jets) over one
@@ -946,7 +1046,8 @@ static int run_bench(const thm1_opts *o, const grid_data *d)
         hntk_pool_free(pool);
     }
     printf("ratio = K^(1..R) / fwd+bwd(1) (target <= R + 2); jets = (K^(1..R) - fwd+bwd(2)) / fwd+bwd(1).\n"
-           "Weight sampling is excluded from every time.\n");
+           "%s\n", o->sampler == SAMPLER_LAZY ? "Lazy: every time includes drawing the answers (that is the sample)."
+                                               : "Weight sampling is excluded from every time.");
     return HNTK_OK;
 }
 
@@ -972,8 +1073,11 @@ int hntk_cmd_thm1(int argc, char **argv)
         make_inputs(&o, 0, data.X, data.Zh);
         make_inputs(&o, 1, data.X, data.Zm);
     }
-    for (int k = 0; k < o.n_cfg; k++)
+    for (int k = 0; k < o.n_cfg; k++) {
         if (config_samples(&o, &o.cfg[k]) > data.max_n) data.max_n = config_samples(&o, &o.cfg[k]);
+        hntk_hyper_arch widest = config_arch(&o, &o.cfg[k], o.widths.v[o.W - 1]);
+        if (!st) st = grid_validate_widest(&widest, o.sampler, "--widths");
+    }
     int code;
     if (o.bench) {
         if (!st) st = run_bench(&o, &data);

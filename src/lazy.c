@@ -307,12 +307,19 @@ static int query(hntk_lazy *lz, lazy_mat *M, int fwd, uint64_t seed, uint32_t sa
     if (can_grow) {
         double *r = Bas + *k * nq_dim;
         memcpy(r, q, sizeof(double) * (size_t)nq_dim);
-        for (int pass = 0; pass < 2; pass++) { /* twice-iterated classical Gram-Schmidt */
+        /* Classical Gram-Schmidt, repeated once when the first pass cancelled
+         * more than half of |q|^2 (the DGKS criterion: "twice is enough"); a
+         * wide layer's queries are nearly orthogonal to the few directions
+         * held, so most need one pass. */
+        rn = qn;
+        for (int pass = 0; pass < 2 && *k > 0; pass++) {
+            double before = rn;
             proj(Bas, *k, nq_dim, r, c2);
             expand(Bas, *k, nq_dim, -1.0, c2, r);
             for (long i = 0; i < *k; i++) c[i] += c2[i];
+            rn = sqrt(dot(r, r, nq_dim));
+            if (rn >= 0.70710678118654752440 * before) break; /* |r|^2 >= |before|^2 / 2 */
         }
-        rn = sqrt(dot(r, r, nq_dim));
     } else {
         /* Basis full: answerable only when q lies in its span (always when k = dimension). */
         proj(Bas, *k, nq_dim, q, c);

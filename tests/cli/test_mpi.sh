@@ -73,6 +73,10 @@ rm -f cmp.txt
 run thm1_single 0 2 "${t1args[@]}" && run thm1_np2 2 1 "${t1args[@]}" &&
   "$bin" compare thm1_single/t.h5 thm1_np2/t.h5 > cmp.txt 2>&1 && ok ||
   bad "thm1 under mpirun -np 2 differs from the single process: $(cat cmp.txt thm1_np2/err.txt 2> /dev/null)"
+t1lazy=("${t1args[@]}" --sampler lazy)
+run thm1_lazy_single 0 2 "${t1lazy[@]}" && run thm1_lazy_np2 2 1 "${t1lazy[@]}" &&
+  "$bin" compare thm1_lazy_single/t.h5 thm1_lazy_np2/t.h5 > cmp.txt 2>&1 && ok ||
+  bad "thm1 --sampler lazy under mpirun -np 2 differs from the single process: $(cat cmp.txt thm1_lazy_np2/err.txt 2> /dev/null)"
 for fig in fig1a fig1b; do
   run ${fig}_single 0 2 $fig --quick --out f.h5 && run ${fig}_np2 2 1 $fig --quick --out f.h5 &&
     "$bin" compare ${fig}_single/f.h5 ${fig}_np2/f.h5 > cmp.txt 2>&1 && ok ||

@@ -60,6 +60,8 @@ static const opt_spec SPECS[] = {
 static const opt_preset PRESETS[] = {
     {"default", "the paper's figure: f width 500, g widths 10 and 800", "thetas=41"},
     {"quick", "21 angles (widths and samples as the default): seconds", "thetas=21"},
+    {"wide", "results/fig1b_wide.h5: the default at f width 10^5 with the lazy sampler", "thetas=41 f-width=100000 "
+     "sampler=lazy"},
 };
 
 static const opt_command COMMAND = {

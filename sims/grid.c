@@ -92,10 +92,17 @@ int grid_cell_store(hntk_checkpoint *ck, long cell, const double *values, double
 
 /* ---------------------------------------------------------------- progress */
 
-double grid_sample_cost(const hntk_hyper_arch *a, long B)
+double grid_sample_cost(const hntk_hyper_arch *a, const hntk_pool_needs *needs)
 {
-    /* Drawing the weights (N_w normals) dominates; the passes add B flops per weight. */
-    return (double)hntk_param_count(a) * (4.0 + (double)B);
+    double B = (double)needs->batch;
+    if (!needs->lazy) /* drawing the weights (N_w normals) dominates; the passes add B flops per weight */
+        return (double)hntk_param_count(a) * (4.0 + B);
+    /* lazy: each of ~2B queries per layer (more with jets) draws and projects
+     * vectors of its layer's widths; nothing of size n^2 */
+    double widths = 0.0, queries = 2.0 * B * (1.0 + (double)needs->taylor_order / 2.0);
+    for (int l = 1; l <= a->f_depth; l++)
+        widths += (double)hntk_f_layer_width(a, l - 1) + (double)hntk_f_layer_width(a, l);
+    return widths * queries * (4.0 + B);
 }
 
 void grid_progress_init(grid_progress *p, const char *cmd, double total_cost)
@@ -191,7 +198,7 @@ static void describe_cell(const grid_spec *g, long c, grid_cell *cell)
 
 static double cell_cost(const grid_cell *cell)
 {
-    return grid_sample_cost(&cell->arch, cell->needs.batch) * (double)cell->samples;
+    return grid_sample_cost(&cell->arch, &cell->needs) * (double)cell->samples;
 }
 
 /* Compute one cell into `values`. */

@@ -94,8 +94,9 @@ void grid_progress_update(void *p, long done, long total); /* an hntk_mc_progres
 void grid_progress_end_cell(grid_progress *p);
 void grid_progress_end(grid_progress *p);
 
-/* Cost of one sample of an architecture (arbitrary units, for progress only). */
-double grid_sample_cost(const hntk_hyper_arch *a, long B);
+/* Cost of one sample of an architecture with the workers' needs (the batch,
+ * the sampler, the Taylor order), in arbitrary units, for progress only. */
+double grid_sample_cost(const hntk_hyper_arch *a, const hntk_pool_needs *needs);
 
 /* ---- the grid ---- */
 

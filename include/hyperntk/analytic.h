@@ -74,6 +74,48 @@ int hntk_limit_batch_zgram(const hntk_hyper_arch *a, hntk_variant v, long B, con
 int hntk_limit_batch(const hntk_hyper_arch *a, hntk_variant v, long B,
                      const double *X, const double *Z, double *theta_h, double *lambda_h);
 
+/* ---- cross-kernels: two input sets (docs/theory.md §3-§4) ----
+ *
+ * Every kernel of §3 between the inputs u_i = (X1_i, Z1_i), i < B1, and
+ * u'_j = (X2_j, Z2_j), j < B2, each a (B1, B2) row-major matrix; any output
+ * pointer may be NULL (not computed):
+ *   ntk     Theta^h(u_i, u'_j) = Theta^f Theta^g      (§3.4; the variant's backward factor, §3.5)
+ *   nngp    Lambda^H(u_i, u'_j)                      (§3.3)
+ *   f_ntk   Theta^f(x_i, x'_j)                       (§3.2)
+ *   f_nngp  S(x_i, x'_j) = Sigma^L(x_i, x'_j)        (§3.2: f's NNGP, the covariance of its outputs)
+ *   g_ntk   Theta^g(u_i, u'_j)                       (§3.4)
+ * g's input kernel: z.z'/z_dim, or with a->fourier_k > 0 the k -> infinity
+ * Fourier kernel exp(-|z - z'|^2/(2 s^2)) with unit diagonal (§4.1).  For the
+ * kernel of features actually drawn (§4.2) pass the features themselves,
+ * Phi = hntk_fourier_features(...) (B, k), as Z with z_dim = k and
+ * fourier_k = 0: Phi.Phi'/k is then g's input kernel, bit for bit
+ * hntk_fourier_feature_gram's.
+ *
+ * Each entry is the one-pair recursion of hntk_limit_hyper, the same bits:
+ * with X2 = X1 and Z2 = Z1 (B2 = B1), ntk and nngp equal hntk_limit_batch's bit
+ * for bit (and are then exactly symmetric; when X2 == X1 and Z2 == Z1 as
+ * pointers only the upper triangle is computed and mirrored).  The diagonal
+ * recursions k(u,u) are computed once per input, not per pair; the dot products
+ * of a row are vectorized across the row (each one summed in input order);
+ * OpenMP over rows: the result does not depend on the thread count.
+ * Allocates (B1 + B2)(x_dim + z_dim + 2 H + 2 L) doubles once per call, never
+ * per row or pair.  Validation as hntk_limit_batch (depths 1..HNTK_MAX_DEPTH,
+ * dimensions, Fourier scale), B1, B2 >= 1; non-finite inputs are refused
+ * (HNTK_EINVAL naming the array, the row and the column). */
+typedef struct {
+    double *ntk, *nngp, *f_ntk, *f_nngp, *g_ntk; /* (B1, B2) each, or NULL */
+} hntk_cross_out;
+
+int hntk_limit_cross(const hntk_hyper_arch *a, hntk_variant v, long B1, const double *X1, const double *Z1, long B2,
+                     const double *X2, const double *Z2, const hntk_cross_out *out);
+
+/* The reference of hntk_limit_cross for tests and the bench: the plain loop over
+ * pairs, each entry by hntk_limit_hyper from its own dot products (no
+ * precomputed diagonals, no vectorization, one thread).  The same arguments and
+ * the same bits. */
+int hntk_limit_cross_naive(const hntk_hyper_arch *a, hntk_variant v, long B1, const double *X1, const double *Z1,
+                           long B2, const double *X2, const double *Z2, const hntk_cross_out *out);
+
 #ifdef __cplusplus
 }
 #endif

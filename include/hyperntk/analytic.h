@@ -39,12 +39,13 @@ typedef struct {
     double theta_h;    /* Theta^h = Theta^f * Theta^g */
 } hntk_limit;
 
-/* f alone (depth L >= 1) from the input triple Sigma^1 = x.x'/n_0:
- * S triple (Sigma^L) and Theta^f (off-diagonal entry). */
+/* f alone (depth 1 <= L <= HNTK_MAX_DEPTH; NaN outside) from the input triple
+ * Sigma^1 = x.x'/n_0: S triple (Sigma^L) and Theta^f (off-diagonal entry). */
 void hntk_limit_f(int L, hntk_cov sigma1, hntk_cov *S, double *theta_f);
 
-/* Full hypernetwork limit for depths L, H from the x-triple (x.x'/n_0) and the
- * z-triple Shat^0 (z.z'/m_0, or the Fourier-feature kernel). */
+/* Full hypernetwork limit for depths L, H (1..HNTK_MAX_DEPTH; NaN outside) from
+ * the x-triple (x.x'/n_0) and the z-triple Shat^0 (z.z'/m_0, or the
+ * Fourier-feature kernel). */
 void hntk_limit_hyper(int L, int H, hntk_cov x_cov, hntk_cov z_cov, hntk_variant v, hntk_limit *out);
 
 /* Limit of the Fourier-feature input kernel (unit diagonal): exp(-|z-z'|^2/(2 s^2)). */
@@ -70,7 +71,9 @@ int hntk_limit_batch_zgram(const hntk_hyper_arch *a, hntk_variant v, long B, con
                            double *theta_h, double *lambda_h);
 
 /* B x B matrices Theta^h and Lambda^H (either may be NULL) for a batch of inputs
- * X (B, x_dim), Z (B, z_dim), with the architecture's depths and Fourier option. */
+ * X (B, x_dim), Z (B, z_dim), with the architecture's depths and Fourier option:
+ * hntk_limit_cross of the batch with itself (upper triangle mirrored, exactly
+ * symmetric; OpenMP over rows; non-finite inputs refused). */
 int hntk_limit_batch(const hntk_hyper_arch *a, hntk_variant v, long B,
                      const double *X, const double *Z, double *theta_h, double *lambda_h);
 

@@ -21,7 +21,8 @@ Usage: torch_peer.py --hyperntk PATH [--work DIR] [--check-only] [--samples N]
                      [--threads T] [--fig1b-check]
 Exit status: 0 when every check passes (timings are reported, never asserted),
 1 when a check fails, 2 on bad usage.
-Needs python3-torch, python3-h5py and python3-numpy (Debian).
+Needs python3-torch, python3-h5py and python3-numpy (Debian).  The files are read with the
+project's Python package (python/hyperntk, hyperntk.load), found beside this script.
 """
 
 import argparse
@@ -31,9 +32,11 @@ import subprocess
 import sys
 import time
 
-import h5py
 import numpy as np
 import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+import hyperntk as hyperntk_py  # noqa: E402  (hyperntk_py.load: the dumped weights, inputs and kernels)
 
 TOLERANCE = 1e-10
 SQRT2 = math.sqrt(2.0)
@@ -169,18 +172,18 @@ def check(hyperntk, work, name, cfg):
     if cfg.get("fourier"):
         cmd += ["--fourier", str(cfg["fourier"]), "--fourier-scale", "0.7"]
     run(cmd)
-    with h5py.File(dump, "r") as f:
-        arch = Arch.from_dump(f.attrs)
-        weights = [torch.from_numpy(np.array(f["W%d" % l])) for l in range(1, arch.L + 1)]
-        X = torch.from_numpy(np.array(f["x"]))
-        Z = torch.from_numpy(np.array(f["z"]))
-        h_ours = np.array(f["h"])
-        K_ours = np.array(f["ntk"])
-        freqs = phases = None
-        if arch.m[0] != int(f.attrs["z_dim"]) or int(f.attrs["fourier"]) > 0:
-            freqs = torch.from_numpy(np.array(f["fourier_freqs"]))
-            phases = torch.from_numpy(np.array(f["fourier_phases"]))
-        sample = int(f.attrs["sample"])
+    f = hyperntk_py.load(dump)
+    arch = Arch.from_dump(f.attrs)
+    weights = [torch.from_numpy(f["/W%d" % l]) for l in range(1, arch.L + 1)]
+    X = torch.from_numpy(f["/x"])
+    Z = torch.from_numpy(f["/z"])
+    h_ours = f["/h"]
+    K_ours = f["/ntk"]
+    freqs = phases = None
+    if arch.m[0] != int(f.attrs["z_dim"]) or int(f.attrs["fourier"]) > 0:
+        freqs = torch.from_numpy(f["/fourier_freqs"])
+        phases = torch.from_numpy(f["/fourier_phases"])
+    sample = int(f.attrs["sample"])
     for l, W in enumerate(weights, start=1):
         assert W.shape == (arch.n[l], arch.n[l - 1]), "W%d has shape %s" % (l, tuple(W.shape))
     A0 = g_inputs(Z, freqs, phases)
@@ -233,9 +236,9 @@ def time_torch(inputs, samples, threads, method):
     Welford mean/variance of K^h and of h h^T.  Seconds."""
     torch.set_num_threads(threads)
     arch = Arch(3, 500, 2, 2, 800, 2)
-    with h5py.File(inputs, "r") as f:
-        X = torch.from_numpy(np.array(f["x"]))
-        Z = torch.from_numpy(np.array(f["z"]))
+    f = hyperntk_py.load(inputs)
+    X = torch.from_numpy(f["/x"])
+    Z = torch.from_numpy(f["/z"])
     B = X.shape[0]
     gen = torch.Generator().manual_seed(1)
     mean = torch.zeros(2, B, B, dtype=torch.float64)
@@ -275,7 +278,9 @@ def main():
     os.makedirs(args.work, exist_ok=True)
     hyperntk = os.path.abspath(args.hyperntk)
 
-    print("torch_peer: PyTorch %s, numpy %s, h5py %s" % (torch.__version__, np.__version__, h5py.__version__))
+    import h5py
+    print("torch_peer: PyTorch %s, numpy %s, h5py %s (files read by hyperntk.load)"
+          % (torch.__version__, np.__version__, h5py.__version__))
     print("[check] hyperntk's h and K^h against PyTorch's (float64): K^h = J J^T from the explicit Jacobian\n"
           "  J = dh/dw, and K^h by the factorization written in PyTorch; max |difference| / max |entry|,\n"
           "  tolerance %.0e" % TOLERANCE)

@@ -18,6 +18,11 @@
  *            plus backward pass (the metric of `hyperntk thm1 --bench`).
  *   lazy     samples per second of the lazy sampler (lazy.h) against the dense
  *            network at f width 4096, and its time per sample at n = 10^4..10^6.
+ *   analytic (only with --only analytic) the infinite-width kernels Theta^h and
+ *            Lambda^H between two sets of 10^4 inputs (10^8 pairs; quick:
+ *            10^3 x 10^3) by hntk_limit_cross on T threads, against the plain
+ *            per-pair loop (hntk_limit_cross_naive, 1 thread) on a subset of
+ *            rows, per pair; the same bits checked.
  *   memory   peak resident memory (getrusage ru_maxrss) of the widest
  *            configuration against its weights plus activations (hntk_net_bytes).
  *            Measured first, before any other section touches memory, since
@@ -53,9 +58,10 @@ static const char *CMD = "bench";
 
 #define BENCH_PI 3.14159265358979323846
 
-enum { SEC_GRAM = 1, SEC_SAMPLER = 2, SEC_MC = 4, SEC_TAYLOR = 8, SEC_MEMORY = 16, SEC_LAZY = 32, SEC_ALL = 63 };
-static const char *const SECTION_NAMES[] = {"gram", "sampler", "mc", "taylor", "memory", "lazy"};
-enum { N_SECTIONS = 6 };
+enum { SEC_GRAM = 1, SEC_SAMPLER = 2, SEC_MC = 4, SEC_TAYLOR = 8, SEC_MEMORY = 16, SEC_LAZY = 32, SEC_ANALYTIC = 64,
+       SEC_ALL = 127 };
+static const char *const SECTION_NAMES[] = {"gram", "sampler", "mc", "taylor", "memory", "lazy", "analytic"};
+enum { N_SECTIONS = 7 };
 
 static const char *const SIMD_NAMES[] = {"none", "avx2", "avx512", NULL};
 
@@ -106,7 +112,8 @@ static const char *verdict_word(int v) { return v > 0 ? "met" : v == 0 ? "MISSED
 #define F(field) offsetof(bench_opts, field)
 static const opt_spec SPECS[] = {
     {"only", "LIST", OPT_STRING, F(only), 0, 0, "gram,sampler,mc,taylor,memory,lazy",
-     "sections, comma list of gram, sampler, mc, taylor, memory, lazy", 0},
+     "sections, comma list of gram, sampler, mc, taylor, memory, lazy, analytic\n"
+     "(analytic, 10^8 pairs, runs only when named)", 0},
     {"seconds", "T", OPT_DOUBLE, F(seconds), 0.001, 60, NULL, "minimum time of one measurement", 0},
     {"batches", "LIST", OPT_LIST, F(batches), 1, 4096, "1,16,128", "gram: inputs B", 0},
     {"widths", "LIST", OPT_LIST, F(widths), 1, 16384, "512,2048,4096", "gram: f widths n", 0},
@@ -146,7 +153,7 @@ static int parse_sections(const char *text, unsigned *sections)
     char copy[256];
     if (strlen(text) >= sizeof copy)
         return cli_usage_error(CMD, "--only: '%.40s...' is too long: accepted a comma list of gram, sampler, mc, "
-                                    "taylor, memory, lazy", text);
+                                    "taylor, memory, lazy, analytic", text);
     strcpy(copy, text);
     *sections = 0;
     char *save = NULL;
@@ -154,12 +161,12 @@ static int parse_sections(const char *text, unsigned *sections)
         int k;
         for (k = 0; k < N_SECTIONS && strcmp(tok, SECTION_NAMES[k]); k++) continue;
         if (k == N_SECTIONS)
-            return cli_usage_error(CMD, "--only: '%s' is not one of gram, sampler, mc, taylor, memory, lazy", tok);
+            return cli_usage_error(CMD, "--only: '%s' is not one of gram, sampler, mc, taylor, memory, lazy, analytic", tok);
         *sections |= 1u << k;
     }
     if (!*sections)
         return cli_usage_error(CMD, "--only: '%s' names no section: accepted a comma list of gram, sampler, mc, "
-                                    "taylor, memory, lazy", text);
+                                    "taylor, memory, lazy, analytic", text);
     return 0;
 }
 
@@ -878,6 +885,79 @@ static int bench_lazy(const bench_opts *o)
     return HNTK_OK;
 }
 
+/* ------------------------------------------------------------------ analytic */
+
+typedef struct {
+    const hntk_hyper_arch *a;
+    long B1, B2;
+    const double *X1, *Z1, *X2, *Z2;
+    hntk_cross_out out;
+    int naive;
+} cross_case;
+
+static void run_cross(void *data)
+{
+    cross_case *c = data;
+    if (c->naive)
+        hntk_limit_cross_naive(c->a, HNTK_VARIANT_PAPER, c->B1, c->X1, c->Z1, c->B2, c->X2, c->Z2, &c->out);
+    else
+        hntk_limit_cross(c->a, HNTK_VARIANT_PAPER, c->B1, c->X1, c->Z1, c->B2, c->X2, c->Z2, &c->out);
+}
+
+static int bench_analytic(const bench_opts *o)
+{
+    const long B = o->quick ? 1000 : 10000, XD = 16, ZD = 4, sub = o->quick ? 8 : 40, block = 500;
+    hntk_hyper_arch a = {.f_depth = 3, .x_dim = XD, .g_depth = 2, .z_dim = ZD};
+    double *X1 = malloc(sizeof(double) * (size_t)(B * XD)), *Z1 = malloc(sizeof(double) * (size_t)(B * ZD));
+    double *X2 = malloc(sizeof(double) * (size_t)(B * XD)), *Z2 = malloc(sizeof(double) * (size_t)(B * ZD));
+    double *K = malloc(sizeof(double) * (size_t)(2 * block * B)), *R = malloc(sizeof(double) * (size_t)(2 * sub * B));
+    if (!X1 || !Z1 || !X2 || !Z2 || !K || !R) {
+        free(X1), free(Z1), free(X2), free(Z2), free(K), free(R);
+        return hntk_fail(HNTK_ENOMEM, "bench analytic: cannot allocate %ld inputs and the kernels", 2 * B);
+    }
+    hntk_random_directions(21, HNTK_TENSOR_BENCH, X1, (size_t)B, (size_t)XD);
+    hntk_random_directions(22, HNTK_TENSOR_BENCH, Z1, (size_t)B, (size_t)ZD);
+    hntk_random_directions(23, HNTK_TENSOR_BENCH, X2, (size_t)B, (size_t)XD);
+    hntk_random_directions(24, HNTK_TENSOR_BENCH, Z2, (size_t)B, (size_t)ZD);
+    /* the reference and the cross-kernel on the first `sub` rows, 1 thread */
+    set_threads(1);
+    cross_case naive = {&a, sub, B, X1, Z1, X2, Z2, {.ntk = R, .nngp = R + sub * B}, 1};
+    cross_case one = {&a, sub, B, X1, Z1, X2, Z2, {.ntk = K, .nngp = K + sub * B}, 0};
+    double t_naive = time_best(run_cross, &naive, o->seconds, 2), t_one = time_best(run_cross, &one, o->seconds, 3);
+    int same = !memcmp(R, K, sizeof(double) * (size_t)(2 * sub * B));
+    /* all B x B pairs on T threads, `block` rows at a time (2 kernels of block x B in memory) */
+    set_threads(o->threads);
+    double t0 = cli_now();
+    int st = HNTK_OK;
+    for (long r0 = 0; r0 < B && !st; r0 += block) {
+        long rows = B - r0 < block ? B - r0 : block;
+        hntk_cross_out out = {.ntk = K, .nngp = K + rows * B};
+        st = hntk_limit_cross(&a, HNTK_VARIANT_PAPER, rows, X1 + r0 * XD, Z1 + r0 * ZD, B, X2, Z2, &out);
+    }
+    double t_all = cli_now() - t0;
+    set_threads(max_threads());
+    double pairs = (double)B * (double)B, sub_pairs = (double)sub * (double)B;
+    double pp_naive = t_naive / sub_pairs, pp_one = t_one / sub_pairs, pp_all = t_all / pairs;
+    printf("\n[analytic] Theta^h and Lambda^H between two sets of %ld inputs (%.0e pairs), L = 3, H = 2,\n"
+           "  x_dim = %ld, z_dim = %ld: hntk_limit_cross (diagonal recursions once per input, V and D from one\n"
+           "  angle, dot products vectorized across a row, OpenMP over rows) against the plain per-pair loop\n"
+           "  (hntk_limit_cross_naive: hntk_limit_hyper per pair, 1 thread) on the first %ld rows (%.0e pairs)\n",
+           B, pairs, XD, ZD, sub, sub_pairs);
+    printf("  reference, naive loop, 1 thread: %8.1f ns per pair (%.3f s for %ld x %ld)\n", 1e9 * pp_naive, t_naive,
+           sub, B);
+    printf("  hntk_limit_cross, 1 thread:      %8.1f ns per pair  %.2fx the reference  (same bits: %s)\n", 1e9 * pp_one,
+           pp_naive / pp_one, same ? "yes" : "NO");
+    printf("  hntk_limit_cross, %d threads:     %8.1f ns per pair  %.2fx the reference  %ld x %ld pairs in %.2f s "
+           "(%.2fx 1 thread)\n", o->threads, 1e9 * pp_all, pp_naive / pp_all, B, B, t_all, pp_one / pp_all);
+    char what[96];
+    snprintf(what, sizeof what, "analytic %ld x %ld: naive 1 thr / cross %d thr", B, B, o->threads);
+    add_summary(what, pp_naive / pp_all, "-", -1);
+    add_summary("analytic: naive / cross, both 1 thread", pp_naive / pp_one, "-", -1);
+    free(X1), free(Z1), free(X2), free(Z2), free(K), free(R);
+    if (!st && !same) st = hntk_fail(HNTK_EINVAL, "bench analytic: hntk_limit_cross differs from the naive loop");
+    return st;
+}
+
 /* ------------------------------------------------------------------ 5. memory */
 
 typedef struct {
@@ -961,6 +1041,7 @@ int hntk_cmd_bench(int argc, char **argv)
     if (!st && (o.sections & SEC_MC)) st = bench_mc(&o);
     if (!st && (o.sections & SEC_TAYLOR)) st = bench_taylor(&o);
     if (!st && (o.sections & SEC_LAZY)) st = bench_lazy(&o);
+    if (!st && (o.sections & SEC_ANALYTIC)) st = bench_analytic(&o);
     if (!st && mem.done) print_memory(&mem);
 
     if (!st) {

@@ -7,6 +7,7 @@
 #include "hyperntk/hyperntk.h"
 
 int hntk_cmd_kernel(int argc, char **argv);
+int hntk_cmd_analytic(int argc, char **argv);
 int hntk_cmd_inputs(int argc, char **argv);
 int hntk_cmd_export(int argc, char **argv);
 int hntk_cmd_compare(int argc, char **argv);

@@ -165,32 +165,14 @@ typedef struct {
 
 enum { FNTK_STATS = 4 }; /* diag mean and off-diag RMS of K^f(x_0,x_0), then of K^f(x_0,x_1) */
 
-/* One initialization: [K^h (B,B) | NNGP (B,B) | c.c' (B,B) | K^f stats (4, with --fntk)]. */
+/* One initialization: [K^h (B,B) | NNGP (B,B) | c.c' (B,B) (hntk_empirical_sample) | K^f stats (4, with --fntk)]. */
 static int kernel_sample(void *ctx, long sample, double *out)
 {
     hntk_worker *w = ctx;
     const kernel_job *j = w->job;
     long B = j->B;
-    if (w->lazy) {
-        int st = hntk_lazy_sample_ntk_gram(w->lazy, j->seed, (uint32_t)sample, B, j->X, j->Z, out);
-        if (st) return st;
-        hntk_lazy_nngp_gram(w->lazy, out + B * B);
-        /* the g-part c(u_i).c(u_j), c = dh/dv (B, P) */
-        const double *c = hntk_lazy_dh_dv(w->lazy);
-        long P = hntk_f_out_dim(&j->arch);
-        double *G = out + 2 * B * B;
-        for (long p = 0; p < B; p++)
-            for (long q = p; q < B; q++) {
-                double acc = 0.0;
-                for (long i = 0; i < P; i++) acc += c[p * P + i] * c[q * P + i];
-                G[p * B + q] = G[q * B + p] = acc;
-            }
-        return HNTK_OK;
-    }
-    int st = hntk_net_sample_ntk_gram(w->net, j->seed, (uint32_t)sample, B, j->X, j->Z, out);
+    int st = hntk_empirical_sample(w, j->seed, (uint32_t)sample, B, j->X, j->Z, out);
     if (st) return st;
-    hntk_net_nngp_gram(w->net, out + B * B);
-    hntk_net_g_gram(w->net, out + 2 * B * B);
     if (j->fntk) {
         double *f = out + 3 * B * B;
         hntk_net_fntk_stats(w->net, w->fntk, 0, 0, &f[0], &f[1]);

@@ -10,6 +10,7 @@ static const struct {
     const char *summary;
 } commands[] = {
     {"kernel", hntk_cmd_kernel, "empirical vs analytic hyperkernel and NNGP on given inputs"},
+    {"analytic", hntk_cmd_analytic, "infinite-width kernels between two input sets (Theta^h, Lambda^H, Theta^f, S, Theta^g)"},
     {"inputs", hntk_cmd_inputs, "write an inputs file (random or the Figure 1(b) circle)"},
     {"export", hntk_cmd_export, "print datasets or attributes of a result file as columns (gnuplot)"},
     {"compare", hntk_cmd_compare, "are two result files the same (bit for bit, or within --rtol/--atol)?"},

@@ -39,12 +39,13 @@ typedef struct {
     double theta_h;    /* Theta^h = Theta^f * Theta^g */
 } hntk_limit;
 
-/* f alone (depth L >= 1) from the input triple Sigma^1 = x.x'/n_0:
- * S triple (Sigma^L) and Theta^f (off-diagonal entry). */
+/* f alone (depth 1 <= L <= HNTK_MAX_DEPTH; NaN outside) from the input triple
+ * Sigma^1 = x.x'/n_0: S triple (Sigma^L) and Theta^f (off-diagonal entry). */
 void hntk_limit_f(int L, hntk_cov sigma1, hntk_cov *S, double *theta_f);
 
-/* Full hypernetwork limit for depths L, H from the x-triple (x.x'/n_0) and the
- * z-triple Shat^0 (z.z'/m_0, or the Fourier-feature kernel). */
+/* Full hypernetwork limit for depths L, H (1..HNTK_MAX_DEPTH; NaN outside) from
+ * the x-triple (x.x'/n_0) and the z-triple Shat^0 (z.z'/m_0, or the
+ * Fourier-feature kernel). */
 void hntk_limit_hyper(int L, int H, hntk_cov x_cov, hntk_cov z_cov, hntk_variant v, hntk_limit *out);
 
 /* Limit of the Fourier-feature input kernel (unit diagonal): exp(-|z-z'|^2/(2 s^2)). */
@@ -70,9 +71,53 @@ int hntk_limit_batch_zgram(const hntk_hyper_arch *a, hntk_variant v, long B, con
                            double *theta_h, double *lambda_h);
 
 /* B x B matrices Theta^h and Lambda^H (either may be NULL) for a batch of inputs
- * X (B, x_dim), Z (B, z_dim), with the architecture's depths and Fourier option. */
+ * X (B, x_dim), Z (B, z_dim), with the architecture's depths and Fourier option:
+ * hntk_limit_cross of the batch with itself (upper triangle mirrored, exactly
+ * symmetric; OpenMP over rows; non-finite inputs refused). */
 int hntk_limit_batch(const hntk_hyper_arch *a, hntk_variant v, long B,
                      const double *X, const double *Z, double *theta_h, double *lambda_h);
+
+/* ---- cross-kernels: two input sets (docs/theory.md §3-§4) ----
+ *
+ * Every kernel of §3 between the inputs u_i = (X1_i, Z1_i), i < B1, and
+ * u'_j = (X2_j, Z2_j), j < B2, each a (B1, B2) row-major matrix; any output
+ * pointer may be NULL (not computed):
+ *   ntk     Theta^h(u_i, u'_j) = Theta^f Theta^g      (§3.4; the variant's backward factor, §3.5)
+ *   nngp    Lambda^H(u_i, u'_j)                      (§3.3)
+ *   f_ntk   Theta^f(x_i, x'_j)                       (§3.2)
+ *   f_nngp  S(x_i, x'_j) = Sigma^L(x_i, x'_j)        (§3.2: f's NNGP, the covariance of its outputs)
+ *   g_ntk   Theta^g(u_i, u'_j)                       (§3.4)
+ * g's input kernel: z.z'/z_dim, or with a->fourier_k > 0 the k -> infinity
+ * Fourier kernel exp(-|z - z'|^2/(2 s^2)) with unit diagonal (§4.1).  For the
+ * kernel of features actually drawn (§4.2) pass the features themselves,
+ * Phi = hntk_fourier_features(...) (B, k), as Z with z_dim = k and
+ * fourier_k = 0: Phi.Phi'/k is then g's input kernel, bit for bit
+ * hntk_fourier_feature_gram's.
+ *
+ * Each entry is the one-pair recursion of hntk_limit_hyper, the same bits:
+ * with X2 = X1 and Z2 = Z1 (B2 = B1), ntk and nngp equal hntk_limit_batch's bit
+ * for bit (and are then exactly symmetric; when X2 == X1 and Z2 == Z1 as
+ * pointers only the upper triangle is computed and mirrored).  The diagonal
+ * recursions k(u,u) are computed once per input, not per pair; the dot products
+ * of a row are vectorized across the row (each one summed in input order);
+ * OpenMP over rows: the result does not depend on the thread count.
+ * Allocates (B1 + B2)(x_dim + z_dim + 2 H + 2 L) doubles once per call, never
+ * per row or pair.  Validation as hntk_limit_batch (depths 1..HNTK_MAX_DEPTH,
+ * dimensions, Fourier scale), B1, B2 >= 1; non-finite inputs are refused
+ * (HNTK_EINVAL naming the array, the row and the column). */
+typedef struct {
+    double *ntk, *nngp, *f_ntk, *f_nngp, *g_ntk; /* (B1, B2) each, or NULL */
+} hntk_cross_out;
+
+int hntk_limit_cross(const hntk_hyper_arch *a, hntk_variant v, long B1, const double *X1, const double *Z1, long B2,
+                     const double *X2, const double *Z2, const hntk_cross_out *out);
+
+/* The reference of hntk_limit_cross for tests and the bench: the plain loop over
+ * pairs, each entry by hntk_limit_hyper from its own dot products (no
+ * precomputed diagonals, no vectorization, one thread).  The same arguments and
+ * the same bits. */
+int hntk_limit_cross_naive(const hntk_hyper_arch *a, hntk_variant v, long B1, const double *X1, const double *Z1,
+                           long B2, const double *X2, const double *Z2, const hntk_cross_out *out);
 
 #ifdef __cplusplus
 }

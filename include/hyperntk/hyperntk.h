@@ -5,6 +5,7 @@
 #include "hyperntk/analytic.h"
 #include "hyperntk/arch.h"
 #include "hyperntk/checkpoint.h"
+#include "hyperntk/empirical.h"
 #include "hyperntk/error.h"
 #include "hyperntk/h5io.h"
 #include "hyperntk/lazy.h"

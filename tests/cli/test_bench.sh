@@ -53,6 +53,13 @@ grep -Eq "n = 10\^6 / n = 10\^4: [0-9.]+x .*target <= 130 +(met|MISSED)" out.txt
 "$bin" bench --quick --only taylor > only.txt 2>&1 && ok || bad "bench --only taylor failed: $(cat only.txt)"
 grep -q "^\[taylor\]" only.txt && ! grep -q "^\[gram\]" only.txt && ok || bad "--only taylor ran other sections"
 
+# the analytic section runs only when named: cross-kernels against the naive loop, the same bits
+! grep -q "^\[analytic\]" out.txt && ok || bad "the default sections include analytic"
+"$bin" bench --quick --only analytic > an.txt 2>&1 && ok || bad "bench --only analytic failed: $(cat an.txt)"
+grep -Eq "reference, naive loop, 1 thread: +[0-9.]+ ns per pair" an.txt && grep -q "(same bits: yes)" an.txt &&
+  grep -Eq "hntk_limit_cross, 2 threads: +[0-9.]+ ns per pair +[0-9.]+x the reference +1000 x 1000 pairs" an.txt && ok ||
+  bad "bench --only analytic rows: $(cat an.txt)"
+
 # errors name the bad value and what is accepted
 "$bin" bench --only frob > e.txt 2>&1
 [ $? -eq 2 ] && grep -q "'frob' is not one of gram, sampler, mc, taylor, memory, lazy" e.txt && ok || bad "--only frob: $(cat e.txt)"

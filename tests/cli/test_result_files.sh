@@ -34,6 +34,14 @@ PY
 "$python" "$checker" missing.h5 > out.txt 2>&1
 [ $? -eq 2 ] && grep -q "missing.h5: cannot read" out.txt && ok || bad "checker on a missing file: $(cat out.txt)"
 
+# ---- files the program writes now: hyperntk analytic (one and two input sets, fixed features) ----
+"$bin" inputs --out in1.h5 --count 3 > /dev/null && "$bin" inputs --out in2.h5 --count 4 --seed 2 > /dev/null &&
+  "$bin" analytic --inputs in1.h5 --out an1.h5 > /dev/null &&
+  "$bin" analytic --inputs in1.h5 --inputs2 in2.h5 --out an2.h5 --fourier 5 --fourier-draw fixed > /dev/null && ok ||
+  bad "hyperntk analytic could not write its files"
+"$python" "$checker" an1.h5 an2.h5 > out.txt 2>&1 && grep -q "all .* datasets in 2 result files have a description" out.txt &&
+  ok || bad "hyperntk analytic wrote a dataset without a description: $(cat out.txt)"
+
 # ---- the committed results ----
 "$python" "$checker" > out.txt 2>&1
 code=$?

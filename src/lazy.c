@@ -60,6 +60,7 @@ struct hntk_lazy {
     double *Yv;                       /* (B, P) = v */
     double *gpre, *gact, *h;
     double *dg, *da;
+    double *gram_e, *gram_q; /* (B, B) scratch of hntk_lazy_ntk_gram */
     double *coef; /* (max_rank + 2): projection coefficients */
     double *coef2;
 };
@@ -113,7 +114,7 @@ static double slab_doubles(const hntk_lazy *lz, long B)
     for (int l = 1; l <= lz->L; l++) d += (double)B * (double)lz->n[l]; /* E */
     d += (double)B * (double)lz->P;                                      /* v */
     d += (double)B * (double)(lz->g.pre_len + lz->g.act_len + 1);
-    d += 2.0 * (double)lz->g.m_max + 2.0 * (double)(max_rank(lz, B) + 2);
+    d += 2.0 * (double)lz->g.m_max + 2.0 * (double)(max_rank(lz, B) + 2) + 2.0 * (double)B * (double)B;
     return d;
 }
 
@@ -140,6 +141,8 @@ static void carve_slab(hntk_lazy *lz)
     lz->h = p; p += B;
     lz->dg = p; p += lz->g.m_max;
     lz->da = p; p += lz->g.m_max;
+    lz->gram_e = p; p += B * B;
+    lz->gram_q = p; p += B * B;
     lz->coef = p; p += max_rank(lz, B) + 2;
     lz->coef2 = p; p += max_rank(lz, B) + 2;
 }
@@ -260,6 +263,20 @@ static double dot(const double *a, const double *b, long n)
     }
     for (; i < n; i++) s0 += a[i] * b[i];
     return (s0 + s1) + (s2 + s3);
+}
+
+/* G (B x B, upper triangle i <= j) = X X^T for the rows of X (B, n), in one
+ * pass over X: blocks of GRAM_BLOCK entries stay in cache while every pair
+ * is summed over them (fixed order: the same bits on every thread). */
+enum { GRAM_BLOCK = 512 };
+static void gram_upper(const double *X, long B, long n, double *G)
+{
+    for (long i = 0; i < B * B; i++) G[i] = 0.0;
+    for (long c0 = 0; c0 < n; c0 += GRAM_BLOCK) {
+        long len = n - c0 < GRAM_BLOCK ? n - c0 : GRAM_BLOCK;
+        for (long i = 0; i < B; i++)
+            for (long j = i; j < B; j++) G[i * B + j] += dot(X + i * n + c0, X + j * n + c0, len);
+    }
 }
 
 /* c (k) = Bas (k x n) x;   y (n) += alpha Bas^T c. */
@@ -447,16 +464,15 @@ void hntk_lazy_ntk_gram(const hntk_lazy *lz, double *K)
 {
     long B = lz->B;
     int L = lz->L;
+    double *ge = lz->gram_e, *gq = lz->gram_q;
     /* K = sum_l (E^l E^l^T) o (Q^{l-1} Q^{l-1}^T) / n_{l-1} */
     for (long i = 0; i < B * B; i++) K[i] = 0.0;
     for (int l = 1; l <= L; l++) {
         long nl = lz->n[l], np = lz->n[l - 1];
+        gram_upper(lz->E[l], B, nl, ge);
+        gram_upper(lz->Q[l - 1], B, np, gq);
         for (long i = 0; i < B; i++)
-            for (long j = i; j < B; j++) {
-                double ee = dot(lz->E[l] + i * nl, lz->E[l] + j * nl, nl);
-                double qq = dot(lz->Q[l - 1] + i * np, lz->Q[l - 1] + j * np, np) / (double)np;
-                K[i * B + j] += ee * qq;
-            }
+            for (long j = i; j < B; j++) K[i * B + j] += ge[i * B + j] * (gq[i * B + j] / (double)np);
     }
     for (long i = 0; i < B; i++)
         for (long j = 0; j < i; j++) K[i * B + j] = K[j * B + i];

@@ -7,6 +7,7 @@
 #include "hyperntk/checkpoint.h"
 #include "hyperntk/empirical.h"
 #include "hyperntk/error.h"
+#include "hyperntk/finite.h"
 #include "hyperntk/gridfit.h"
 #include "hyperntk/h5io.h"
 #include "hyperntk/lazy.h"

@@ -242,7 +242,9 @@ static int cell_values(const grid_cell *cell, const hntk_stats_moments *acc, con
     double *sv = values + PER * B, *zs = sv + NSC;
     for (long i = 0; i < N; i++)
         for (long b = 0; b < B; b++) zs[i * B + b] = samples[i * B + b] * d->inv_sd[b];
-    double *col = malloc(sizeof(double) * (size_t)N), *scratch = malloc(sizeof(double) * (size_t)(2 * N));
+    long ns = 2 * N > CELL_BOOT ? 2 * N : CELL_BOOT; /* energy distance (2N), bootstrap (CELL_BOOT), quantiles (R <= 2N) */
+    if (R > ns) ns = R;
+    double *col = malloc(sizeof(double) * (size_t)N), *scratch = malloc(sizeof(double) * (size_t)ns);
     double *ga = malloc(sizeof(double) * (size_t)(N * B)), *gb = malloc(sizeof(double) * (size_t)(N * B));
     double *g = malloc(sizeof(double) * (size_t)(N * B)), *nul = malloc(sizeof(double) * (size_t)R);
     double *boot = malloc(sizeof(double) * 2 * CELL_BOOT);

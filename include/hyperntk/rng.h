@@ -65,6 +65,7 @@ uint64_t hntk_rng_mix64(uint64_t z);
  *   thm1        mlp << 56 | L << 48 | H << 40 | n   (width n; n = 0: its bootstrap)
  *   fig1a       HNTK_TENSOR_BOOTSTRAP                (the bootstrap of its fit)
  *   kernel      0x6b65726e656c4d45 ("kernelME")      (the Fourier feature-mean draws)
+ *   thm2        "thm2gref", "thm2boot", "thm2fit\0"  (Gaussian reference draws, cell bootstrap, fit bootstrap)
  * The weights of fig1a, fig1b and kernel use the seed itself as the key. */
 uint64_t hntk_rng_derive_key(uint64_t seed, uint64_t code);
 

@@ -9,7 +9,7 @@
  * variance is fitted along the four edges of the grid and its diagonal
  * (least squares on log-log, gsl_fit_linear), and against the model
  * var = a/n + b/m + c/(nm) (weighted least squares), whose b/m and a/n are the
- * floors along the edges.  Schema: docs/file-formats.md; reading: docs/figure1.md. */
+ * floors along the edges: both fits are the library's (gridfit.h).  Schema: docs/file-formats.md; reading: docs/figure1.md. */
 #define _POSIX_C_SOURCE 200809L
 #include <getopt.h>
 #include <math.h>
@@ -18,14 +18,13 @@
 #include <string.h>
 
 #include <gsl/gsl_errno.h>
-#include <gsl/gsl_fit.h>
-#include <gsl/gsl_multifit.h>
 #include <gsl/gsl_statistics_double.h>
 
 #include "cli.h"
 #include "commands.h"
 #include "grid.h"
 #include "opts.h"
+#include "hyperntk/gridfit.h"
 #include "hyperntk/stats.h"
 
 static const char *CMD = "fig1a";
@@ -126,268 +125,36 @@ enum { SAMPLE_DIM = 1, CELL_DIM = 4 };
 
 /* ------------------------------------------------------------------- fits */
 
-typedef struct {
-    long points;
-    double slope, slope_se;           /* log var = c0 + slope log width, all points */
-    double tail_slope, tail_slope_se; /* the last TAIL_POINTS points */
-    double tail_mean, tail_mean_se;   /* mean variance over the last TAIL_POINTS points: the floor, if any */
-    double first, last;               /* variance at the narrowest and the widest point */
-} edge_fit;
+/* The edges and the model are the library's (gridfit.h): the variance of K^h
+ * is fitted with relative weights 1/model^2 (noise_var = 0: the standard
+ * error of a sample variance is proportional to the variance itself,
+ * sqrt(2/(N-1)) var for Gaussian noise), the bootstrap over the samples of
+ * every cell recomputing each variance (gsl_stats_variance). */
+typedef hntk_gridfit_edge edge_fit;
+typedef hntk_gridfit_model model_fit;
+#define EDGE_NAMES HNTK_GRIDFIT_EDGE_NAMES
+enum { BOOT_REPLICATES = 400 };
 
-static const char *EDGE_NAMES =
-    "f axis at the narrowest g; f axis at the widest g; g axis at the narrowest f; g axis at the widest f; "
-    "diagonal (i-th f width with i-th g width)";
-
-/* Slope of log y against log x (stats.h); NaN when fewer than 2 points, NaN error with 2. */
-static void loglog_slope(const double *x, const double *y, long n, double *slope, double *se)
-{
-    hntk_stats_loglog_slope(x, 1, y, 1, n, NULL, slope, se, NULL); /* NaN on bad input is the answer */
-}
-
-/* x: widths, y: variances, ys: their standard errors (n points). */
-static void fit_edge(const double *x, const double *y, const double *ys, long n, edge_fit *e)
-{
-    e->points = n;
-    loglog_slope(x, y, n, &e->slope, &e->slope_se);
-    long t = n < TAIL_POINTS ? n : TAIL_POINTS;
-    loglog_slope(x + n - t, y + n - t, t, &e->tail_slope, &e->tail_slope_se);
-    double sum = 0.0, sum_se2 = 0.0;
-    for (long i = n - t; i < n; i++) {
-        sum += y[i];
-        sum_se2 += ys[i] * ys[i];
-    }
-    e->tail_mean = sum / (double)t;
-    e->tail_mean_se = sqrt(sum_se2) / (double)t;
-    e->first = y[0];
-    e->last = y[n - 1];
-}
-
-/* The five edges: x is the width along the edge (the geometric mean sqrt(n m)
- * on the diagonal), y the variance. */
 static void fit_edges(const fig1a_opts *o, const double *var, const double *var_se, edge_fit e[N_EDGES])
 {
-    long A = o->A, G = o->G, D = A < G ? A : G;
-    double x[OPTS_LIST_MAX] = {0}, y[OPTS_LIST_MAX] = {0}, ys[OPTS_LIST_MAX] = {0};
-    for (long a = 0; a < A; a++) { x[a] = (double)o->f_widths.v[a]; y[a] = var[a * G]; ys[a] = var_se[a * G]; }
-    fit_edge(x, y, ys, A, &e[0]);
-    for (long a = 0; a < A; a++) { y[a] = var[a * G + G - 1]; ys[a] = var_se[a * G + G - 1]; }
-    fit_edge(x, y, ys, A, &e[1]);
-    for (long g = 0; g < G; g++) { x[g] = (double)o->g_widths.v[g]; y[g] = var[g]; ys[g] = var_se[g]; }
-    fit_edge(x, y, ys, G, &e[2]);
-    for (long g = 0; g < G; g++) { y[g] = var[(A - 1) * G + g]; ys[g] = var_se[(A - 1) * G + g]; }
-    fit_edge(x, y, ys, G, &e[3]);
-    for (long k = 0; k < D; k++) {
-        x[k] = sqrt((double)o->f_widths.v[k] * (double)o->g_widths.v[k]);
-        y[k] = var[k * G + k];
-        ys[k] = var_se[k * G + k];
-    }
-    fit_edge(x, y, ys, D, &e[4]);
+    hntk_gridfit_edges(o->A, o->G, o->f_widths.v, o->g_widths.v, var, var_se, TAIL_POINTS, e); /* A, G <= 64 */
 }
 
-/* var(n, m) = a/n + b/m + c/(n m), fitted with weights that do not depend on
- * a cell's own noise: iteratively reweighted least squares with the model's
- * own variance, w_i = 1 / model_i^2 (the standard error of a sample variance
- * is proportional to the variance itself, sqrt(2/(N-1)) var for Gaussian
- * noise), starting from equal relative weights 1/mean(var)^2.  A cell's own
- * var_stderr (its fourth moment over N samples) is not used: a cell that
- * missed its tail samples would get both a low variance and a high weight.
- * The intervals come from a bootstrap over the samples of every cell (the
- * fit repeated on each replicate), so they include the noise of the cells. */
-enum { IRLS_MAX_ITER = 50, BOOT_REPLICATES = 400 };
-
-typedef struct {
-    int ok;
-    double coef[N_MODEL];                 /* (a, b, c) */
-    double coef_se[N_MODEL];              /* bootstrap standard deviation */
-    double coef_ci[N_MODEL][2];           /* bootstrap 95% percentile interval */
-    long replicates;
-    int iterations;
-    double chi2_dof;  /* reduced chi^2 with weights (N-1)/(2 model^2): 1 for Gaussian noise */
-    double rel_rms;   /* RMS of (model - var)/var over the cells */
-    int negative_floor; /* 1 if a or b < 0: a floor below 0 is unphysical */
-} model_fit;
-
-/* Workspace of the fit, sized once for the grid. */
-typedef struct {
-    gsl_matrix *X, *cov;
-    gsl_vector *y, *w, *c;
-    gsl_multifit_linear_workspace *ws;
-} irls_ws;
-
-static void irls_free(irls_ws *s)
+static int variance_stat(void *arg, long cell, const double *x, long n, long dim, double *value)
 {
-    gsl_multifit_linear_free(s->ws);
-    gsl_vector_free(s->c);
-    gsl_vector_free(s->w);
-    gsl_vector_free(s->y);
-    gsl_matrix_free(s->cov);
-    gsl_matrix_free(s->X);
-}
-
-static int irls_alloc(const fig1a_opts *o, irls_ws *s)
-{
-    size_t n = (size_t)(o->A * o->G);
-    memset(s, 0, sizeof *s);
-    s->X = gsl_matrix_alloc(n, N_MODEL);
-    s->cov = gsl_matrix_alloc(N_MODEL, N_MODEL);
-    s->y = gsl_vector_alloc(n);
-    s->w = gsl_vector_alloc(n);
-    s->c = gsl_vector_alloc(N_MODEL);
-    s->ws = gsl_multifit_linear_alloc(n, N_MODEL);
-    if (!s->X || !s->cov || !s->y || !s->w || !s->c || !s->ws) {
-        irls_free(s);
-        return hntk_fail(HNTK_ENOMEM, "cannot allocate the fit of %zu cells", n);
-    }
-    for (long i = 0; i < o->A * o->G; i++) {
-        double nf = (double)o->f_widths.v[i / o->G], mg = (double)o->g_widths.v[i % o->G];
-        gsl_matrix_set(s->X, (size_t)i, 0, 1.0 / nf);
-        gsl_matrix_set(s->X, (size_t)i, 1, 1.0 / mg);
-        gsl_matrix_set(s->X, (size_t)i, 2, 1.0 / (nf * mg));
-    }
-    return HNTK_OK;
-}
-
-static double model_at(const irls_ws *s, const double coef[N_MODEL], long i)
-{
-    double v = 0.0;
-    for (int k = 0; k < N_MODEL; k++) v += coef[k] * gsl_matrix_get(s->X, (size_t)i, (size_t)k);
-    return v;
-}
-
-/* The IRLS fit of var (A*G cells) into coef; returns the iterations, 0 on failure. */
-static int irls_fit(irls_ws *s, const double *var, long cells, double coef[N_MODEL])
-{
-    double mean = 0.0, floor_w = 0.0;
-    for (long i = 0; i < cells; i++) mean += var[i] / (double)cells;
-    if (!(mean > 0.0)) return 0;
-    for (long i = 0; i < cells; i++) {
-        gsl_vector_set(s->y, (size_t)i, var[i]);
-        gsl_vector_set(s->w, (size_t)i, 1.0 / (mean * mean));
-    }
-    /* A model value below 1e-3 of the mean variance is clamped there: the
-     * weight of a cell stays finite when the model crosses 0. */
-    floor_w = 1e-3 * mean;
-    for (int it = 1; it <= IRLS_MAX_ITER; it++) {
-        double chisq, prev[N_MODEL];
-        for (int k = 0; k < N_MODEL; k++) prev[k] = coef[k];
-        if (gsl_multifit_wlinear(s->X, s->w, s->y, s->c, s->cov, &chisq, s->ws) != GSL_SUCCESS) return 0;
-        double change = 0.0, size = 0.0;
-        for (int k = 0; k < N_MODEL; k++) {
-            coef[k] = gsl_vector_get(s->c, (size_t)k);
-            if (it > 1) change += fabs(coef[k] - prev[k]);
-            size += fabs(coef[k]);
-        }
-        if (it > 1 && change <= 1e-12 * size) return it;
-        for (long i = 0; i < cells; i++) {
-            double m = model_at(s, coef, i);
-            if (m < floor_w) m = floor_w;
-            gsl_vector_set(s->w, (size_t)i, 1.0 / (m * m));
-        }
-    }
-    return IRLS_MAX_ITER;
-}
-
-/* Bootstrap replicate: every cell's samples resampled independently (cell c
- * from stream row c), the variances recomputed and the model refitted. */
-typedef struct boot_data boot_data;
-
-typedef struct {
-    const boot_data *data;
-    irls_ws fit;
-    long *idx;    /* (samples) */
-    double *vals; /* (samples) */
-    double *var;  /* (cells) */
-} boot_ctx;
-
-struct boot_data {
-    const fig1a_opts *o;
-    const double *samples; /* (cells, N) */
-    uint64_t key;
-};
-
-static int boot_replicate(void *ctx, long b, const long *idx0, long n, double *out)
-{
-    boot_ctx *c = ctx;
-    const boot_data *d = c->data;
-    long cells = d->o->A * d->o->G;
-    (void)idx0; /* every cell draws its own row below, row 0 included */
-    for (long cell = 0; cell < cells; cell++) {
-        int st = hntk_stats_bootstrap_indices(d->key, b, (uint32_t)cell, n, n, c->idx);
-        if (st) return st;
-        const double *k = d->samples + cell * n;
-        for (long i = 0; i < n; i++) c->vals[i] = k[c->idx[i]];
-        c->var[cell] = gsl_stats_variance(c->vals, 1, (size_t)n);
-    }
-    if (!irls_fit(&c->fit, c->var, cells, out))
-        for (int k = 0; k < N_MODEL; k++) out[k] = NAN;
+    (void)arg, (void)cell, (void)dim;
+    *value = gsl_stats_variance(x, 1, (size_t)n);
     return HNTK_OK;
 }
 
 static int fit_model(const fig1a_opts *o, const double *var, const double *samples, model_fit *mf)
 {
-    long A = o->A, G = o->G, cells = A * G, N = o->samples;
-    int threads = hntk_mc_max_threads();
-    memset(mf, 0, sizeof *mf);
-    for (int k = 0; k < N_MODEL; k++) mf->coef[k] = mf->coef_se[k] = mf->coef_ci[k][0] = mf->coef_ci[k][1] = NAN;
-    mf->chi2_dof = mf->rel_rms = NAN;
-    if (cells <= N_MODEL || A < 2 || G < 2) return HNTK_OK; /* the model is not identifiable */
-    irls_ws main_fit;
-    int st = irls_alloc(o, &main_fit);
-    if (st) return st;
-    mf->iterations = irls_fit(&main_fit, var, cells, mf->coef);
-    if (mf->iterations) {
-        double chi2 = 0.0, rel = 0.0;
-        for (long i = 0; i < cells; i++) {
-            double m = model_at(&main_fit, mf->coef, i);
-            chi2 += (var[i] - m) * (var[i] - m) * (double)(N - 1) / (2.0 * m * m);
-            rel += (m - var[i]) * (m - var[i]) / (var[i] * var[i]);
-        }
-        mf->chi2_dof = chi2 / (double)(cells - N_MODEL);
-        mf->rel_rms = sqrt(rel / (double)cells);
-        mf->negative_floor = mf->coef[0] < 0.0 || mf->coef[1] < 0.0;
-    }
-    irls_free(&main_fit);
-    if (!mf->iterations) return HNTK_OK;
-    mf->ok = 1;
-
-    /* The bootstrap over samples: B replicates, OpenMP over replicates. */
-    boot_ctx *ctx = calloc((size_t)threads, sizeof *ctx);
-    void **ptrs = calloc((size_t)threads, sizeof *ptrs);
-    long *idx_ws = malloc(sizeof(long) * (size_t)(threads * N));
-    double *reps = malloc(sizeof(double) * BOOT_REPLICATES * N_MODEL), *scratch = malloc(sizeof(double) * BOOT_REPLICATES);
-    st = ctx && ptrs && idx_ws && reps && scratch ? HNTK_OK : hntk_fail(HNTK_ENOMEM, "cannot allocate the bootstrap");
-    for (int t = 0; t < threads && !st; t++) {
-        ptrs[t] = &ctx[t];
-        st = irls_alloc(o, &ctx[t].fit);
-        ctx[t].idx = malloc(sizeof(long) * (size_t)N);
-        ctx[t].vals = malloc(sizeof(double) * (size_t)N);
-        ctx[t].var = malloc(sizeof(double) * (size_t)cells);
-        if (!st && (!ctx[t].idx || !ctx[t].vals || !ctx[t].var)) st = hntk_fail(HNTK_ENOMEM, "cannot allocate the bootstrap");
-    }
-    if (!st) {
-        boot_data data = {o, samples, hntk_rng_derive_key(o->run.seed, HNTK_TENSOR_BOOTSTRAP)};
-        for (int t = 0; t < threads; t++) ctx[t].data = &data;
-        hntk_stats_bootstrap_job job = {.key = data.key, .row = 0, .n = N, .replicates = BOOT_REPLICATES,
-                                        .dim = N_MODEL, .threads = threads, .ctx = ptrs, .fn = boot_replicate};
-        st = hntk_stats_bootstrap_run(&job, idx_ws, reps);
-    }
-    for (int k = 0; k < N_MODEL && !st; k++)
-        st = hntk_stats_bootstrap_interval(reps + k, N_MODEL, BOOT_REPLICATES, 0.95, 0.05, scratch, mf->coef_ci[k],
-                                           &mf->coef_se[k]);
-    mf->replicates = BOOT_REPLICATES;
-    if (ctx)
-        for (int t = 0; t < threads; t++) {
-            irls_free(&ctx[t].fit);
-            free(ctx[t].idx);
-            free(ctx[t].vals);
-            free(ctx[t].var);
-        }
-    free(ctx);
-    free(ptrs);
-    free(idx_ws);
-    free(reps);
-    free(scratch);
-    return st;
+    hntk_gridfit_model_job job = {.A = o->A, .G = o->G, .f_widths = o->f_widths.v, .g_widths = o->g_widths.v,
+                                  .y = var, .noise_var = 0.0, .chi2_count = o->samples - 1, .samples = samples,
+                                  .n = o->samples, .dim = 1, .stat = variance_stat,
+                                  .key = hntk_rng_derive_key(o->run.seed, HNTK_TENSOR_BOOTSTRAP),
+                                  .replicates = BOOT_REPLICATES, .threads = hntk_mc_max_threads()};
+    return hntk_gridfit_model_fit(&job, mf);
 }
 
 /* -------------------------------------------------------------------- run */

@@ -640,3 +640,44 @@ int hntk_stats_holm(const double *p, long m, double alpha, size_t *order_ws, dou
     }
     return HNTK_OK;
 }
+
+/* ======================================================== energy distance */
+
+static double row_dist_sum(const double *x, const double *Y, long ny, long dim)
+{
+    double s = 0.0;
+    for (long j = 0; j < ny; j++) {
+        const double *y = Y + j * dim;
+        double d2 = 0.0;
+        for (long k = 0; k < dim; k++) d2 += (x[k] - y[k]) * (x[k] - y[k]);
+        s += sqrt(d2);
+    }
+    return s;
+}
+
+int hntk_stats_energy_distance(const double *a, long na, const double *b, long nb, long dim, double *work,
+                               double *E)
+{
+    if (na < 1 || nb < 1 || dim < 1)
+        return hntk_fail(HNTK_EINVAL, "energy distance of samples of %ld and %ld points of dimension %ld: accepted "
+                                      ">= 1 each", na, nb, dim);
+    for (long i = 0; i < na * dim; i++)
+        if (isnan(a[i])) return hntk_fail(HNTK_EINVAL, "energy distance: a[%ld] is NaN", i);
+    for (long i = 0; i < nb * dim; i++)
+        if (isnan(b[i])) return hntk_fail(HNTK_EINVAL, "energy distance: b[%ld] is NaN", i);
+    /* work[i] = 2/nb sum_j |a_i - b_j| - 1/na sum_j |a_i - a_j| (row i of a);
+     * work[na + i] = 1/nb sum_j |b_i - b_j| */
+#pragma omp parallel for schedule(static)
+    for (long i = 0; i < na + nb; i++) {
+        if (i < na)
+            work[i] = 2.0 * row_dist_sum(a + i * dim, b, nb, dim) / (double)nb -
+                      row_dist_sum(a + i * dim, a, na, dim) / (double)na;
+        else
+            work[i] = row_dist_sum(b + (i - na) * dim, b, nb, dim) / (double)nb;
+    }
+    double sa = 0.0, sb = 0.0;
+    for (long i = 0; i < na; i++) sa += work[i];
+    for (long i = 0; i < nb; i++) sb += work[na + i];
+    *E = sa / (double)na - sb / (double)nb;
+    return HNTK_OK;
+}

@@ -7,6 +7,8 @@
 #include "hyperntk/checkpoint.h"
 #include "hyperntk/empirical.h"
 #include "hyperntk/error.h"
+#include "hyperntk/finite.h"
+#include "hyperntk/gridfit.h"
 #include "hyperntk/h5io.h"
 #include "hyperntk/lazy.h"
 #include "hyperntk/mc.h"
@@ -16,6 +18,7 @@
 #include "hyperntk/rng.h"
 #include "hyperntk/stats.h"
 #include "hyperntk/taylor.h"
+#include "hyperntk/train.h"
 #include "hyperntk/version.h"
 
 #endif

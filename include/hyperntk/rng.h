@@ -48,8 +48,11 @@ enum hntk_tensor_id {
     HNTK_TENSOR_INPUT_Z = 2001,      /* random inputs z */
     HNTK_TENSOR_BOOTSTRAP = 3000,    /* bootstrap resampling: (key, replicate, 3000, row) */
     HNTK_TENSOR_BENCH = 4000,        /* benchmark-only matrices */
-    HNTK_TENSOR_LAZY_LAYER0 = 5000   /* the lazy sampler (lazy.h): layer l uses 5000 + l (1..L),
+    HNTK_TENSOR_LAZY_LAYER0 = 5000,  /* the lazy sampler (lazy.h): layer l uses 5000 + l (1..L),
                                         row = the query's number within the sample */
+    HNTK_TENSOR_SHUFFLE = 6000,      /* SGD's permutation of epoch e (train.h): (key, e, 6000, 0) */
+    HNTK_TENSOR_GAUSS_REF = 6001,    /* thm2's reference draws of N(0, Lambda^H(U,U)): (key, cell, 6001, row) */
+    HNTK_TENSOR_TARGETS = 6002       /* generated training targets (thm3): (key, 0, 6002, row) */
 };
 
 /* SplitMix64's finalizer: a bijection of 64-bit words that mixes every bit. */
@@ -62,6 +65,7 @@ uint64_t hntk_rng_mix64(uint64_t z);
  *   thm1        mlp << 56 | L << 48 | H << 40 | n   (width n; n = 0: its bootstrap)
  *   fig1a       HNTK_TENSOR_BOOTSTRAP                (the bootstrap of its fit)
  *   kernel      0x6b65726e656c4d45 ("kernelME")      (the Fourier feature-mean draws)
+ *   thm2        "thm2gref", "thm2boot", "thm2fit\0"  (Gaussian reference draws, cell bootstrap, fit bootstrap)
  * The weights of fig1a, fig1b and kernel use the seed itself as the key. */
 uint64_t hntk_rng_derive_key(uint64_t seed, uint64_t code);
 

@@ -237,6 +237,21 @@ int hntk_stats_anderson_normal(const double *x, long n, double *scratch, double 
 /* D'Agostino & Stephens' p-value of an adjusted A*^2 (case 4). */
 double hntk_stats_anderson_normal_pvalue(double a2_adj);
 
+/* ------------------------------------------------------ energy distance */
+
+/* The two-sample energy distance (Szekely & Rizzo) between samples a (na, dim)
+ * and b (nb, dim) of points of R^dim, Euclidean norm, as the V-statistic
+ *
+ *   E = 2/(na nb) sum_ij |a_i - b_j| - 1/na^2 sum_ij |a_i - a_j| - 1/nb^2 sum_ij |b_i - b_j|  >= 0,
+ *
+ * which is 0 only for identical samples; its mean under the null (both from
+ * one law) is positive, of order 1/na + 1/nb: compare it with a null level
+ * measured on samples of the same sizes.  OpenMP over rows (each row's sum in
+ * order, rows summed in order): the bits do not depend on the thread count.
+ * work: na + nb doubles.  na, nb >= 1, dim >= 1, no NaN. */
+int hntk_stats_energy_distance(const double *a, long na, const double *b, long nb, long dim, double *work,
+                               double *E);
+
 /* ------------------------------------------------------- multiple testing */
 
 /* Holm's step-down correction of m p-values p (m), each in [0, 1], at family

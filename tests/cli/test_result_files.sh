@@ -42,6 +42,11 @@ PY
 "$python" "$checker" an1.h5 an2.h5 > out.txt 2>&1 && grep -q "all .* datasets in 2 result files have a description" out.txt &&
   ok || bad "hyperntk analytic wrote a dataset without a description: $(cat out.txt)"
 
+# ---- hyperntk thm2 (a 2 x 2 grid, with --save-samples) ----
+"$bin" thm2 --f-widths 5,10 --g-widths 3,6 --samples 40 --null-replicates 2 --save-samples --out t2.h5 > /dev/null 2>&1 &&
+  "$python" "$checker" t2.h5 > out.txt 2>&1 && grep -q "all .* datasets in 1 result files have a description" out.txt &&
+  ok || bad "hyperntk thm2 wrote a dataset without a description: $(cat out.txt)"
+
 # ---- the committed results ----
 "$python" "$checker" > out.txt 2>&1
 code=$?

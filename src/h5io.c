@@ -1792,7 +1792,42 @@ struct cmp_ctx {
     hntk_h5_compare_report *rep;
     size_t len, cap;
     int oom;
+    /* A dataset or attribute that cannot be read (corrupt chunks, a failed
+     * HDF5 call, too large to hold): the comparison is an error, never a
+     * difference or a "same".  The first one is reported. */
+    int failed;
+    char fail_msg[768];
 };
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+static void cmp_error(struct cmp_ctx *c, const char *fmt, ...)
+{
+    if (c->failed++)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->fail_msg, sizeof c->fail_msg, fmt, ap);
+    va_end(ap);
+}
+
+/* Room for n values of el bytes, twice (both files): refused beyond half of
+ * physical memory (a small file may declare a huge never-written dataset; its
+ * fill values would be read whole), and on size_t overflow. */
+static int cmp_fits(struct cmp_ctx *c, const char *where, hssize_t n, size_t el)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+    double cap = pages > 0 && page > 0 ? (double)pages * (double)page / 2 : 8.0 * 1073741824.0;
+    double need = 2.0 * (double)n * (double)el;
+    if (n < 0 || need > cap || (double)n * (double)el >= (double)SIZE_MAX / 4) {
+        cmp_error(c, "%s: %lld values of %zu bytes (%.3g GiB for both files) are more than compare holds in memory "
+                  "(accepted up to %.3g GiB, half of physical memory)", where, (long long)n, el, need / 1073741824.0,
+                  cap / 1073741824.0);
+        return 0;
+    }
+    return 1;
+}
 
 static int in_list(const char *const *list, const char *name)
 {
@@ -1895,19 +1930,26 @@ static herr_t cmp_read(hid_t obj, int is_attr, hid_t mt, void *buf)
 /* Exact comparison of any type, in its own native memory type.  Strings are
  * compared as text (variable-length ones are pointers), variable-length
  * sequences by their contents. */
-static int cmp_exact(hid_t a, hid_t b, int is_attr, hid_t ta, hssize_t n)
+static int cmp_exact(struct cmp_ctx *c, const char *where, hid_t a, hid_t b, int is_attr, hid_t ta, hssize_t n)
 {
     int same = 1;
     if (n <= 0)
         return 1;
     if (H5Tis_variable_str(ta) > 0) {
+        if (!cmp_fits(c, where, n, sizeof(char *)))
+            return -1;
         hid_t mt = H5Tcopy(H5T_C_S1);
         H5Tset_size(mt, H5T_VARIABLE);
         H5Tset_cset(mt, H5Tget_cset(ta)); /* HDF5 will not convert UTF-8 to ASCII */
         char **va = calloc((size_t)n + 1, sizeof(char *)), **vb = calloc((size_t)n + 1, sizeof(char *));
-        if (!va || !vb || cmp_read(a, is_attr, mt, va) < 0 || cmp_read(b, is_attr, mt, vb) < 0)
-            same = 0;
-        for (hssize_t i = 0; i < n && same; i++)
+        if (!va || !vb) {
+            cmp_error(c, "%s: out of memory for %lld strings", where, (long long)n);
+            same = -1;
+        } else if (cmp_read(a, is_attr, mt, va) < 0 || cmp_read(b, is_attr, mt, vb) < 0) {
+            cmp_error(c, "%s: its strings cannot be read (corrupt file?)", where);
+            same = -1;
+        }
+        for (hssize_t i = 0; i < n && same == 1; i++)
             same = (!va[i] && !vb[i]) || (va[i] && vb[i] && !strcmp(va[i], vb[i]));
         hid_t sa = is_attr ? H5Aget_space(a) : H5Dget_space(a);
         if (va)
@@ -1921,15 +1963,30 @@ static int cmp_exact(hid_t a, hid_t b, int is_attr, hid_t ta, hssize_t n)
         return same;
     }
     hid_t mt = H5Tget_native_type(ta, H5T_DIR_DEFAULT);
-    size_t size = H5Tget_size(mt);
+    size_t size = mt >= 0 ? H5Tget_size(mt) : 0;
+    if (mt < 0 || size == 0) {
+        cmp_error(c, "%s: HDF5 cannot describe its type in memory", where);
+        close_type(mt);
+        return -1;
+    }
+    if (!cmp_fits(c, where, n, size)) {
+        H5Tclose(mt);
+        return -1;
+    }
     size_t bytes = (size_t)n * size;
     unsigned char *ba = calloc(bytes + 1, 1), *bb = calloc(bytes + 1, 1);
-    if (!ba || !bb || cmp_read(a, is_attr, mt, ba) < 0 || cmp_read(b, is_attr, mt, bb) < 0) {
-        same = 0;
+    int read_a = -1, read_b = -1;
+    if (!ba || !bb) {
+        cmp_error(c, "%s: out of memory for %zu bytes", where, bytes);
+        same = -1;
+    } else if ((read_a = cmp_read(a, is_attr, mt, ba)) < 0 || (read_b = cmp_read(b, is_attr, mt, bb)) < 0) {
+        cmp_error(c, "%s: its values cannot be read from the %s file (corrupt?)", where,
+                  read_a < 0 ? "first" : "second");
+        same = -1;
     } else if (H5Tget_class(mt) == H5T_VLEN) {
         hid_t base = H5Tget_super(mt);
         size_t bsize = H5Tget_size(base);
-        for (hssize_t i = 0; i < n && same; i++) {
+        for (hssize_t i = 0; i < n && same == 1; i++) {
             const hvl_t *x = (const hvl_t *)(ba + (size_t)i * size), *y = (const hvl_t *)(bb + (size_t)i * size);
             same = x->len == y->len && (x->len == 0 || !memcmp(x->p, y->p, x->len * bsize));
         }
@@ -1958,19 +2015,22 @@ static void cmp_numeric(struct cmp_ctx *c, const char *where, hid_t a, hid_t b, 
     double rtol = c->o->rtol, atol = c->o->atol;
     int bitwise = rtol == 0 && atol == 0;
     size_t el = is_float ? sizeof(double) : sizeof(long long);
+    if (!cmp_fits(c, where, n, el))
+        return;
     void *va = malloc((size_t)n * el), *vb = malloc((size_t)n * el);
     hid_t mt = is_float ? H5T_NATIVE_DOUBLE : H5T_NATIVE_LLONG;
     if (!va || !vb) {
         free(va);
         free(vb);
-        c->oom = 1;
-        cmp_line(c, 0, "%s: cannot compare (out of memory)", where);
+        cmp_error(c, "%s: out of memory for 2 x %lld values", where, (long long)n);
         return;
     }
-    if (cmp_read(a, is_attr, mt, va) < 0 || cmp_read(b, is_attr, mt, vb) < 0) {
+    herr_t ra = cmp_read(a, is_attr, mt, va), rb = ra < 0 ? -1 : cmp_read(b, is_attr, mt, vb);
+    if (ra < 0 || rb < 0) {
         free(va);
         free(vb);
-        cmp_line(c, 0, "%s: values cannot be read as numbers", where);
+        cmp_error(c, "%s: its values cannot be read from the %s file (corrupt chunks, or a filter that fails?)",
+                  where, ra < 0 ? "first" : "second");
         return;
     }
     long ndiff = 0;
@@ -2067,9 +2127,16 @@ static void cmp_objects(struct cmp_ctx *c, const char *where, hid_t a, hid_t b, 
     hid_t sa = is_attr ? H5Aget_space(a) : H5Dget_space(a), sb = is_attr ? H5Aget_space(b) : H5Dget_space(b);
     c->rep->compared++;
     hsize_t da[H5S_MAX_RANK], db[H5S_MAX_RANK];
-    int ra = H5Sget_simple_extent_ndims(sa), rb = H5Sget_simple_extent_ndims(sb);
-    H5Sget_simple_extent_dims(sa, da, NULL);
-    H5Sget_simple_extent_dims(sb, db, NULL);
+    int ra = sa >= 0 ? H5Sget_simple_extent_ndims(sa) : -1, rb = sb >= 0 ? H5Sget_simple_extent_ndims(sb) : -1;
+    if (ta < 0 || tb < 0 || ra < 0 || rb < 0 || H5Sget_simple_extent_dims(sa, da, NULL) < 0 ||
+        H5Sget_simple_extent_dims(sb, db, NULL) < 0) {
+        cmp_error(c, "%s: HDF5 cannot read its type or shape (corrupt file?)", where);
+        close_space(sa);
+        close_space(sb);
+        close_type(ta);
+        close_type(tb);
+        return;
+    }
     char na[64], nb[64];
     describe_type(ta, na, sizeof na);
     describe_type(tb, nb, sizeof nb);
@@ -2089,7 +2156,7 @@ static void cmp_objects(struct cmp_ctx *c, const char *where, hid_t a, hid_t b, 
         H5T_class_t k = H5Tget_class(ta);
         if (k == H5T_FLOAT || k == H5T_INTEGER)
             cmp_numeric(c, where, a, b, is_attr, ta, ra, da, n);
-        else if (!cmp_exact(a, b, is_attr, ta, n)) {
+        else if (cmp_exact(c, where, a, b, is_attr, ta, n) == 0) {
             char xa[64], xb[64];
             if (n == 1 && k == H5T_STRING && one_string(a, is_attr, ta, xa, sizeof xa) &&
                 one_string(b, is_attr, tb, xb, sizeof xb))
@@ -2126,7 +2193,7 @@ static herr_t cmp_attr_cb(hid_t obj, const char *attr, const H5A_info_t *info, v
         return 0;
     hid_t a = H5Aopen(obj, attr, H5P_DEFAULT), b = H5Aopen(ac->other_obj, attr, H5P_DEFAULT);
     if (a < 0 || b < 0)
-        cmp_line(ac->c, 0, "%s: cannot be read", where);
+        cmp_error(ac->c, "%s: HDF5 cannot open it in the %s file (corrupt?)", where, a < 0 ? "first" : "second");
     else
         cmp_objects(ac->c, where, a, b, 1);
     close_attr(a);
@@ -2211,7 +2278,8 @@ static herr_t cmp_visit(hid_t root, const char *rel, const H5O_info_t *info, voi
     hid_t obj = H5Oopen(root, rel, H5P_DEFAULT), other = H5Oopen(c->other, rel, H5P_DEFAULT);
     H5I_type_t ka = H5Iget_type(obj), kb = H5Iget_type(other);
     if (obj < 0 || other < 0) {
-        cmp_line(c, 1, "%s: cannot be opened", name);
+        cmp_error(c, "%s: HDF5 cannot open it in the %s file (corrupt?)", name,
+                  (obj < 0) == c->first ? "first" : "second");
     } else if (ka != kb) {
         if (c->first)
             cmp_line(c, 1, "%s: a %s in the first file, a %s in the second", name,
@@ -2224,7 +2292,8 @@ static herr_t cmp_visit(hid_t root, const char *rel, const H5O_info_t *info, voi
         }
         struct cmp_attr_ctx ac = {c, other, name};
         hsize_t idx = 0;
-        H5Aiterate2(obj, H5_INDEX_NAME, H5_ITER_INC, &idx, cmp_attr_cb, &ac);
+        if (H5Aiterate2(obj, H5_INDEX_NAME, H5_ITER_INC, &idx, cmp_attr_cb, &ac) < 0)
+            cmp_error(c, "%s: HDF5 cannot list its attributes (corrupt?)", name);
     }
     close_obj(obj);
     close_obj(other);
@@ -2267,6 +2336,11 @@ int hntk_h5_compare_tol(const char *path_a, const char *path_b, const hntk_h5_co
     herr_t vb = H5Ovisit(fb, H5_INDEX_NAME, H5_ITER_INC, cmp_visit, &c);
     H5Fclose(fa);
     H5Fclose(fb);
+    if (c.failed) {
+        hntk_h5_compare_report_free(rep);
+        return hntk_fail(HNTK_EIO, "comparing '%s' and '%s': %s%s", path_a, path_b, c.fail_msg,
+                         c.failed > 1 ? " (and more objects that cannot be read)" : "");
+    }
     if (c.oom) {
         hntk_h5_compare_report_free(rep);
         return hntk_fail(HNTK_ENOMEM, "comparing '%s' and '%s': out of memory", path_a, path_b);

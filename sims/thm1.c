@@ -17,6 +17,7 @@
  * Schema: docs/file-formats.md; method and reading: docs/thm1.md. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <stddef.h>
@@ -752,7 +753,10 @@ static int export_columns(const char *dir, const cfg_result *res, int n_res)
         if (k < 0) snprintf(path, sizeof path, "%s/index.dat", dir);
         else snprintf(path, sizeof path, "%s/%s.dat", dir, res[k].cfg.name);
         snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-        FILE *fp = fopen(tmp, "w");
+        /* Created exclusively, never through a link planted at the predictable name. */
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+        FILE *fp = fd >= 0 ? fdopen(fd, "w") : NULL;
+        if (fd >= 0 && !fp) close(fd);
         if (!fp) return hntk_fail(HNTK_EIO, "--export-dir: cannot write '%s': %s", tmp, strerror(errno));
         if (k < 0) {
             fprintf(fp, "# hyperntk thm1: name L H orders mlp (one configuration per line)\n");

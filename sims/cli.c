@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -40,13 +41,15 @@ int cli_parse_double(const char *cmd, const char *name, const char *text, double
 
 int cli_parse_seed(const char *cmd, const char *text, uint64_t *seed)
 {
-    char *end;
+    char *end = NULL;
     errno = 0;
-    unsigned long long v = strtoull(text, &end, 0);
-    /* 0..2^63-1, so that the seed is stored exactly as a signed 64-bit attribute. */
-    if (errno || end == text || *end != '\0' || text[0] == '-' || v > (unsigned long long)INT64_MAX) {
-        fprintf(stderr, "hyperntk %s: --seed: '%s' is not an integer in the accepted range 0..%lld\n", cmd, text,
-                (long long)INT64_MAX);
+    /* Decimal only ("010" is ten, "0x10" is refused); 0..2^63-1, so that the
+     * seed is stored exactly as a signed 64-bit attribute. */
+    int digit = text[0] >= '0' && text[0] <= '9';
+    unsigned long long v = digit ? strtoull(text, &end, 10) : 0;
+    if (!digit || errno || *end != '\0' || v > (unsigned long long)INT64_MAX) {
+        fprintf(stderr, "hyperntk %s: --seed: '%s' is not a decimal integer in the accepted range 0..%lld\n", cmd,
+                text, (long long)INT64_MAX);
         return CLI_EXIT_USAGE;
     }
     *seed = (uint64_t)v;
@@ -86,6 +89,29 @@ int cli_parse_long_list(const char *cmd, const char *name, const char *text, lon
     *values = v;
     *count = k;
     return CLI_EXIT_OK;
+}
+
+/* (device, inode) of the directory of `path` and its last component. */
+static int dir_identity(const char *path, struct stat *dir, const char **base)
+{
+    const char *slash = strrchr(path, '/');
+    char buf[4096];
+    if (!slash) snprintf(buf, sizeof buf, ".");
+    else snprintf(buf, sizeof buf, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    *base = slash ? slash + 1 : path;
+    return stat(buf, dir);
+}
+
+int cli_same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    int ea = stat(a, &sa), eb = stat(b, &sb);
+    if (ea == 0 && eb == 0) return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    if ((ea == 0) != (eb == 0)) return 0; /* one exists, the other not */
+    /* Neither exists yet: the same name in the same directory. */
+    const char *ba, *bb;
+    if (dir_identity(a, &sa, &ba) || dir_identity(b, &sb, &bb)) return !strcmp(a, b);
+    return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino && !strcmp(ba, bb);
 }
 
 int cli_report(const char *cmd, int status)

@@ -21,6 +21,11 @@ int cli_parse_seed(const char *cmd, const char *text, uint64_t *seed);
 int cli_parse_long_list(const char *cmd, const char *name, const char *text, long lo, long hi, long **values,
                         long *count);
 
+/* 1 if the paths name the same file: the same device and inode when both
+ * exist, else the same name in the same directory (so "./k.h5", "k.h5" and
+ * "../d/k.h5" from d are one file); 0 otherwise. */
+int cli_same_file(const char *a, const char *b);
+
 /* Print "hyperntk CMD: <status name>: <library message>" to stderr; returns CLI_EXIT_FAILURE
  * (CLI_EXIT_USAGE for HNTK_EINVAL / HNTK_EBUDGET, which are bad arguments). */
 int cli_report(const char *cmd, int status);

@@ -23,7 +23,9 @@ static void stop_handler(int sig)
 
 void grid_signals_install(void)
 {
-    static const int sigs[] = {SIGINT, SIGTERM};
+    /* SIGHUP too: a closed terminal or ssh session must stop the run as
+     * cleanly as Ctrl-C (under nohup it is ignored, and stays so). */
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
     for (size_t k = 0; k < sizeof sigs / sizeof sigs[0]; k++) {
         struct sigaction old, sa;
         /* A signal ignored at start-up (a background job, nohup) stays ignored. */
@@ -33,6 +35,7 @@ void grid_signals_install(void)
         sigemptyset(&sa.sa_mask);
         sigaddset(&sa.sa_mask, SIGINT);
         sigaddset(&sa.sa_mask, SIGTERM);
+        sigaddset(&sa.sa_mask, SIGHUP);
         sigaction(sigs[k], &sa, NULL);
     }
 }
@@ -73,7 +76,10 @@ void grid_report_stop(const char *cmd, long computed, long stop_after, long done
                       const char *ckpath)
 {
     if (!grid_is_root()) return;
-    if (stop_after >= 0 && computed >= stop_after && !grid_stop_signal)
+    if (stop_after >= 0 && computed >= stop_after && !grid_stop_signal && done == 0)
+        fprintf(stderr, "hyperntk %s: stopped before the first of the %ld %s as asked (--stop-after-cells %ld): "
+                        "nothing computed, no checkpoint written\n", cmd, total, what, stop_after);
+    else if (stop_after >= 0 && computed >= stop_after && !grid_stop_signal)
         fprintf(stderr, "hyperntk %s: stopped after %ld new %s as asked (--stop-after-cells); %ld of %ld %s are saved in "
                         "%s: run the command again to continue\n", cmd, computed, what, done, total, what, ckpath);
     else if (done == 0)
@@ -285,19 +291,22 @@ static int check_cells(const grid_spec *g, int threads)
                              "seed and there are 2^32 of them: accepted 2..%ld",
                              cell.samples, g->cells, cell.label, cell.first_sample,
                              cell.first_sample + cell.samples - 1, streams / g->cells);
-        /* A cell holds its workers, the engine's accumulator and slots, and with
-         * `collect` every sample's statistics. */
+        /* A cell holds its workers, the engine's accumulator (6 moments) and
+         * slots (4 samples per thread, twice on MPI rank 0), and with `collect`
+         * every sample's statistics. */
         size_t per_sample = sizeof(double) * (size_t)cell.sample_dim;
-        size_t bytes = hntk_pool_bytes(&cell.arch, &cell.needs, threads) + 5 * per_sample +
+        size_t slots = (size_t)4 * (size_t)threads * (hntk_parallel_size() > 1 ? 2 : 1);
+        size_t bytes = hntk_pool_bytes(&cell.arch, &cell.needs, threads) + (6 + slots) * per_sample +
                        (g->collect ? per_sample * (size_t)cell.samples : 0);
         if (bytes > largest) {
             largest = bytes;
             big = cell;
         }
     }
-    /* The checkpoint holds every cell's values for the whole run (in memory,
-     * and once more while it is written). */
-    size_t checkpoint = 2 * sizeof(double) * (size_t)g->cells * (size_t)g->cell_dim;
+    /* The checkpoint holds every cell's values for the whole run: in memory,
+     * and while it is written twice more (h5io builds the file in memory and
+     * copies it once at commit). */
+    size_t checkpoint = 3 * sizeof(double) * (size_t)g->cells * (size_t)g->cell_dim;
     if (g->budget_bytes && largest + checkpoint > g->budget_bytes)
         return hntk_fail(HNTK_EBUDGET,
                          "%s, the largest cell: %d thread workspaces and its samples need %.3g GiB, and the "
@@ -305,7 +314,33 @@ static int check_cells(const grid_spec *g, int threads)
                          "fewer threads, OMP_NUM_THREADS)",
                          big.label, threads, largest / 1073741824.0, g->cells, checkpoint / 1073741824.0,
                          g->budget_bytes / 1073741824.0);
+    /* After the cells (their workspaces freed), the driver's analysis and
+     * result file, beside the checkpoint. */
+    if (g->budget_bytes && g->finish_bytes + checkpoint > g->budget_bytes)
+        return hntk_fail(HNTK_EBUDGET,
+                         "the analysis after the last cell (%s) needs %.3g GiB, and the checkpoint of %ld cells "
+                         "%.3g GiB, over the memory budget of %.3g GiB (--mem-budget)",
+                         g->finish_what ? g->finish_what : "the result file", g->finish_bytes / 1073741824.0,
+                         g->cells, checkpoint / 1073741824.0, g->budget_bytes / 1073741824.0);
     return HNTK_OK;
+}
+
+/* Cells of the checkpoint that failed their checksum are computed again: say which. */
+static void report_discarded(const grid_spec *g, const hntk_checkpoint *ck, const char *ckpath)
+{
+    long n = hntk_checkpoint_cells_discarded(ck), shown = 0;
+    if (!n) return;
+    grid_cell cell;
+    for (long c = 0; c < g->cells && shown < 5; c++) {
+        if (!hntk_checkpoint_is_discarded(ck, c)) continue;
+        describe_cell(g, c, &cell);
+        fprintf(stderr, "hyperntk %s: checkpoint %s: %s fails its checksum (the file is damaged): computing it again\n",
+                g->cmd, ckpath, cell.label);
+        shown++;
+    }
+    if (n > shown)
+        fprintf(stderr, "hyperntk %s: checkpoint %s: %ld more %s fail their checksums: computing them again\n", g->cmd,
+                ckpath, n - shown, g->what);
 }
 
 int grid_run(const grid_spec *g, const char *out, const char *config, int restart, int threads,
@@ -323,9 +358,13 @@ int grid_run(const grid_spec *g, const char *out, const char *config, int restar
     if (st == HNTK_EINVAL || st == HNTK_EFORMAT) {
         char why[1024];
         snprintf(why, sizeof why, "%s", hntk_last_error());
-        st = hntk_fail(st, "%s; rerun with the arguments that made the checkpoint to resume it, or pass "
-                           "--restart to discard it", why);
+        /* Another configuration can be resumed with its arguments; a damaged
+         * or foreign file only discarded. */
+        st = hntk_fail(st, st == HNTK_EINVAL ? "%s; rerun with the arguments that made the checkpoint to resume it, "
+                                               "or pass --restart to discard it"
+                                             : "%s; pass --restart to discard it and start over", why);
     }
+    if (!st && grid_is_root()) report_discarded(g, *ck, ckpath);
     if (!st) {
         *previous = hntk_checkpoint_seconds(*ck);
         *loaded = hntk_checkpoint_cells_done(*ck);

@@ -16,7 +16,7 @@
  *     budget check of the largest cell before the first sample;
  *   - per-sample collection (a driver that needs quantiles or a bootstrap gets
  *     every sample's statistics, in sample order, on every MPI rank);
- *   - graceful interruption: the first SIGINT/SIGTERM asks the run to stop at
+ *   - graceful interruption: the first SIGINT/SIGTERM/SIGHUP asks the run to stop at
  *     the next block of samples; the process then dies by that signal.  A
  *     second signal kills at once (h5io's handler: temporaries are deleted,
  *     the checkpoint stays valid);
@@ -125,6 +125,10 @@ typedef struct {
     long stop_after;           /* --stop-after-cells (-1: never; grid_main sets it from the run options) */
     int collect;               /* 1: hand every sample's statistics to `values` */
     size_t budget_bytes;       /* the memory budget for the workers (0: none; grid_main: --mem-budget) */
+    /* What `finish` allocates after the cells (analysis, result file), counted
+     * in the budget beside the checkpoint; finish_what names it in the message. */
+    size_t finish_bytes;
+    const char *finish_what;
     hntk_mc_sample_fn sample;  /* ctx is an hntk_worker whose job is the grid_cell */
     const void *driver;
     /* Fill cell `index` (the grid sets index and driver before the call). */
@@ -178,9 +182,9 @@ typedef struct {
 /* The --help footer of a grid driver. */
 #define GRID_FOOTER                                                                                              \
     "Resuming: after each cell the completed cells are saved atomically in OUT.h5.ckpt.\n"                       \
-    "Interrupted (Ctrl-C, SIGTERM: it stops at the next block of samples), the same command\n"                   \
-    "continues from the completed cells and writes the same file as an uninterrupted run;\n"                     \
-    "the checkpoint is removed once OUT.h5 is written.\n"                                                        \
+    "Interrupted (Ctrl-C, SIGTERM, SIGHUP: it stops at the next block of samples), the same\n"                 \
+    "command continues from the completed cells and writes the same file as an uninterrupted\n"                 \
+    "run; the checkpoint is removed once OUT.h5 is written.\n"                                                  \
     "Threads: OMP_NUM_THREADS; processes: mpirun -np K (when built with MPI).  The result is\n"                  \
     "bit-identical for any thread and process count, also across a resumption.  Theory: docs/theory.md."
 

@@ -131,8 +131,14 @@ static int parse_options(int argc, char **argv, kernel_opts *o, opts_state *stat
     if (o->dump_sample >= o->samples)
         return cli_usage_error(CMD, "--dump-sample: %ld is not a sample of this run: accepted 0..%ld", o->dump_sample,
                                o->samples - 1);
-    if (o->dump && !strcmp(o->dump, o->out))
-        return cli_usage_error(CMD, "--dump-weights: '%s' is also the --out file", o->dump);
+    /* By device and inode, not by spelling: "./k.h5" is "k.h5". */
+    if (o->dump && cli_same_file(o->dump, o->out))
+        return cli_usage_error(CMD, "--dump-weights: '%s' is also the --out file '%s'", o->dump, o->out);
+    if (cli_same_file(o->inputs, o->out))
+        return cli_usage_error(CMD, "--out: '%s' is the --inputs file '%s': it would be replaced", o->out, o->inputs);
+    if (o->dump && cli_same_file(o->inputs, o->dump))
+        return cli_usage_error(CMD, "--dump-weights: '%s' is the --inputs file '%s': it would be replaced", o->dump,
+                               o->inputs);
     if (o->sampler == SAMPLER_LAZY) {
         if (o->fourier_k > 0)
             return cli_usage_error(CMD, "--sampler lazy with --fourier %ld: the lazy sampler has no Fourier features "
@@ -564,33 +570,127 @@ static int write_dump(const kernel_opts *o, const opts_state *state, const kerne
     return st;
 }
 
+/* Huge finite inputs (1e150 passes the finiteness check of the inputs file)
+ * overflow the kernels, which grow like a power of |x| and |z|, or their
+ * variance (the square): refused before sampling when a limit is outside the
+ * accepted range, and after sampling if any statistic is not finite, never
+ * written as NaN. */
+#define KERNEL_MAX_LIMIT 1e150
+
+static double row_norm(const double *a, long dim, long i)
+{
+    double m = 0, s = 0; /* scaled: |x| itself may overflow when squared */
+    for (long d = 0; d < dim; d++) m = fmax(m, fabs(a[i * dim + d]));
+    if (m == 0 || !isfinite(m)) return m;
+    for (long d = 0; d < dim; d++) s += (a[i * dim + d] / m) * (a[i * dim + d] / m);
+    return m * sqrt(s);
+}
+
+static int pair_fail(const kernel_run *r, long i, long j, const char *what, double v, const char *range)
+{
+    return hntk_fail(HNTK_EINVAL,
+                     "input pair (%ld, %ld) (|x_%ld| = %g, |z_%ld| = %g, |x_%ld| = %g, |z_%ld| = %g): %s = %g is "
+                     "outside the accepted range %s; the kernels grow like powers of |x| and |z|: scale the "
+                     "inputs down",
+                     i, j, i, row_norm(r->X, r->x_dim, i), i, row_norm(r->Z, r->z_dim, i), j,
+                     row_norm(r->X, r->x_dim, j), j, row_norm(r->Z, r->z_dim, j), what, v, range);
+}
+
+static int check_limits_range(const kernel_run *r)
+{
+    long B = r->B;
+    for (long i = 0; i < B; i++)
+        for (long j = 0; j < B; j++) {
+            double t = r->theta_inf[i * B + j], l = r->lambda_inf[i * B + j];
+            if (!(fabs(t) <= KERNEL_MAX_LIMIT))
+                return pair_fail(r, i, j, "Theta^h", t, "|Theta^h| <= 1e150 (its samples' variance must be finite)");
+            if (!(fabs(l) <= KERNEL_MAX_LIMIT))
+                return pair_fail(r, i, j, "Lambda^H", l, "|Lambda^H| <= 1e150 (its samples' variance must be finite)");
+        }
+    return HNTK_OK;
+}
+
+static int check_stats_finite(const kernel_run *r, long dim)
+{
+    static const char *const names[] = {"K^h", "NNGP", "g-part"};
+    long BB = r->B * r->B;
+    for (long q = 0; q < dim; q++) {
+        double m = r->acc->mean[q], v = r->var[q], e = r->se[q];
+        if (isfinite(m) && isfinite(v) && isfinite(e)) continue;
+        if (q >= 3 * BB)
+            return hntk_fail(HNTK_EINVAL, "the K^f statistics are not finite (mean %g, variance %g): the inputs are "
+                                          "too large; scale them down", m, v);
+        char what[96];
+        snprintf(what, sizeof what, "the %s %s", names[q / BB], !isfinite(m) ? "mean" : "variance");
+        return pair_fail(r, (q % BB) / r->B, q % r->B, what, !isfinite(m) ? m : v,
+                         "of finite doubles (nothing is written rather than NaN)");
+    }
+    return HNTK_OK;
+}
+
+/* Doubles the Monte Carlo engine holds for a job of `samples` samples of `dim`
+ * statistics: the accumulator's six moments and the sample slots (a few per
+ * thread; twice on MPI rank 0, which also receives another rank's). */
+static double mc_doubles(long samples, double dim, int threads)
+{
+    double per = 4.0 * threads < (double)samples ? 4.0 * threads : (double)samples;
+    return 6.0 * dim + (hntk_parallel_size() > 1 ? 2.0 : 1.0) * per * dim;
+}
+
+/* Everything but the pool, in bytes: the statistics of every pair (the
+ * engine's accumulator and slots, variance and standard error), the limits and
+ * Fourier references, --save-samples, and the result file, which h5io builds in
+ * memory and copies once at commit (every (B, B) dataset and the samples twice
+ * more).  These are the (B, B) arrays the budget used to miss: 3 B^2 statistics
+ * make about 30 B^2 doubles. */
+static void kernel_bytes(const kernel_opts *o, const kernel_run *r, double *stats, double *saved, double *file)
+{
+    double B = (double)r->B, BB = B * B, k = (double)r->arch.fourier_k, dim = 3 * BB + (o->fntk ? FNTK_STATS : 0);
+    double d = mc_doubles(o->samples, dim, r->threads) + 2 * dim + 2 * BB; /* + var, se; ntk and nngp limits */
+    double arrays = 13; /* (B, B) datasets of the result file */
+    if (fourier_on(r) && o->fourier_draw == DRAW_FIXED) {
+        d += 3 * BB + B * k + k * (double)r->z_dim + k;
+        arrays += 3;
+    }
+    if (per_sample_mean(o, r)) {
+        d += 3 * BB + mc_doubles(o->mean_draws, 2 * BB, r->threads) + 4 * BB;
+        arrays += 4;
+    }
+    *stats = sizeof(double) * d;
+    *saved = o->save_samples ? 2.0 * sizeof(double) * (double)o->samples * BB : 0.0;
+    *file = 2.0 * (sizeof(double) * arrays * BB + *saved);
+}
+
 /* The pool: one network per thread, plus what --fntk, --dump-weights and the
- * per-sample reference need; one budget check counts all of it. */
+ * per-sample reference need; one budget check counts all of it with
+ * kernel_bytes. */
 static int make_pool(const kernel_opts *o, kernel_run *r)
 {
     hntk_pool_needs needs = {.batch = r->B, .gram = o->dump != NULL, .fntk = o->fntk,
                              .out_doubles = per_sample_mean(o, r) ? draw_doubles(&r->arch, r->B) : 0,
                              .lazy = o->sampler == SAMPLER_LAZY};
-    size_t budget = (size_t)(o->budget_gib * 1073741824.0);
-    double saved = o->save_samples ? 2.0 * sizeof(double) * (double)o->samples * (double)(r->B * r->B) : 0.0;
-    if (o->save_samples) {
-        double pool = (double)hntk_pool_bytes(&r->arch, &needs, r->threads);
-        if (pool + saved > (double)budget)
-            return hntk_fail(HNTK_EBUDGET,
-                             "%d thread workspaces (%.3g GiB) and --save-samples (2 x %ld samples x %ld x %ld "
-                             "doubles, %.3g GiB) need %.3g GiB, over the memory budget of %.3g GiB (--mem-budget; "
-                             "or fewer --samples, or no --save-samples)",
-                             r->threads, pool / 1073741824.0, o->samples, r->B, r->B, saved / 1073741824.0,
-                             (pool + saved) / 1073741824.0, budget / 1073741824.0);
-        budget -= (size_t)saved;
+    double budget = o->budget_gib * 1073741824.0, stats, saved, file;
+    kernel_bytes(o, r, &stats, &saved, &file);
+    double pool = (double)hntk_pool_bytes(&r->arch, &needs, r->threads), G = 1073741824.0;
+    if (pool + stats + saved + file > budget) {
+        char save[160] = "";
+        if (o->save_samples)
+            snprintf(save, sizeof save, ", --save-samples (2 x %ld samples x %ld x %ld doubles, %.3g GiB)", o->samples,
+                     r->B, r->B, saved / G);
+        return hntk_fail(HNTK_EBUDGET,
+                         "%ld inputs: %d thread workspaces (%.3g GiB), the statistics of the %ld x %ld pairs "
+                         "(%.3g GiB)%s and the result file (%.3g GiB) need %.3g GiB, over the memory budget of "
+                         "%.3g GiB (--mem-budget; or fewer inputs%s)",
+                         r->B, r->threads, pool / G, r->B, r->B, stats / G, save, file / G,
+                         (pool + stats + saved + file) / G, budget / G, o->save_samples ? ", or no --save-samples" : "");
     }
-    int st = hntk_pool_alloc(&r->arch, &needs, r->threads, budget, &r->pool);
+    int st = hntk_pool_alloc(&r->arch, &needs, r->threads, (size_t)(budget - stats - saved - file), &r->pool);
     if (!st && o->save_samples) {
         size_t n = (size_t)o->samples * (size_t)(r->B * r->B);
         r->saved_ntk = malloc(sizeof(double) * n);
         r->saved_nngp = malloc(sizeof(double) * n);
         if (!r->saved_ntk || !r->saved_nngp)
-            st = hntk_fail(HNTK_ENOMEM, "cannot allocate %.3g GiB for --save-samples", saved / 1073741824.0);
+            st = hntk_fail(HNTK_ENOMEM, "cannot allocate %.3g GiB for --save-samples", saved / G);
     }
     if (st) return st;
     hntk_pool_set_job(r->pool, &r->job);
@@ -633,6 +733,7 @@ int hntk_cmd_kernel(int argc, char **argv)
     if (!st) st = alloc_doubles(dim, &r.var);
     if (!st) st = alloc_doubles(dim, &r.se);
     if (!st) st = compute_limits(&o, &r);
+    if (!st) st = check_limits_range(&r);
     if (!st) {
         cli_progress progress;
         cli_progress_init(&progress, "kernel samples");
@@ -644,6 +745,9 @@ int hntk_cmd_kernel(int argc, char **argv)
     }
     if (!st) {
         hntk_stats_moments_finish(r.acc, r.var, r.se);
+        st = check_stats_finite(&r, dim);
+    }
+    if (!st) {
         print_table(&o, &r);
         double wall = cli_now() - t0;
         /* Under MPI every rank holds the same statistics; rank 0 writes. */

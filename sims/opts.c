@@ -84,7 +84,7 @@ static void range_text(const opt_spec *s, char *buf, size_t cap)
         snprintf(buf, cap, "%s..%s", lo, hi);
         break;
     }
-    case OPT_SEED: snprintf(buf, cap, "0..%lld", (long long)INT64_MAX); break;
+    case OPT_SEED: snprintf(buf, cap, "0..%lld, decimal", (long long)INT64_MAX); break;
     case OPT_CHOICE: {
         size_t len = 0;
         buf[0] = '\0';
@@ -148,11 +148,13 @@ static int set_value(const char *cmd, const opt_spec *s, const char *text, void 
         return 0;
     }
     case OPT_SEED: {
+        /* Decimal only: base 0 read "010" as octal 8 and "0x10" as 16, so a
+         * seed copied from a file name or a log gave another run. */
         char *end;
         errno = 0;
-        unsigned long long v = strtoull(text, &end, 0);
-        if (errno || end == text || *end || text[0] == '-' || v > (unsigned long long)INT64_MAX)
-            return bad_value(cmd, s, text, "an integer in range");
+        unsigned long long v = text[0] >= '0' && text[0] <= '9' ? strtoull(text, &end, 10) : 0;
+        if (!(text[0] >= '0' && text[0] <= '9') || errno || *end || v > (unsigned long long)INT64_MAX)
+            return bad_value(cmd, s, text, "a decimal integer in range");
         *OPTS_FIELD(uint64_t, target, s) = (uint64_t)v;
         return 0;
     }

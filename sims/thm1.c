@@ -17,8 +17,11 @@
  * Schema: docs/file-formats.md; method and reading: docs/thm1.md. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -182,6 +185,28 @@ static const opt_command COMMAND = {
     OPTS_PRESETS(PRESETS),
 };
 
+/* The decimal digits at p, followed by `stop` (or the end when stop is NULL),
+ * into *v: 1 on success.  No sscanf("%d"): its overflow is undefined and
+ * reported a wrong depth.  A value beyond 10^9 saturates at LONG_MAX (still
+ * out of range); messages quote the digits as written. */
+static int parse_depth(const char *p, long *v, const char *stop)
+{
+    long n = 0;
+    int digits = 0;
+    for (; *p >= '0' && *p <= '9'; p++, digits++) n = n > 1000000000L ? LONG_MAX : 10 * n + (*p - '0');
+    if (digits == 0 || (stop ? strncmp(p, stop, strlen(stop)) : *p != '\0')) return 0;
+    *v = n;
+    return 1;
+}
+
+/* The digits after `at` in tok, for messages ("99999999999"). */
+static int digits_len(const char *at)
+{
+    int n = 0;
+    while (at[n] >= '0' && at[n] <= '9') n++;
+    return n;
+}
+
 /* "L3_H2" or "MLP_L4" (case-sensitive). */
 static int parse_configs(const char *text, thm1_opts *o)
 {
@@ -194,17 +219,21 @@ static int parse_configs(const char *text, thm1_opts *o)
     char *save = NULL;
     for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         thm1_config c = {0};
-        int used = 0;
-        if (sscanf(tok, "MLP_L%d%n", &c.L, &used) == 1 && tok[used] == '\0') {
+        long L = 0, H = 1;
+        if (!strncmp(tok, "MLP_L", 5) && parse_depth(tok + 5, &L, NULL)) {
             c.mlp = 1;
-            c.H = 1;
-        } else if (!(sscanf(tok, "L%d_H%d%n", &c.L, &c.H, &used) == 2 && tok[used] == '\0')) {
+        } else if (!(tok[0] == 'L' && parse_depth(tok + 1, &L, "_H") && parse_depth(strstr(tok, "_H") + 2, &H, NULL))) {
             return cli_usage_error(CMD, "--configs: '%s' is not L<depth>_H<depth> or MLP_L<depth> (accepted L in "
                                    "2..%d, H in 1..%d)", tok, HNTK_MAX_DEPTH, HNTK_MAX_DEPTH);
         }
-        if (c.L < 2 || c.L > HNTK_MAX_DEPTH || c.H < 1 || c.H > HNTK_MAX_DEPTH)
-            return cli_usage_error(CMD, "--configs: '%s': L = %d must be in 2..%d (with L = 1 f has no hidden "
-                                   "width) and H = %d in 1..%d", tok, c.L, HNTK_MAX_DEPTH, c.H, HNTK_MAX_DEPTH);
+        if (L < 2 || L > HNTK_MAX_DEPTH || H < 1 || H > HNTK_MAX_DEPTH) {
+            const char *ld = tok + (c.mlp ? 5 : 1), *hd = c.mlp ? "1" : strstr(tok, "_H") + 2;
+            return cli_usage_error(CMD, "--configs: '%s': L = %.*s must be in 2..%d (with L = 1 f has no hidden "
+                                   "width) and H = %.*s in 1..%d", tok, digits_len(ld), ld, HNTK_MAX_DEPTH,
+                                   digits_len(hd), hd, HNTK_MAX_DEPTH);
+        }
+        c.L = (int)L;
+        c.H = (int)H;
         if (o->n_cfg == MAX_CONFIGS)
             return cli_usage_error(CMD, "--configs: more than %d configurations (accepted 1..%d)", MAX_CONFIGS,
                                    MAX_CONFIGS);
@@ -815,7 +844,10 @@ static int export_columns(const char *dir, const cfg_result *res, int n_res)
         if (k < 0) snprintf(path, sizeof path, "%s/index.dat", dir);
         else snprintf(path, sizeof path, "%s/%s.dat", dir, res[k].cfg.name);
         snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-        FILE *fp = fopen(tmp, "w");
+        /* Created exclusively, never through a link planted at the predictable name. */
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+        FILE *fp = fd >= 0 ? fdopen(fd, "w") : NULL;
+        if (fd >= 0 && !fp) close(fd);
         if (!fp) return hntk_fail(HNTK_EIO, "--export-dir: cannot write '%s': %s", tmp, strerror(errno));
         if (k < 0) {
             fprintf(fp, "# hyperntk thm1: name L H orders mlp (one configuration per line)\n");
@@ -887,6 +919,48 @@ static int finish(const void *data, const hntk_checkpoint *ck, const opts_output
     for (int k = 0; k < n; k++) result_free(&res[k]);
     free(res);
     return st;
+}
+
+/* What finish allocates after the cells, for the budget (grid_spec.finish_bytes):
+ * every configuration's results at once (the per-sample K^(r), W x N x R, and
+ * the block of statistics), the bootstrap of one configuration at a time
+ * (analyse: W x NB x 2R replicates and its scratch), and the result file, which
+ * holds the per-sample K^(r) again and is built in memory and copied once at
+ * commit (h5io). */
+static size_t finish_bytes(const thm1_opts *o, int threads)
+{
+    double results = 0, boot = 0, W = (double)o->W, R = (double)o->R, NB = (double)o->bootstrap;
+    for (int k = 0; k < o->n_cfg; k++) {
+        double N = (double)config_samples(o, &o->cfg[k]);
+        results += W * N * R + 10 * W * R + W * R * N_QUANT + 14 * R;
+        double b = W * NB * 2 * R + (2.0 * threads + 2) * N + 2 * (NB > N ? NB : N) + (double)threads * N;
+        if (b > boot) boot = b;
+    }
+    double bytes = sizeof(double) * (results + boot + 2 * results);
+    return bytes > (double)SIZE_MAX / 2 ? SIZE_MAX / 2 : (size_t)bytes;
+}
+
+/* --export-dir before the run, not after OUT.h5 is written: it must be a
+ * directory, or a path whose parent directory exists (it is created). */
+static int check_export_dir(const char *dir)
+{
+    struct stat sb;
+    if (stat(dir, &sb) == 0)
+        return S_ISDIR(sb.st_mode) ? HNTK_OK
+                                   : hntk_fail(HNTK_EIO, "--export-dir: '%s' exists and is not a directory", dir);
+    char parent[4096];
+    snprintf(parent, sizeof parent, "%s", dir);
+    size_t n = strlen(parent);
+    while (n > 1 && parent[n - 1] == '/') parent[--n] = '\0';
+    char *slash = strrchr(parent, '/');
+    if (!slash) snprintf(parent, sizeof parent, ".");
+    else if (slash == parent) parent[1] = '\0';
+    else *slash = '\0';
+    if (stat(parent, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        return hntk_fail(HNTK_EIO, "--export-dir: cannot create '%s': the directory '%s' does not exist", dir, parent);
+    if (access(parent, W_OK | X_OK) != 0)
+        return hntk_fail(HNTK_EIO, "--export-dir: cannot create '%s' in '%s': %s", dir, parent, strerror(errno));
+    return HNTK_OK;
 }
 
 /* ------------------------------------------------------------------ --from */
@@ -1078,6 +1152,7 @@ int hntk_cmd_thm1(int argc, char **argv)
         hntk_hyper_arch widest = config_arch(&o, &o.cfg[k], o.widths.v[o.W - 1]);
         if (!st) st = grid_validate_widest(&widest, o.sampler, "--widths");
     }
+    if (!st && o.export_dir && !o.bench) st = check_export_dir(o.export_dir);
     int code;
     if (o.bench) {
         if (!st) st = run_bench(&o, &data);
@@ -1085,7 +1160,9 @@ int hntk_cmd_thm1(int argc, char **argv)
     } else {
         grid_spec grid = {.cmd = CMD, .what = "cells", .cells = (long)o.n_cfg * o.W,
                           .cell_dim = 2L * o.R + data.max_n * o.R, .collect = 1, .sample = thm1_sample,
-                          .driver = &data, .describe = describe_cell, .values = grid_values};
+                          .driver = &data, .describe = describe_cell, .values = grid_values,
+                          .finish_bytes = finish_bytes(&o, hntk_mc_max_threads()),
+                          .finish_what = "every width's per-sample K^(r), the bootstrap and the result file"};
         code = grid_main(st, &grid, &COMMAND, &o, CKPT_FORMAT, &o.run, &out, finish);
     }
     free(data.X);

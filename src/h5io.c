@@ -1,10 +1,11 @@
 /* h5io.c: the only module that touches HDF5.
  *
- * Writing.  A result file is built in "<path>.tmp.<pid>" and renamed over
- * <path> only at hntk_h5_commit, so a reader never sees a half-written result
- * and an existing result stays intact until the new one is complete.  Every
- * open temporary is recorded in a small static registry so that the optional
- * SIGINT/SIGTERM handler can delete it before the process dies.
+ * Writing.  A result file is built in memory, written to a temporary
+ * "<path>.tmp.<host>.<pid>.<random>" created O_EXCL | O_NOFOLLOW, and renamed
+ * over <path> only at hntk_h5_commit, so a reader never sees a half-written
+ * result and an existing result stays intact until the new one is complete.
+ * Every open temporary is recorded in a small static registry so that the
+ * optional SIGINT/SIGTERM/SIGHUP handler can delete it before the process dies.
  *
  * Reading.  Errors name the file, the dataset (or attribute) and what was
  * expected against what was found, because the usual cause is a user-written
@@ -40,7 +41,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/stat.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
 #define H5IO_MAX_RANK 4
@@ -50,10 +54,11 @@
 #define H5IO_TMP_MAX 4096
 
 struct hntk_h5 {
-    hid_t file;
+    hid_t file; /* the file being built, in memory (core driver) */
+    int fd;     /* the temporary, created O_EXCL | O_NOFOLLOW; written at commit */
     int slot;   /* registry slot of the temporary */
     char *path; /* final path */
-    char *tmp;  /* "<path>.tmp.<pid>" */
+    char *tmp;  /* "<path>.tmp.<host>.<pid>.<random>" */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -79,6 +84,17 @@ static int registry_add(const char *tmp)
     return -1;
 }
 
+/* Give a reserved slot its name: the flag is dropped while the path is
+ * copied, so the handler never reads a half-copied name. */
+static void registry_set(int slot, const char *tmp)
+{
+    tmp_in_use[slot] = 0;
+    atomic_signal_fence(memory_order_seq_cst);
+    memcpy(tmp_registry[slot], tmp, strlen(tmp) + 1);
+    atomic_signal_fence(memory_order_seq_cst);
+    tmp_in_use[slot] = 1;
+}
+
 static void registry_remove(int slot)
 {
     if (slot < 0 || slot >= H5IO_MAX_WRITERS)
@@ -101,7 +117,7 @@ static void cleanup_handler(int sig)
 
 void hntk_h5_install_signal_cleanup(void)
 {
-    static const int sigs[] = {SIGINT, SIGTERM};
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
     for (size_t k = 0; k < sizeof sigs / sizeof sigs[0]; k++) {
         struct sigaction old, sa;
         /* A signal ignored at start-up (a background job under nohup, say)
@@ -111,9 +127,10 @@ void hntk_h5_install_signal_cleanup(void)
         memset(&sa, 0, sizeof sa);
         sa.sa_handler = cleanup_handler;
         sigemptyset(&sa.sa_mask);
-        /* Block the other signal too, so cleanup is not interrupted half-way. */
+        /* Block the other signals too, so cleanup is not interrupted half-way. */
         sigaddset(&sa.sa_mask, SIGINT);
         sigaddset(&sa.sa_mask, SIGTERM);
+        sigaddset(&sa.sa_mask, SIGHUP);
         sa.sa_flags = 0;
         sigaction(sigs[k], &sa, NULL);
     }
@@ -237,9 +254,158 @@ static void writer_free(hntk_h5 *f)
 {
     if (!f)
         return;
+    if (f->fd >= 0)
+        close(f->fd);
     free(f->path);
     free(f->tmp);
     free(f);
+}
+
+/* "a directory", "a character device", ... for messages about what a path is. */
+static const char *file_kind(mode_t m)
+{
+    if (S_ISDIR(m))
+        return "a directory";
+    if (S_ISCHR(m))
+        return "a character device";
+    if (S_ISBLK(m))
+        return "a block device";
+    if (S_ISFIFO(m))
+        return "a FIFO";
+    if (S_ISSOCK(m))
+        return "a socket";
+    if (S_ISLNK(m))
+        return "a symbolic link";
+    return "not a regular file";
+}
+
+/* The rename at commit replaces whatever `path` names: only a missing path or
+ * a regular file may be replaced (root renaming over /dev/null would replace
+ * the device).  A symbolic link is refused too: the rename would replace the
+ * link, not the file it points to, which is never what the user meant. */
+static int check_replaceable(const char *path)
+{
+    struct stat sb;
+    if (lstat(path, &sb) != 0) {
+        if (errno == ENOENT)
+            return HNTK_OK;
+        int err = errno;
+        return hntk_fail(HNTK_EIO, "result file '%s': cannot inspect it: %s", path, strerror(err));
+    }
+    if (!S_ISREG(sb.st_mode))
+        return hntk_fail(HNTK_EIO,
+                         "result file '%s' exists and is %s: refusing to replace it (accepted: a missing path "
+                         "or a regular file)",
+                         path, file_kind(sb.st_mode));
+    return HNTK_OK;
+}
+
+/* The directory of `path` ("." when it has none) into dir[cap], and the last
+ * component into *base (a pointer into path). */
+static int split_path(const char *path, char *dir, size_t cap, const char **base)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash) {
+        snprintf(dir, cap, ".");
+        *base = path;
+        return 0;
+    }
+    size_t n = slash == path ? 1 : (size_t)(slash - path);
+    if (n >= cap)
+        return -1;
+    memcpy(dir, path, n);
+    dir[n] = '\0';
+    *base = slash + 1;
+    return 0;
+}
+
+/* This host's name, for the temporaries' names ("localhost" when unknown),
+ * with '.' and '/' replaced so that the name parses back. */
+static void host_tag(char *buf, size_t cap)
+{
+    if (gethostname(buf, cap) != 0 || !buf[0])
+        snprintf(buf, cap, "localhost");
+    buf[cap - 1] = '\0';
+    for (char *p = buf; *p; p++)
+        if (*p == '.' || *p == '/')
+            *p = '_';
+}
+
+/* Temporaries are "<base>.tmp.<host>.<pid>.<6 random characters>".  One whose
+ * process is gone (SIGKILL, power loss) is removed when the next writer of the
+ * same result starts, but only when that is certainly safe: the name parses,
+ * it was made on this host (on a shared file system a live process elsewhere
+ * may have the same pid), that pid is not running here, it is a regular file
+ * (not a link) owned by us.  Anything else is left alone. */
+static void remove_stale_temporaries(const char *path)
+{
+    char dir[H5IO_TMP_MAX], host[256], name[H5IO_TMP_MAX];
+    const char *base;
+    if (split_path(path, dir, sizeof dir, &base) || !*base)
+        return;
+    host_tag(host, sizeof host);
+    int prefix = snprintf(name, sizeof name, "%s.tmp.%s.", base, host);
+    if (prefix < 0 || (size_t)prefix >= sizeof name)
+        return;
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (strncmp(e->d_name, name, (size_t)prefix))
+            continue;
+        char *end;
+        errno = 0;
+        long pid = strtol(e->d_name + prefix, &end, 10);
+        if (errno || end == e->d_name + prefix || pid <= 0 || *end != '.' || strlen(end + 1) != 6)
+            continue;
+        if (pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        char full[2 * H5IO_TMP_MAX];
+        snprintf(full, sizeof full, "%s/%s", dir, e->d_name);
+        struct stat sb;
+        if (lstat(full, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_uid == geteuid())
+            unlink(full);
+    }
+    closedir(d);
+}
+
+/* Create a new temporary for `path` that nobody else can have planted:
+ * O_CREAT | O_EXCL | O_NOFOLLOW under a random name in the result's own
+ * directory (so that the rename stays on one file system), as mkstemp does,
+ * but with the permissions a plain create would give (0666 minus the umask). */
+static int create_temporary(const char *path, int slot, char *tmp, size_t cap, int *fd)
+{
+    static const char alphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    char host[256];
+    host_tag(host, sizeof host);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t x = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^ ((uint64_t)getpid() << 40) ^ (uintptr_t)tmp;
+    for (int attempt = 0; attempt < 100; attempt++) {
+        char suffix[7];
+        for (int i = 0; i < 6; i++) {
+            x = x * 6364136223846793005ULL + 1442695040888963407ULL; /* an LCG: names need only differ */
+            suffix[i] = alphabet[(x >> 33) % (sizeof alphabet - 1)];
+        }
+        suffix[6] = '\0';
+        int n = snprintf(tmp, cap, "%s.tmp.%s.%ld.%s", path, host, (long)getpid(), suffix);
+        if (n < 0 || (size_t)n >= cap)
+            return hntk_fail(HNTK_EINVAL, "result file '%s': path too long (the temporary name needs < %zu bytes)",
+                             path, cap);
+        /* Registered before it exists, so a signal cannot leave it behind (a
+         * name taken by someone else is registered for an instant only: our
+         * pid is in it, so only a planted file can collide). */
+        registry_set(slot, tmp);
+        *fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+        if (*fd >= 0)
+            return HNTK_OK;
+        if (errno != EEXIST) {
+            int err = errno;
+            return hntk_fail(HNTK_EIO, "result file '%s': cannot create the temporary '%s': %s", path, tmp,
+                             strerror(err));
+        }
+    }
+    return hntk_fail(HNTK_EIO, "result file '%s': cannot create a temporary: 100 names were taken", path);
 }
 
 int hntk_h5_create(const char *path, hntk_h5 **out)
@@ -250,58 +416,61 @@ int hntk_h5_create(const char *path, hntk_h5 **out)
     if (!path || !*path)
         return hntk_fail(HNTK_EINVAL, "hntk_h5_create: the result path must be a non-empty string");
     h5_quiet();
-
-    char tmp[H5IO_TMP_MAX];
-    int n = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    if (n < 0 || (size_t)n >= sizeof tmp)
-        return hntk_fail(HNTK_EINVAL, "result file '%s': path too long (the temporary name needs < %d bytes)",
-                         path, H5IO_TMP_MAX);
+    int st = check_replaceable(path);
+    if (st)
+        return st;
 
     hntk_h5 *f = calloc(1, sizeof *f);
     if (f) {
+        f->fd = -1;
         f->path = strdup(path);
-        f->tmp = strdup(tmp);
     }
-    if (!f || !f->path || !f->tmp) {
+    if (!f || !f->path) {
         writer_free(f);
         return hntk_fail(HNTK_ENOMEM, "result file '%s': out of memory", path);
     }
     f->file = H5I_INVALID_HID;
+    remove_stale_temporaries(path);
 
-    /* Register before the file exists, so there is no moment when a signal
-     * could leave an unregistered temporary behind. */
-    f->slot = registry_add(tmp);
+    /* Take a registry slot first; create_temporary names it before creating
+     * the file, so that no signal can leave an unregistered temporary behind. */
+    f->slot = registry_add("");
     if (f->slot < 0) {
         writer_free(f);
         return hntk_fail(HNTK_EINVAL,
                          "result file '%s': too many result files open at once (at most %d)", path,
                          H5IO_MAX_WRITERS);
     }
-
-    /* HDF5 does not report errno; creating the file ourselves first gives the
-     * user "Permission denied" or "No such file or directory". */
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0666);
-    if (fd < 0) {
-        int err = errno;
-        registry_remove(f->slot);
-        hntk_fail(HNTK_EIO, "result file '%s': cannot create the temporary '%s': %s", path, tmp,
-                  strerror(err));
-        writer_free(f);
-        return HNTK_EIO;
+    char tmp[H5IO_TMP_MAX];
+    st = create_temporary(path, f->slot, tmp, sizeof tmp, &f->fd);
+    if (!st && !(f->tmp = strdup(tmp))) {
+        unlink(tmp);
+        st = hntk_fail(HNTK_ENOMEM, "result file '%s': out of memory", path);
     }
-    close(fd);
+    if (st) {
+        registry_remove(f->slot);
+        writer_free(f);
+        return st;
+    }
 
-    /* CLOSE_STRONG: H5Fclose really closes the file (even if an object were
-     * left open), so the rename at commit moves a complete file. */
+    /* The file is built in memory (HDF5's core driver, no backing store) and
+     * written to the temporary through our own descriptor at commit: HDF5
+     * never opens a path of ours, so nothing can be redirected between the
+     * O_EXCL create and the write, and a full disk is an ordinary write()
+     * error (HDF5's own close of a file it could not flush crashed at exit).
+     * CLOSE_STRONG: H5Fclose really closes the file. */
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-    if (fapl >= 0)
-        H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG);
-    f->file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl >= 0 ? fapl : H5P_DEFAULT);
+    if (fapl >= 0 && (H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) < 0 ||
+                      H5Pset_fapl_core(fapl, (size_t)1 << 20, 0) < 0)) {
+        H5Pclose(fapl);
+        fapl = H5I_INVALID_HID;
+    }
+    f->file = fapl >= 0 ? H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl) : H5I_INVALID_HID;
     close_plist(fapl);
     if (f->file < 0) {
         unlink(tmp);
         registry_remove(f->slot);
-        hntk_fail(HNTK_EIO, "result file '%s': HDF5 cannot create the temporary '%s'", path, tmp);
+        hntk_fail(HNTK_EIO, "result file '%s': HDF5 cannot create the file in memory", path);
         writer_free(f);
         return HNTK_EIO;
     }
@@ -762,25 +931,105 @@ done:
     return st;
 }
 
+/* Write all of buf to fd (write() may write less than asked). */
+static int write_all(int fd, const unsigned char *buf, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, buf, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            if (w == 0)
+                errno = EIO;
+            return -1;
+        }
+        buf += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* fsync the directory of `path`, so that the rename itself survives a power
+ * loss.  Some file systems cannot sync a directory (EINVAL): not an error. */
+static int sync_directory(const char *path)
+{
+    char dir[H5IO_TMP_MAX];
+    const char *base;
+    if (split_path(path, dir, sizeof dir, &base))
+        return 0;
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    int rc = fsync(fd);
+    int err = errno;
+    close(fd);
+    if (rc != 0 && err != EINVAL && err != EROFS) {
+        errno = err;
+        return -1;
+    }
+    return 0;
+}
+
+/* The whole in-memory file as bytes (malloc'd), then close it. */
+static int take_image(hntk_h5 *f, unsigned char **image, size_t *size)
+{
+    *image = NULL;
+    /* Flush first: every object's metadata must be in the image. */
+    ssize_t n = H5Fflush(f->file, H5F_SCOPE_GLOBAL) < 0 ? -1 : H5Fget_file_image(f->file, NULL, 0);
+    if (n > 0)
+        *image = malloc((size_t)n);
+    int ok = n > 0 && *image && H5Fget_file_image(f->file, *image, (size_t)n) == n;
+    herr_t closed = H5Fclose(f->file);
+    f->file = H5I_INVALID_HID;
+    if (!ok || closed < 0) {
+        free(*image);
+        *image = NULL;
+        return n > 0 && !*image ? hntk_fail(HNTK_ENOMEM, "result file '%s': out of memory for its %.3g MiB", f->path,
+                                            (double)n / 1048576.0)
+                                : hntk_fail(HNTK_EIO, "result file '%s': HDF5 cannot finish the file", f->path);
+    }
+    *size = (size_t)n;
+    return HNTK_OK;
+}
+
 int hntk_h5_commit(hntk_h5 *f)
 {
     if (!f)
         return hntk_fail(HNTK_EINVAL, "hntk_h5_commit: no open result file");
     h5_quiet();
-    int status = HNTK_OK;
-    /* Flush separately: a full disk shows up here, with a clear message. */
-    herr_t flushed = H5Fflush(f->file, H5F_SCOPE_GLOBAL);
-    herr_t closed = H5Fclose(f->file);
-    f->file = H5I_INVALID_HID;
-    if (flushed < 0 || closed < 0) {
-        status = hntk_fail(HNTK_EIO, "result file '%s': cannot finish writing the temporary '%s' (disk full?)",
-                           f->path, f->tmp);
-        unlink(f->tmp);
-    } else if (rename(f->tmp, f->path) != 0) {
+    unsigned char *image = NULL;
+    size_t size = 0;
+    int status = take_image(f, &image, &size);
+    /* Write, fsync and close the temporary, then check once more what the
+     * rename replaces (something may have appeared meanwhile), rename, and
+     * fsync the directory: after a crash either the old or the new result is
+     * there, complete. */
+    if (!status && (write_all(f->fd, image, size) != 0 || fsync(f->fd) != 0)) {
+        int err = errno;
+        status = hntk_fail(HNTK_EIO, "result file '%s': cannot write the temporary '%s': %s", f->path, f->tmp,
+                           strerror(err));
+    }
+    free(image);
+    if (f->fd >= 0 && close(f->fd) != 0 && !status) {
+        int err = errno;
+        status = hntk_fail(HNTK_EIO, "result file '%s': cannot write the temporary '%s': %s", f->path, f->tmp,
+                           strerror(err));
+    }
+    f->fd = -1;
+    if (!status)
+        status = check_replaceable(f->path);
+    if (!status && rename(f->tmp, f->path) != 0) {
         int err = errno;
         status = hntk_fail(HNTK_EIO, "result file '%s': cannot rename the temporary '%s' into place: %s",
                            f->path, f->tmp, strerror(err));
+    }
+    if (status) {
         unlink(f->tmp);
+    } else if (sync_directory(f->path) != 0) {
+        int err = errno;
+        /* The new result is in place; only its durability is in doubt. */
+        status = hntk_fail(HNTK_EIO, "result file '%s': written, but its directory cannot be synced: %s",
+                           f->path, strerror(err));
     }
     /* Only now: a signal between rename and this point unlinks a name that no
      * longer exists, which is harmless; the other order could leak it. */
@@ -1543,7 +1792,42 @@ struct cmp_ctx {
     hntk_h5_compare_report *rep;
     size_t len, cap;
     int oom;
+    /* A dataset or attribute that cannot be read (corrupt chunks, a failed
+     * HDF5 call, too large to hold): the comparison is an error, never a
+     * difference or a "same".  The first one is reported. */
+    int failed;
+    char fail_msg[768];
 };
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+static void cmp_error(struct cmp_ctx *c, const char *fmt, ...)
+{
+    if (c->failed++)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->fail_msg, sizeof c->fail_msg, fmt, ap);
+    va_end(ap);
+}
+
+/* Room for n values of el bytes, twice (both files): refused beyond half of
+ * physical memory (a small file may declare a huge never-written dataset; its
+ * fill values would be read whole), and on size_t overflow. */
+static int cmp_fits(struct cmp_ctx *c, const char *where, hssize_t n, size_t el)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+    double cap = pages > 0 && page > 0 ? (double)pages * (double)page / 2 : 8.0 * 1073741824.0;
+    double need = 2.0 * (double)n * (double)el;
+    if (n < 0 || need > cap || (double)n * (double)el >= (double)SIZE_MAX / 4) {
+        cmp_error(c, "%s: %lld values of %zu bytes (%.3g GiB for both files) are more than compare holds in memory "
+                  "(accepted up to %.3g GiB, half of physical memory)", where, (long long)n, el, need / 1073741824.0,
+                  cap / 1073741824.0);
+        return 0;
+    }
+    return 1;
+}
 
 static int in_list(const char *const *list, const char *name)
 {
@@ -1646,19 +1930,26 @@ static herr_t cmp_read(hid_t obj, int is_attr, hid_t mt, void *buf)
 /* Exact comparison of any type, in its own native memory type.  Strings are
  * compared as text (variable-length ones are pointers), variable-length
  * sequences by their contents. */
-static int cmp_exact(hid_t a, hid_t b, int is_attr, hid_t ta, hssize_t n)
+static int cmp_exact(struct cmp_ctx *c, const char *where, hid_t a, hid_t b, int is_attr, hid_t ta, hssize_t n)
 {
     int same = 1;
     if (n <= 0)
         return 1;
     if (H5Tis_variable_str(ta) > 0) {
+        if (!cmp_fits(c, where, n, sizeof(char *)))
+            return -1;
         hid_t mt = H5Tcopy(H5T_C_S1);
         H5Tset_size(mt, H5T_VARIABLE);
         H5Tset_cset(mt, H5Tget_cset(ta)); /* HDF5 will not convert UTF-8 to ASCII */
         char **va = calloc((size_t)n + 1, sizeof(char *)), **vb = calloc((size_t)n + 1, sizeof(char *));
-        if (!va || !vb || cmp_read(a, is_attr, mt, va) < 0 || cmp_read(b, is_attr, mt, vb) < 0)
-            same = 0;
-        for (hssize_t i = 0; i < n && same; i++)
+        if (!va || !vb) {
+            cmp_error(c, "%s: out of memory for %lld strings", where, (long long)n);
+            same = -1;
+        } else if (cmp_read(a, is_attr, mt, va) < 0 || cmp_read(b, is_attr, mt, vb) < 0) {
+            cmp_error(c, "%s: its strings cannot be read (corrupt file?)", where);
+            same = -1;
+        }
+        for (hssize_t i = 0; i < n && same == 1; i++)
             same = (!va[i] && !vb[i]) || (va[i] && vb[i] && !strcmp(va[i], vb[i]));
         hid_t sa = is_attr ? H5Aget_space(a) : H5Dget_space(a);
         if (va)
@@ -1672,15 +1963,30 @@ static int cmp_exact(hid_t a, hid_t b, int is_attr, hid_t ta, hssize_t n)
         return same;
     }
     hid_t mt = H5Tget_native_type(ta, H5T_DIR_DEFAULT);
-    size_t size = H5Tget_size(mt);
+    size_t size = mt >= 0 ? H5Tget_size(mt) : 0;
+    if (mt < 0 || size == 0) {
+        cmp_error(c, "%s: HDF5 cannot describe its type in memory", where);
+        close_type(mt);
+        return -1;
+    }
+    if (!cmp_fits(c, where, n, size)) {
+        H5Tclose(mt);
+        return -1;
+    }
     size_t bytes = (size_t)n * size;
     unsigned char *ba = calloc(bytes + 1, 1), *bb = calloc(bytes + 1, 1);
-    if (!ba || !bb || cmp_read(a, is_attr, mt, ba) < 0 || cmp_read(b, is_attr, mt, bb) < 0) {
-        same = 0;
+    int read_a = -1, read_b = -1;
+    if (!ba || !bb) {
+        cmp_error(c, "%s: out of memory for %zu bytes", where, bytes);
+        same = -1;
+    } else if ((read_a = cmp_read(a, is_attr, mt, ba)) < 0 || (read_b = cmp_read(b, is_attr, mt, bb)) < 0) {
+        cmp_error(c, "%s: its values cannot be read from the %s file (corrupt?)", where,
+                  read_a < 0 ? "first" : "second");
+        same = -1;
     } else if (H5Tget_class(mt) == H5T_VLEN) {
         hid_t base = H5Tget_super(mt);
         size_t bsize = H5Tget_size(base);
-        for (hssize_t i = 0; i < n && same; i++) {
+        for (hssize_t i = 0; i < n && same == 1; i++) {
             const hvl_t *x = (const hvl_t *)(ba + (size_t)i * size), *y = (const hvl_t *)(bb + (size_t)i * size);
             same = x->len == y->len && (x->len == 0 || !memcmp(x->p, y->p, x->len * bsize));
         }
@@ -1709,19 +2015,22 @@ static void cmp_numeric(struct cmp_ctx *c, const char *where, hid_t a, hid_t b, 
     double rtol = c->o->rtol, atol = c->o->atol;
     int bitwise = rtol == 0 && atol == 0;
     size_t el = is_float ? sizeof(double) : sizeof(long long);
+    if (!cmp_fits(c, where, n, el))
+        return;
     void *va = malloc((size_t)n * el), *vb = malloc((size_t)n * el);
     hid_t mt = is_float ? H5T_NATIVE_DOUBLE : H5T_NATIVE_LLONG;
     if (!va || !vb) {
         free(va);
         free(vb);
-        c->oom = 1;
-        cmp_line(c, 0, "%s: cannot compare (out of memory)", where);
+        cmp_error(c, "%s: out of memory for 2 x %lld values", where, (long long)n);
         return;
     }
-    if (cmp_read(a, is_attr, mt, va) < 0 || cmp_read(b, is_attr, mt, vb) < 0) {
+    herr_t ra = cmp_read(a, is_attr, mt, va), rb = ra < 0 ? -1 : cmp_read(b, is_attr, mt, vb);
+    if (ra < 0 || rb < 0) {
         free(va);
         free(vb);
-        cmp_line(c, 0, "%s: values cannot be read as numbers", where);
+        cmp_error(c, "%s: its values cannot be read from the %s file (corrupt chunks, or a filter that fails?)",
+                  where, ra < 0 ? "first" : "second");
         return;
     }
     long ndiff = 0;
@@ -1818,9 +2127,16 @@ static void cmp_objects(struct cmp_ctx *c, const char *where, hid_t a, hid_t b, 
     hid_t sa = is_attr ? H5Aget_space(a) : H5Dget_space(a), sb = is_attr ? H5Aget_space(b) : H5Dget_space(b);
     c->rep->compared++;
     hsize_t da[H5S_MAX_RANK], db[H5S_MAX_RANK];
-    int ra = H5Sget_simple_extent_ndims(sa), rb = H5Sget_simple_extent_ndims(sb);
-    H5Sget_simple_extent_dims(sa, da, NULL);
-    H5Sget_simple_extent_dims(sb, db, NULL);
+    int ra = sa >= 0 ? H5Sget_simple_extent_ndims(sa) : -1, rb = sb >= 0 ? H5Sget_simple_extent_ndims(sb) : -1;
+    if (ta < 0 || tb < 0 || ra < 0 || rb < 0 || H5Sget_simple_extent_dims(sa, da, NULL) < 0 ||
+        H5Sget_simple_extent_dims(sb, db, NULL) < 0) {
+        cmp_error(c, "%s: HDF5 cannot read its type or shape (corrupt file?)", where);
+        close_space(sa);
+        close_space(sb);
+        close_type(ta);
+        close_type(tb);
+        return;
+    }
     char na[64], nb[64];
     describe_type(ta, na, sizeof na);
     describe_type(tb, nb, sizeof nb);
@@ -1840,7 +2156,7 @@ static void cmp_objects(struct cmp_ctx *c, const char *where, hid_t a, hid_t b, 
         H5T_class_t k = H5Tget_class(ta);
         if (k == H5T_FLOAT || k == H5T_INTEGER)
             cmp_numeric(c, where, a, b, is_attr, ta, ra, da, n);
-        else if (!cmp_exact(a, b, is_attr, ta, n)) {
+        else if (cmp_exact(c, where, a, b, is_attr, ta, n) == 0) {
             char xa[64], xb[64];
             if (n == 1 && k == H5T_STRING && one_string(a, is_attr, ta, xa, sizeof xa) &&
                 one_string(b, is_attr, tb, xb, sizeof xb))
@@ -1877,7 +2193,7 @@ static herr_t cmp_attr_cb(hid_t obj, const char *attr, const H5A_info_t *info, v
         return 0;
     hid_t a = H5Aopen(obj, attr, H5P_DEFAULT), b = H5Aopen(ac->other_obj, attr, H5P_DEFAULT);
     if (a < 0 || b < 0)
-        cmp_line(ac->c, 0, "%s: cannot be read", where);
+        cmp_error(ac->c, "%s: HDF5 cannot open it in the %s file (corrupt?)", where, a < 0 ? "first" : "second");
     else
         cmp_objects(ac->c, where, a, b, 1);
     close_attr(a);
@@ -1962,7 +2278,8 @@ static herr_t cmp_visit(hid_t root, const char *rel, const H5O_info_t *info, voi
     hid_t obj = H5Oopen(root, rel, H5P_DEFAULT), other = H5Oopen(c->other, rel, H5P_DEFAULT);
     H5I_type_t ka = H5Iget_type(obj), kb = H5Iget_type(other);
     if (obj < 0 || other < 0) {
-        cmp_line(c, 1, "%s: cannot be opened", name);
+        cmp_error(c, "%s: HDF5 cannot open it in the %s file (corrupt?)", name,
+                  (obj < 0) == c->first ? "first" : "second");
     } else if (ka != kb) {
         if (c->first)
             cmp_line(c, 1, "%s: a %s in the first file, a %s in the second", name,
@@ -1975,7 +2292,8 @@ static herr_t cmp_visit(hid_t root, const char *rel, const H5O_info_t *info, voi
         }
         struct cmp_attr_ctx ac = {c, other, name};
         hsize_t idx = 0;
-        H5Aiterate2(obj, H5_INDEX_NAME, H5_ITER_INC, &idx, cmp_attr_cb, &ac);
+        if (H5Aiterate2(obj, H5_INDEX_NAME, H5_ITER_INC, &idx, cmp_attr_cb, &ac) < 0)
+            cmp_error(c, "%s: HDF5 cannot list its attributes (corrupt?)", name);
     }
     close_obj(obj);
     close_obj(other);
@@ -2018,6 +2336,11 @@ int hntk_h5_compare_tol(const char *path_a, const char *path_b, const hntk_h5_co
     herr_t vb = H5Ovisit(fb, H5_INDEX_NAME, H5_ITER_INC, cmp_visit, &c);
     H5Fclose(fa);
     H5Fclose(fb);
+    if (c.failed) {
+        hntk_h5_compare_report_free(rep);
+        return hntk_fail(HNTK_EIO, "comparing '%s' and '%s': %s%s", path_a, path_b, c.fail_msg,
+                         c.failed > 1 ? " (and more objects that cannot be read)" : "");
+    }
     if (c.oom) {
         hntk_h5_compare_report_free(rep);
         return hntk_fail(HNTK_ENOMEM, "comparing '%s' and '%s': out of memory", path_a, path_b);

@@ -14,10 +14,19 @@
  * string, cell count or cell size differs is refused, never silently mixed in.
  *
  * File layout (HDF5, through h5io; docs/file-formats.md "Checkpoints"):
- *   attributes on /: kind = "hyperntk checkpoint", format = 1, config (string),
+ *   attributes on /: kind = "hyperntk checkpoint", format = 2, config (string),
  *                    cells, cell_dim (int64), seconds (float64, compute time so far)
  *   datasets:        done (cells) 0 or 1, values (cells, cell_dim); rows of
- *                    cells not done are 0.
+ *                    cells not done are 0; checksum (cells) int64: FNV-1a 64 of
+ *                    the cell index, its done flag and its values row (bytes).
+ *
+ * Damage: a file that cannot be read, is not a checkpoint or has another
+ * format is refused (HNTK_EFORMAT saying which).  A cell whose row fails its
+ * checksum (a flipped byte, a done flag set without its values) is dropped on
+ * load, as if it had not been computed, and reported by
+ * hntk_checkpoint_is_discarded: the run computes it again, and since a cell's
+ * values depend only on the configuration and its index, the result is the
+ * same as an undamaged run's.
  */
 #ifndef HYPERNTK_CHECKPOINT_H
 #define HYPERNTK_CHECKPOINT_H
@@ -47,6 +56,9 @@ long hntk_checkpoint_cells_done(const hntk_checkpoint *c);
 int hntk_checkpoint_is_done(const hntk_checkpoint *c, long cell);
 /* The cell_dim values of a completed cell, NULL otherwise. */
 const double *hntk_checkpoint_values(const hntk_checkpoint *c, long cell);
+/* Cells dropped on load because they failed their checksum (see above). */
+long hntk_checkpoint_cells_discarded(const hntk_checkpoint *c);
+int hntk_checkpoint_is_discarded(const hntk_checkpoint *c, long cell);
 /* Compute time accumulated by every run that stored cells (seconds). */
 double hntk_checkpoint_seconds(const hntk_checkpoint *c);
 

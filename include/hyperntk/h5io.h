@@ -1,9 +1,17 @@
 /* h5io.h: the only module that touches HDF5.
  *
- * Result files are written atomically: hntk_h5_create opens "<path>.tmp.<pid>",
- * hntk_h5_commit closes it and renames it over <path>; hntk_h5_abort (and the
- * SIGINT/SIGTERM handler installed by hntk_h5_install_signal_cleanup) removes
- * the temporary, so an interrupted run never leaves a half-written result.
+ * Result files are written atomically: hntk_h5_create refuses a <path> that
+ * exists and is not a regular file (a device, a FIFO, a directory, a symbolic
+ * link), creates the temporary "<path>.tmp.<host>.<pid>.<random>" in the same
+ * directory with O_CREAT | O_EXCL | O_NOFOLLOW (removing stale temporaries of
+ * dead processes of this host) and builds the file in memory; hntk_h5_commit
+ * writes it through that descriptor, fsyncs it, renames it over <path> and
+ * fsyncs the directory.  A full disk is an HNTK_EIO naming the reason ("No
+ * space left on device"), with the temporary removed.  hntk_h5_abort (and the
+ * SIGINT/SIGTERM/SIGHUP handler installed by hntk_h5_install_signal_cleanup)
+ * removes the temporary, so an interrupted run never leaves a half-written
+ * result.  Memory: a file being written is held in memory, then copied once at
+ * commit (twice its size at the peak).
  *
  * Dataset and attribute names may contain '/', e.g. "/analytic/ntk": missing
  * intermediate groups are created.  Arrays are float64, row-major.
@@ -80,7 +88,7 @@ int hntk_h5_commit(hntk_h5 *f);
 /* Close and delete the temporary; frees f.  NULL is harmless. */
 void hntk_h5_abort(hntk_h5 *f);
 
-/* On SIGINT/SIGTERM: delete the temporary of every open writer, then die by the signal. */
+/* On SIGINT/SIGTERM/SIGHUP: delete the temporary of every open writer, then die by the signal. */
 void hntk_h5_install_signal_cleanup(void);
 
 /* ---- reading ---- */

@@ -9,8 +9,11 @@
 #include "hyperntk/h5io.h"
 #include "testing.h"
 
+#include <hdf5.h>
+
 #include <dirent.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,6 +175,71 @@ static void test_refusals(void)
     CHECK(temporaries_left() == 0, "no temporary left behind");
 }
 
+/* Overwrite dataset `name` of an existing file with `data` (raw HDF5: damage
+ * that no writer of ours produces). */
+static int poke(const char *path, const char *name, const double *data)
+{
+    hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    hid_t d = f >= 0 ? H5Dopen2(f, name, H5P_DEFAULT) : -1;
+    herr_t w = d >= 0 ? H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) : -1;
+    if (d >= 0) H5Dclose(d);
+    if (f >= 0) H5Fclose(f);
+    return w >= 0;
+}
+
+/* A flipped bit in a stored row and a done flag set without its values are
+ * detected on load: those cells are dropped (not done, reported as discarded),
+ * the others load bit for bit; an old format-1 file is refused saying so. */
+static void test_damage(void)
+{
+    const char *path = in_dir("damaged.ckpt");
+    hntk_checkpoint *c;
+    double v[3][2] = {{1.5, -2.0}, {0.25, 1e-300}, {0, 0}};
+    CHECK(hntk_checkpoint_open(path, "cfg", 3, 2, 1, &c) == HNTK_OK, "%s", hntk_last_error());
+    CHECK(hntk_checkpoint_store(c, 0, v[0], 1) == HNTK_OK && hntk_checkpoint_store(c, 1, v[1], 1) == HNTK_OK,
+          "%s", hntk_last_error());
+    hntk_checkpoint_free(c);
+    double values[6] = {1.5, -2.0, 0.25, 1e-300, 0, 0}, done[3] = {1, 1, 1};
+    uint64_t bits;
+    memcpy(&bits, &values[1], sizeof bits);
+    bits ^= 1; /* the last bit of cell 0's second value */
+    memcpy(&values[1], &bits, sizeof bits);
+    CHECK(poke(path, "values", values) && poke(path, "done", done), "poke failed");
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    CHECK(hntk_checkpoint_open(path, "cfg", 3, 2, 1, &c) == HNTK_OK, "open damaged: %s", hntk_last_error());
+    if (c) {
+        CHECK(hntk_checkpoint_cells_done(c) == 1 && hntk_checkpoint_is_done(c, 1), "done: %ld",
+              hntk_checkpoint_cells_done(c));
+        CHECK(hntk_checkpoint_cells_discarded(c) == 2 && hntk_checkpoint_is_discarded(c, 0) &&
+                  !hntk_checkpoint_is_discarded(c, 1) && hntk_checkpoint_is_discarded(c, 2),
+              "discarded: %ld", hntk_checkpoint_cells_discarded(c));
+        const double *got = hntk_checkpoint_values(c, 1);
+        CHECK(got && !memcmp(got, v[1], sizeof v[1]), "the intact cell changed");
+        CHECK(hntk_checkpoint_values(c, 0) == NULL, "a damaged cell is served");
+        /* Recomputed and stored again, the file is clean (cell 2 saved as not done). */
+        CHECK(hntk_checkpoint_store(c, 0, v[0], 1) == HNTK_OK, "%s", hntk_last_error());
+        hntk_checkpoint_free(c);
+        CHECK(hntk_checkpoint_open(path, "cfg", 3, 2, 1, &c) == HNTK_OK && hntk_checkpoint_cells_done(c) == 2 &&
+                  hntk_checkpoint_cells_discarded(c) == 0,
+              "after the store: %s", hntk_last_error());
+        hntk_checkpoint_free(c);
+    }
+    /* Format 1 (no checksums). */
+    hntk_h5 *f;
+    long d1[1] = {3}, d2[2] = {3, 2};
+    CHECK(hntk_h5_create(path, &f) == HNTK_OK, "%s", hntk_last_error());
+    hntk_h5_write(f, "done", 1, d1, done);
+    hntk_h5_write(f, "values", 2, d2, values);
+    hntk_h5_attr_string(f, "/", "kind", "hyperntk checkpoint");
+    hntk_h5_attr_long(f, "/", "format", 1);
+    CHECK(hntk_h5_commit(f) == HNTK_OK, "%s", hntk_last_error());
+    CHECK(hntk_checkpoint_open(path, "cfg", 3, 2, 1, &c) == HNTK_EFORMAT &&
+              strstr(hntk_last_error(), "has format 1, this version reads format 2 only") &&
+              strstr(hntk_last_error(), "no checksums"),
+          "format 1: %s", hntk_last_error());
+    unlink(path);
+}
+
 int main(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/test_checkpoint.XXXXXX");
@@ -181,6 +249,7 @@ int main(void)
     }
     test_round_trip();
     test_refusals();
+    test_damage();
     rmdir(tmpdir);
     return TEST_SUMMARY();
 }

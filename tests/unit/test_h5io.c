@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -36,11 +37,25 @@ static const char *in_dir(const char *name)
     return b;
 }
 
-static const char *tmp_of(const char *path, long pid)
+/* How many temporaries of `path` ("<name>.tmp.<host>.<pid>.<random>") its
+ * directory holds; pid > 0 counts only those of that process. */
+static int temps_of(const char *path, long pid)
 {
-    static char buf[600];
-    snprintf(buf, sizeof buf, "%s.tmp.%ld", path, pid);
-    return buf;
+    char dir[512], prefix[600];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    const char *base = slash ? slash + 1 : path;
+    snprintf(prefix, sizeof prefix, "%s.tmp.", base);
+    if (slash) *slash = '\0';
+    else snprintf(dir, sizeof dir, ".");
+    char pidpart[32];
+    snprintf(pidpart, sizeof pidpart, ".%ld.", pid);
+    int n = 0;
+    DIR *d = opendir(dir);
+    for (struct dirent *e; d && (e = readdir(d));)
+        n += !strncmp(e->d_name, prefix, strlen(prefix)) && (pid <= 0 || strstr(e->d_name + strlen(prefix), pidpart));
+    if (d) closedir(d);
+    return n;
 }
 
 static int file_exists(const char *path) { return access(path, F_OK) == 0; }
@@ -230,7 +245,6 @@ static void test_fixed_length_strings(void)
 static void test_atomicity(void)
 {
     const char *path = in_dir("atomic.h5");
-    const char *tmp = tmp_of(path, (long)getpid());
     double one = 1.0, two = 2.0, *got = NULL;
 
     /* Before commit only the temporary exists; after commit only the result. */
@@ -238,10 +252,10 @@ static void test_atomicity(void)
     CHECK(hntk_h5_create(path, &f) == HNTK_OK, "%s", hntk_last_error());
     CHECK(hntk_h5_write_scalar(f, "v", one) == HNTK_OK, "%s", hntk_last_error());
     CHECK(!file_exists(path), "final path exists before commit");
-    CHECK(file_exists(tmp), "temporary %s missing before commit", tmp);
+    CHECK(temps_of(path, getpid()) == 1, "temporary of %s missing before commit", path);
     CHECK(hntk_h5_commit(f) == HNTK_OK, "%s", hntk_last_error());
     CHECK(file_exists(path), "final path missing after commit");
-    CHECK(!file_exists(tmp), "temporary left after commit");
+    CHECK(temps_of(path, 0) == 0, "temporary left after commit");
 
     /* An existing result is replaced only at commit. */
     CHECK(hntk_h5_create(path, &f) == HNTK_OK, "%s", hntk_last_error());
@@ -259,14 +273,14 @@ static void test_atomicity(void)
     CHECK(hntk_h5_create(path, &f) == HNTK_OK, "%s", hntk_last_error());
     CHECK(hntk_h5_write_scalar(f, "v", 3.0) == HNTK_OK, "%s", hntk_last_error());
     hntk_h5_abort(f);
-    CHECK(!file_exists(tmp), "temporary left after abort");
+    CHECK(temps_of(path, 0) == 0, "temporary left after abort");
     CHECK(hntk_h5_read(path, "v", 0, NULL, &got) == HNTK_OK && got && *got == 2.0, "abort touched the result");
     free(got);
 
     const char *fresh = in_dir("aborted.h5");
     CHECK(hntk_h5_create(fresh, &f) == HNTK_OK, "%s", hntk_last_error());
     hntk_h5_abort(f);
-    CHECK(!file_exists(fresh) && !file_exists(tmp_of(fresh, (long)getpid())), "abort left a file");
+    CHECK(!file_exists(fresh) && temps_of(fresh, 0) == 0, "abort left a file");
     hntk_h5_abort(NULL); /* harmless */
 
     /* Cannot create in a missing directory: EIO naming the path. */
@@ -274,21 +288,36 @@ static void test_atomicity(void)
     CHECK(hntk_h5_create(nodir, &f) == HNTK_EIO && f == NULL && msg_has("no/such/dir"),
           "create in missing dir: %s", hntk_last_error());
 
-    /* The rename fails when the final path is a non-empty directory: EIO, and
-     * the temporary is removed. */
+    /* An existing path that is not a regular file is never replaced: refused
+     * at create, naming what it is (a directory, a FIFO, a symbolic link). */
     const char *blocked = in_dir("blocked.h5");
     mkdir(blocked, 0700);
-    char inner[600];
-    snprintf(inner, sizeof inner, "%s/keep", blocked);
-    FILE *fp = fopen(inner, "w");
-    if (fp)
-        fclose(fp);
-    CHECK(hntk_h5_create(blocked, &f) == HNTK_OK, "%s", hntk_last_error());
-    CHECK(hntk_h5_commit(f) == HNTK_EIO && msg_has("blocked.h5"), "rename over a directory: %s",
-          hntk_last_error());
-    CHECK(!file_exists(tmp_of(blocked, (long)getpid())), "temporary left after failed commit");
-    unlink(inner);
+    CHECK(hntk_h5_create(blocked, &f) == HNTK_EIO && f == NULL && msg_has("blocked.h5") &&
+              msg_has("is a directory: refusing to replace it"),
+          "create over a directory: %s", hntk_last_error());
+    CHECK(temps_of(blocked, 0) == 0, "temporary left after a refused create");
     rmdir(blocked);
+    const char *fifo = in_dir("fifo.h5");
+    struct stat sb;
+    CHECK(mkfifo(fifo, 0600) == 0, "mkfifo");
+    CHECK(hntk_h5_create(fifo, &f) == HNTK_EIO && f == NULL && msg_has("is a FIFO"), "create over a FIFO: %s",
+          hntk_last_error());
+    CHECK(lstat(fifo, &sb) == 0 && S_ISFIFO(sb.st_mode) && temps_of(fifo, 0) == 0, "the FIFO was replaced");
+    /* ... also when it appears between create and commit. */
+    const char *late = in_dir("late.h5");
+    CHECK(hntk_h5_create(late, &f) == HNTK_OK, "%s", hntk_last_error());
+    CHECK(mkfifo(late, 0600) == 0, "mkfifo");
+    CHECK(hntk_h5_commit(f) == HNTK_EIO && msg_has("is a FIFO"), "commit over a FIFO: %s", hntk_last_error());
+    CHECK(lstat(late, &sb) == 0 && S_ISFIFO(sb.st_mode) && temps_of(late, 0) == 0, "commit replaced the FIFO");
+    unlink(late);
+    /* A symbolic link: the rename would replace the link, not its target. */
+    const char *target = in_dir("target.h5"), *link_path = in_dir("link.h5");
+    CHECK(write_inputs(target, 2, 2, 2, 2) == HNTK_OK, "%s", hntk_last_error());
+    CHECK(symlink(target, link_path) == 0, "symlink");
+    CHECK(hntk_h5_create(link_path, &f) == HNTK_EIO && msg_has("is a symbolic link"), "create over a link: %s",
+          hntk_last_error());
+    unlink(link_path);
+    unlink(fifo);
 
     /* The registry holds 8 writers; a 9th is refused until one closes. */
     hntk_h5 *w[9] = {0};
@@ -307,12 +336,124 @@ static void test_atomicity(void)
         hntk_h5_abort(w[i]);
 }
 
+/* Temporaries: a random name created O_EXCL | O_NOFOLLOW, so a symbolic link
+ * planted under the predictable old name "<path>.tmp.<pid>" (or any name) is
+ * never written through; stale temporaries of dead processes of this host are
+ * removed by the next writer, live ones and foreign files are not. */
+static void test_temporaries(void)
+{
+    const char *path = in_dir("victim_out.h5"), *victim = in_dir("victim.txt");
+    FILE *fp = fopen(victim, "w");
+    if (fp) {
+        fputs("precious\n", fp);
+        fclose(fp);
+    }
+    char planted[600];
+    snprintf(planted, sizeof planted, "%s.tmp.%ld", path, (long)getpid());
+    CHECK(symlink(victim, planted) == 0, "symlink");
+    hntk_h5 *f = NULL;
+    CHECK(hntk_h5_create(path, &f) == HNTK_OK, "%s", hntk_last_error());
+    CHECK(hntk_h5_write_scalar(f, "v", 1.0) == HNTK_OK, "%s", hntk_last_error());
+    CHECK(hntk_h5_commit(f) == HNTK_OK, "%s", hntk_last_error());
+    char buf[64] = "";
+    fp = fopen(victim, "r");
+    if (fp) {
+        if (!fgets(buf, sizeof buf, fp)) buf[0] = '\0';
+        fclose(fp);
+    }
+    CHECK(!strcmp(buf, "precious\n"), "the file behind a planted link was overwritten: '%s'", buf);
+    struct stat sb;
+    CHECK(lstat(planted, &sb) == 0 && S_ISLNK(sb.st_mode), "the planted link was touched");
+    unlink(planted);
+
+    /* Stale temporaries: one of a dead pid on this host goes; one of a live
+     * pid (ours' parent), one of another host, and a link are kept. */
+    char host[256];
+    if (gethostname(host, sizeof host) != 0 || !host[0]) snprintf(host, sizeof host, "localhost");
+    host[sizeof host - 1] = '\0';
+    for (char *p = host; *p; p++)
+        if (*p == '.' || *p == '/') *p = '_';
+    pid_t dead = fork();
+    if (dead == 0) _exit(0);
+    waitpid(dead, NULL, 0);
+    char stale[700], live[700], other[700], link_tmp[700];
+    snprintf(stale, sizeof stale, "%s.tmp.%s.%ld.abcdef", path, host, (long)dead);
+    snprintf(live, sizeof live, "%s.tmp.%s.%ld.abcdef", path, host, (long)getppid());
+    snprintf(other, sizeof other, "%s.tmp.otherhost%s.%ld.abcdef", path, host, (long)dead);
+    snprintf(link_tmp, sizeof link_tmp, "%s.tmp.%s.%ld.zzzzzz", path, host, (long)dead);
+    const char *made[] = {stale, live, other};
+    for (int i = 0; i < 3; i++) {
+        fp = fopen(made[i], "w");
+        if (fp) fclose(fp);
+    }
+    CHECK(symlink(victim, link_tmp) == 0, "symlink");
+    CHECK(hntk_h5_create(path, &f) == HNTK_OK, "%s", hntk_last_error());
+    hntk_h5_abort(f);
+    CHECK(!file_exists(stale), "the stale temporary of dead pid %ld was kept", (long)dead);
+    CHECK(file_exists(live), "the temporary of a live process was removed");
+    CHECK(file_exists(other), "the temporary of another host was removed");
+    CHECK(lstat(link_tmp, &sb) == 0, "a link named like a temporary was removed");
+    unlink(live);
+    unlink(other);
+    unlink(link_tmp);
+    unlink(victim);
+    unlink(path);
+}
+
+/* A full disk (here: a file size limit, RLIMIT_FSIZE with SIGXFSZ ignored, so
+ * write() fails with EFBIG as it would with ENOSPC): commit fails with the
+ * reason, leaves no temporary and keeps the previous result; the process
+ * then exits normally (HDF5's exit handler used to crash after a failed
+ * H5Fclose).  In a child, so that the limit does not outlive the test. */
+static void test_full_disk(void)
+{
+    const char *path = in_dir("full.h5");
+    CHECK(write_inputs(path, 2, 2, 2, 2) == HNTK_OK, "%s", hntk_last_error());
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid == 0) {
+        signal(SIGXFSZ, SIG_IGN);
+        struct rlimit rl = {64 * 1024, 64 * 1024};
+        if (setrlimit(RLIMIT_FSIZE, &rl) != 0) _exit(10);
+        /* Every size around the limit: the failure may come in any write. */
+        long last = 2; /* the rows of the result in place */
+        for (long count = 1000; count <= 1600; count += 25) {
+            if (write_inputs(path, count, 3, count, 3) == HNTK_OK) {
+                last = count;
+                continue;
+            }
+            if (!msg_has("full.h5") || !msg_has("File too large")) {
+                fprintf(stderr, "message: %s\n", hntk_last_error());
+                _exit(11);
+            }
+            if (temps_of(path, 0) != 0) _exit(12);
+            long dims[4];
+            double *x = NULL;
+            if (hntk_h5_read(path, "x", 2, dims, &x) != HNTK_OK || dims[0] != last) _exit(13);
+            free(x);
+            _exit(0);
+        }
+        _exit(14); /* nothing failed: the limit did not bite */
+    }
+    int ws = 0;
+    waitpid(pid, &ws, 0);
+    CHECK(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "full disk: child %s %d (10 setrlimit, 11 message, 12 temporary "
+          "left, 13 old result damaged, 14 no failure)", WIFEXITED(ws) ? "exited" : "died by signal",
+          WIFEXITED(ws) ? WEXITSTATUS(ws) : WTERMSIG(ws));
+    CHECK(temps_of(path, 0) == 0, "temporary left after a full disk");
+}
+
 /* The child opens two writers, installs the handler and dies by `sig`, either
  * raised by itself or sent by the parent.  No temporary may survive. */
 static void test_signal_cleanup(int sig, int from_parent)
 {
-    const char *pa = in_dir(sig == SIGINT ? "sigA_int.h5" : "sigA_term.h5");
-    const char *pb = in_dir(sig == SIGINT ? "sigB_int.h5" : "sigB_term.h5");
+    const char *tag = sig == SIGINT ? "int" : sig == SIGTERM ? "term" : "hup";
+    char na[32], nb[32];
+    snprintf(na, sizeof na, "sigA_%s.h5", tag);
+    snprintf(nb, sizeof nb, "sigB_%s.h5", tag);
+    const char *pa = in_dir(na);
+    const char *pb = in_dir(nb);
     char path_a[512], path_b[512];
     snprintf(path_a, sizeof path_a, "%s", pa);
     snprintf(path_b, sizeof path_b, "%s", pb);
@@ -337,6 +478,7 @@ static void test_signal_cleanup(int sig, int from_parent)
          * ignored signal ignored, so restore the default first. */
         signal(SIGINT, SIG_DFL);
         signal(SIGTERM, SIG_DFL);
+        signal(SIGHUP, SIG_DFL);
         hntk_h5_install_signal_cleanup();
         hntk_h5 *a = NULL, *b = NULL;
         long d[1] = {3};
@@ -344,7 +486,7 @@ static void test_signal_cleanup(int sig, int from_parent)
         if (hntk_h5_create(path_a, &a) || hntk_h5_create(path_b, &b) || hntk_h5_write(a, "/g/v", 1, d, v))
             _exit(2);
         /* Prove the temporaries existed, so their absence later means cleanup. */
-        if (!file_exists(tmp_of(path_a, (long)getpid())) || !file_exists(tmp_of(path_b, (long)getpid())))
+        if (temps_of(path_a, getpid()) != 1 || temps_of(path_b, getpid()) != 1)
             _exit(3);
         if (from_parent) {
             char c = 'r';
@@ -369,8 +511,8 @@ static void test_signal_cleanup(int sig, int from_parent)
           "child (signal %d) should die by the signal: exited=%d code=%d signaled=%d sig=%d", sig,
           WIFEXITED(wstatus), WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1, WIFSIGNALED(wstatus),
           WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : -1);
-    CHECK(!file_exists(tmp_of(path_a, (long)pid)), "temporary %s survived signal %d", tmp_of(path_a, pid), sig);
-    CHECK(!file_exists(tmp_of(path_b, (long)pid)), "temporary %s survived signal %d", tmp_of(path_b, pid), sig);
+    CHECK(temps_of(path_a, pid) == 0, "a temporary of %s survived signal %d", path_a, sig);
+    CHECK(temps_of(path_b, pid) == 0, "a temporary of %s survived signal %d", path_b, sig);
     CHECK(!file_exists(path_a) && !file_exists(path_b), "a result appeared after signal %d", sig);
 }
 
@@ -1066,6 +1208,9 @@ int main(void)
     test_atomicity();
     test_signal_cleanup(SIGINT, 0);
     test_signal_cleanup(SIGTERM, 1);
+    test_signal_cleanup(SIGHUP, 1);
+    test_temporaries();
+    test_full_disk();
     test_read_inputs();
     test_read_errors();
     test_described();

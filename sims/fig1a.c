@@ -110,15 +110,7 @@ static void pair_inputs(double angle, long dim, double *M)
 
 static hntk_hyper_arch cell_arch(const fig1a_opts *o, long n, long m)
 {
-    hntk_hyper_arch a = {0};
-    a.f_depth = o->f_depth;
-    a.f_width = n;
-    a.x_dim = o->x_dim;
-    a.g_depth = o->g_depth;
-    a.g_width = m;
-    a.z_dim = o->z_dim;
-    a.fourier_scale = 1.0;
-    return a;
+    return hntk_hyper_arch_make(o->f_depth, n, o->x_dim, o->g_depth, m, o->z_dim);
 }
 
 enum { SAMPLE_DIM = 1, CELL_DIM = 4 };

@@ -87,15 +87,7 @@ static int parse_options(int argc, char **argv, fig1b_opts *o, opts_state *state
 
 static hntk_hyper_arch cell_arch(const fig1b_opts *o, long m)
 {
-    hntk_hyper_arch a = {0};
-    a.f_depth = o->f_depth;
-    a.f_width = o->f_width;
-    a.x_dim = o->x_dim;
-    a.g_depth = o->g_depth;
-    a.g_width = m;
-    a.z_dim = o->z_dim;
-    a.fourier_scale = 1.0;
-    return a;
+    return hntk_hyper_arch_make(o->f_depth, o->f_width, o->x_dim, o->g_depth, m, o->z_dim);
 }
 
 /* theta (T); X (T+1, x_dim), Z (T+1, z_dim) as in the header comment.  The end

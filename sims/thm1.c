@@ -277,14 +277,7 @@ static int parse_options(int argc, char **argv, thm1_opts *o, opts_state *state)
 static hntk_hyper_arch config_arch(const thm1_opts *o, const thm1_config *c, long n)
 {
     if (c->mlp) return hntk_mlp_arch(c->L, n, o->x_dim);
-    hntk_hyper_arch a = {0};
-    a.f_depth = c->L;
-    a.f_width = n;
-    a.x_dim = o->x_dim;
-    a.g_depth = c->H;
-    a.g_width = o->g_width;
-    a.z_dim = o->z_dim;
-    return a;
+    return hntk_hyper_arch_make(c->L, n, o->x_dim, c->H, o->g_width, o->z_dim);
 }
 
 static long config_samples(const thm1_opts *o, const thm1_config *c) { return c->L == 2 ? o->samples_l2 : o->samples; }

@@ -150,15 +150,7 @@ typedef struct {
 
 static hntk_hyper_arch cell_arch(const thm2_opts *o, long n, long m)
 {
-    hntk_hyper_arch a = {0};
-    a.f_depth = o->f_depth;
-    a.f_width = n;
-    a.x_dim = o->x_dim;
-    a.g_depth = o->g_depth;
-    a.g_width = m;
-    a.z_dim = o->z_dim;
-    a.fourier_scale = 1.0;
-    return a;
+    return hntk_hyper_arch_make(o->f_depth, n, o->x_dim, o->g_depth, m, o->z_dim);
 }
 
 /* One initialization: out = h(U) (B). */

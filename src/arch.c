@@ -17,6 +17,19 @@ hntk_hyper_arch hntk_mlp_arch(int depth, long width, long in_dim)
     return a;
 }
 
+hntk_hyper_arch hntk_hyper_arch_make(int f_depth, long f_width, long x_dim, int g_depth, long g_width, long z_dim)
+{
+    hntk_hyper_arch a = {0};
+    a.f_depth = f_depth;
+    a.f_width = f_width;
+    a.x_dim = x_dim;
+    a.g_depth = g_depth;
+    a.g_width = g_width;
+    a.z_dim = z_dim;
+    a.fourier_scale = 1.0;
+    return a;
+}
+
 long hntk_g_layer_width(const hntk_hyper_arch *a, int l)
 {
     if (l == 0) return a->fourier_k > 0 ? a->fourier_k : a->z_dim;

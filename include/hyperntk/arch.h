@@ -36,6 +36,10 @@ typedef struct {
  * f of depth L, width n, input n_0 and a single output (g_depth = 1, z_dim = 1). */
 hntk_hyper_arch hntk_mlp_arch(int depth, long width, long in_dim);
 
+/* A hypernetwork without Fourier features: f of depth L, width n, input x_dim;
+ * g of depth H, width m, input z_dim (fourier_k = 0, fourier_scale = 1). */
+hntk_hyper_arch hntk_hyper_arch_make(int f_depth, long f_width, long x_dim, int g_depth, long g_width, long z_dim);
+
 /* Check every field; on failure the message names the field, its value and the
  * accepted range.  Also rejects sizes whose derived dimensions overflow. */
 int hntk_hyper_arch_validate(const hntk_hyper_arch *a);

@@ -51,6 +51,7 @@ extern void dsyevd_(const char *jobz, const char *uplo, const int *n, double *a,
 #define KEY_BOOT 0x74686d33626f6f74ULL
 
 enum { TAIL_POINTS = 3, CELL_BOOT = 200, MAX_INPUTS = 64 };
+#define SAMPLE_DIM(B, M) (NST + 3 * (B) * (B) + 2 * (M) + (M) * (M))
 
 typedef struct {
     int f_depth, g_depth;
@@ -100,7 +101,7 @@ static const opt_spec SPECS[] = {
 
 static const opt_preset PRESETS[] = {
     {"default", "6 x 5 widths (f 16..512, g 8..128), 8 training and 4 test inputs, 64 samples,\n"
-                "                           100 GD steps at lr 0.5 (about 3 minutes on 2 cores)",
+                "                           100 GD steps at lr 0.5 (about 1 minute on 2 cores)",
      "f-widths=16,32,64,128,256,512 g-widths=8,16,32,64,128 samples=64 steps=100"},
     {"quick", "3 x 3 widths, 16 samples, 20 GD steps: seconds",
      "f-widths=16,64,256 g-widths=8,32,128 samples=16 steps=20"},
@@ -295,7 +296,8 @@ static double rms_diff(const double *a, const double *b, long from, long to)
     return sqrt(s / (double)(to - from));
 }
 
-/* One initialization: out = [NST statistics | dK_g/dt(U,U) (B, B) | dK_f/dt(U,U) (B, B)]. */
+/* One initialization: out = [NST statistics | dK_g/dt(U,U) (B, B) | dK_f/dt(U,U) (B, B) | h_0 (M) | h_T (M) |
+ * K_0 (M, M) | K_T(U,U) (B, B)] (SAMPLE_DIM; h_T and K_T NaN without training). */
 static int thm3_sample(void *ctx, long sample, double *out)
 {
     hntk_worker *w = ctx;
@@ -335,6 +337,11 @@ static int thm3_sample(void *ctx, long sample, double *out)
     out[S_LOSS0] = loss0;
     for (int k = S_DRIFT; k < NST; k++)
         if (k != S_LOSS0) out[k] = NAN;
+    double *h0s = df + B * B, *hTs = h0s + M, *K0s = hTs + M, *KTs = K0s + M * M;
+    memcpy(h0s, c->h0, sizeof(double) * (size_t)M);
+    memcpy(K0s, c->K0, sizeof(double) * (size_t)(M * M));
+    for (long i = 0; i < M; i++) hTs[i] = NAN;
+    for (long i = 0; i < B * B; i++) KTs[i] = NAN;
     if (o->steps == 0) return HNTK_OK;
 
     /* training, from the same weights */
@@ -364,6 +371,8 @@ static int thm3_sample(void *ctx, long sample, double *out)
         lossT += 0.5 * (c->hT[i] - d->y[i]) * (c->hT[i] - d->y[i]);
     }
     out[S_DRIFT] = sqrt(dk / k0);
+    memcpy(hTs, c->hT, sizeof(double) * (size_t)M);
+    for (long i = 0; i < B; i++) memcpy(KTs + i * B, c->KT + i * M, sizeof(double) * (size_t)B);
     double lmax;
     st = lambda_max_ws(c->K0, B, M, c->eig, c->iwork, &lmax);
     if (st) return st;
@@ -389,7 +398,7 @@ static void describe_cell(const void *data, long c, grid_cell *cell)
     cell->samples = o->samples;
     cell->first_sample = c * o->samples;
     cell->key = o->run.seed;
-    cell->sample_dim = NST + 2 * d->B * d->B;
+    cell->sample_dim = SAMPLE_DIM(d->B, d->M);
     cell->X = d->X;
     cell->Z = d->Z;
     if (o->g_depth == 1) snprintf(cell->label, sizeof cell->label, "cell %ld/%ld (MLP n = %ld)", c + 1, o->A * o->G, n);
@@ -579,7 +588,7 @@ static int write_edges(hntk_h5 *f, const char *prefix, const hntk_gridfit_edge *
 
 static int write_results(const thm3_opts *o, const thm3_data *d, const thm3_result *r, const opts_output *out)
 {
-    long A = o->A, G = o->G, B = d->B, T = d->T, N = o->samples, dim = NST + 2 * B * B;
+    long A = o->A, G = o->G, B = d->B, T = d->T, M = d->M, N = o->samples, dim = SAMPLE_DIM(B, M);
     hntk_h5 *f;
     int st = hntk_h5_create(o->run.out, &f);
     if (st) return st;
@@ -619,8 +628,8 @@ static int write_results(const thm3_opts *o, const thm3_data *d, const thm3_resu
     if (!st) st = hntk_h5_attr_double(f, "theta", "lambda_max", d->lambda_max);
     if (!st) st = hntk_h5_attr_double(f, "/", "eta", d->eta);
     if (!st && o->save_samples) {
-        long N1 = N, sd[4] = {A, G, N1, nst}, kd[5] = {A, G, N1, B, B};
-        static const char *const scales[5] = {"f_widths", "g_widths", NULL, NULL, NULL};
+        long N1 = N, sd[4] = {A, G, N1, nst}, kd[4] = {A, G, N1, B * B};
+        static const char *const scales[4] = {"f_widths", "g_widths", NULL, NULL};
         double *s = malloc(sizeof(double) * (size_t)(A * G * N * NST)), *kg = malloc(sizeof(double) * (size_t)(A * G * N * B * B)),
                *kf = malloc(sizeof(double) * (size_t)(A * G * N * B * B));
         if (!s || !kg || !kf) st = hntk_fail(HNTK_ENOMEM, "cannot allocate the samples");
@@ -637,12 +646,31 @@ static int write_results(const thm3_opts *o, const thm3_data *d, const thm3_resu
                                           o->steps > 0 ? "dK_g dK_f dK K0_dev drift lin_test_emp lin_test_theta "
                                                          "lin_train_emp lin_train_theta loss_0 loss_T move_test lin_unstable"
                                                        : "dK_g dK_f dK K0_dev");
-        if (!st) st = hntk_h5_write_scaled(f, "/samples/dK_g", 5, kd, kg, "dK_g/dt(U, U) at t = 0 per sample, the term "
-                                           "through g's curvature (A, G, samples, B, B)", NULL, scales);
-        if (!st) st = hntk_h5_write_scaled(f, "/samples/dK_f", 5, kd, kf, "dK_f/dt(U, U) at t = 0 per sample, the term "
-                                           "through f's second derivative; dK/dt = dK_g + dK_f (A, G, samples, B, B)",
+        if (!st) st = hntk_h5_write_scaled(f, "/samples/dK_g", 4, kd, kg, "dK_g/dt(U, U) at t = 0 per sample, the term "
+                                           "through g's curvature, (B, B) row-major per sample (A, G, samples, B*B)", NULL, scales);
+        if (!st) st = hntk_h5_write_scaled(f, "/samples/dK_f", 4, kd, kf, "dK_f/dt(U, U) at t = 0 per sample, the term "
+                                           "through f's second derivative; dK/dt = dK_g + dK_f (A, G, samples, B*B)",
                                            NULL, scales);
         free(s), free(kg), free(kf);
+        /* h_0, h_T (M), K_0 (M, M), K_T(U,U) (B, B) per sample */
+        static const char *const nm[4] = {"/samples/h_0", "/samples/h_T", "/samples/K_0", "/samples/K_T"};
+        static const char *const what[4] = {
+            "h(u) at initialization on the training then the test inputs, per sample (A, G, samples, B + T)",
+            "h(u) after training, likewise; NaN without --steps (A, G, samples, B + T)",
+            "the empirical K^h at initialization on the training then the test inputs, (B+T, B+T) row-major per "
+            "sample (A, G, samples, (B+T)^2)",
+            "the empirical K^h(U, U) after training, (B, B) row-major per sample; NaN without --steps (A, G, samples, B*B)"};
+        long off[4] = {NST + 2 * B * B, NST + 2 * B * B + M, NST + 2 * B * B + 2 * M, NST + 2 * B * B + 2 * M + M * M};
+        long len[4] = {M, M, M * M, B * B};
+        long dd[4][4] = {{A, G, N, M}, {A, G, N, M}, {A, G, N, M * M}, {A, G, N, B * B}};
+        for (int q = 0; q < 4 && !st; q++) {
+            double *buf = malloc(sizeof(double) * (size_t)(A * G * N * len[q]));
+            if (!buf) st = hntk_fail(HNTK_ENOMEM, "cannot allocate the samples");
+            for (long c = 0; c < A * G * N && !st; c++)
+                memcpy(buf + c * len[q], r->samples + c * dim + off[q], sizeof(double) * (size_t)len[q]);
+            if (!st) st = hntk_h5_write_scaled(f, nm[q], 4, dd[q], buf, what[q], NULL, scales);
+            free(buf);
+        }
     }
     return opts_commit_result(f, st, &COMMAND, o, out);
 }
@@ -651,7 +679,7 @@ static int finish(const void *data, const hntk_checkpoint *ck, const opts_output
 {
     const thm3_data *d = data;
     const thm3_opts *o = d->o;
-    long A = o->A, G = o->G, C = A * G, N = o->samples, dim = NST + 2 * d->B * d->B;
+    long A = o->A, G = o->G, C = A * G, N = o->samples, dim = SAMPLE_DIM(d->B, d->M);
     thm3_result r = {.cells = C};
     int st = HNTK_OK;
     for (int k = 0; k < NST && !st; k++)
@@ -788,7 +816,7 @@ int hntk_cmd_thm3(int argc, char **argv)
         st = hntk_fail(HNTK_ENOMEM, "cannot allocate the workers' caches");
     opts_output out = {&state, argc, argv, 0.0};
     grid_spec grid = {.cmd = CMD, .what = "cells", .cells = o.A * o.G,
-                      .cell_dim = 4 * NST + (o.save_samples ? o.samples * (NST + 2 * B * B) : 0), .collect = 1,
+                      .cell_dim = 4 * NST + (o.save_samples ? o.samples * SAMPLE_DIM(B, M) : 0), .collect = 1,
                       .sample = thm3_sample, .driver = &d, .describe = describe_cell, .values = cell_values};
     int code = grid_main(st, &grid, &COMMAND, &o, 1, &o.run, &out, finish);
     for (int t = 0; d.cache && t < d.threads; t++) cache_free(&d.cache[t]);

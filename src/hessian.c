@@ -7,7 +7,7 @@
  *   Qd[l]      (B, n_l)      t-coefficient of Q^l, l = 1..L-1 (Qd^0 = 0); Qd[L] = vdot (B, P)
  *   Eg[l]      (B, n_l)      t-coefficient of E^l from g's curvature alone (Eg[L] = cdot)
  *   Ef[l]      (B, n_l)      t-coefficient of E^l from f's weights alone (Ef[L] = 0)
- *   tmp        (B, n_max)    rho products
+ *   tmp        (B, max(n_max, B))   rho products and (S^l diag(r)), (E^l E^l^T diag(r))
  *   g scratch  per input: pred, actd (t-coefficients of g^l, a^l; the values are the net's),
  *              dg, dgd, da, dad (backward values and t-coefficients)
  */
@@ -52,11 +52,13 @@ static void derive_sizes(hntk_hess_ws *ws, const hntk_hyper_arch *a, long batch_
     hntk_glayout_init(&ws->g, a);
 }
 
+static long tmp_cols(const hntk_hess_ws *ws) { return ws->n_max > ws->batch_cap ? ws->n_max : ws->batch_cap; }
+
 static size_t slab_doubles(const hntk_hess_ws *ws)
 {
     size_t B = (size_t)ws->batch_cap, d = 5 * B * B;
     for (int l = 1; l <= ws->L; l++) d += 3 * B * (size_t)ws->n[l]; /* Qd, Eg, Ef */
-    d += B * (size_t)ws->n_max;
+    d += B * (size_t)tmp_cols(ws);
     d += (size_t)(ws->g.pre_len + ws->g.act_len) + 4 * (size_t)ws->g.m_max;
     return d;
 }
@@ -100,7 +102,7 @@ int hntk_hess_ws_alloc(const hntk_hyper_arch *a, long batch_cap, size_t budget_b
     for (int l = 1; l <= ws->L; l++) { ws->Qd[l] = p; p += B * (size_t)ws->n[l]; }
     for (int l = 1; l <= ws->L; l++) { ws->Eg[l] = p; p += B * (size_t)ws->n[l]; }
     for (int l = 1; l <= ws->L; l++) { ws->Ef[l] = p; p += B * (size_t)ws->n[l]; }
-    ws->tmp = p; p += B * (size_t)ws->n_max;
+    ws->tmp = p; p += B * (size_t)tmp_cols(ws);
     ws->pred = p; p += ws->g.pre_len;
     ws->actd = p; p += ws->g.act_len;
     ws->dg = p; p += ws->g.m_max;

@@ -406,10 +406,13 @@ int main(void)
     setup c = make_setup(3, 5, 3, 1, 1, 1, 0, 5);   /* a plain MLP */
     for (long i = 0; i < c.B; i++) c.Z[i] = 1.0;
     setup d = make_setup(2, 3, 2, 2, 3, 2, 3, 4);   /* Fourier features, k = 3 */
+    setup e = make_setup(2, 2, 2, 1, 1, 1, 0, 7);   /* MLP with a batch wider than every layer */
+    for (long i = 0; i < e.B; i++) e.Z[i] = 1.0;
     check_explicit(&a, "L3H2", &worst);
     check_explicit(&b, "L2H3", &worst);
     check_explicit(&c, "MLP L3", &worst);
     check_explicit(&d, "L2H2 fourier", &worst);
+    check_explicit(&e, "MLP L2 B > n", &worst);
     check_fd(&a, "L3H2");
     check_fd(&b, "L2H3");
     check_fd(&c, "MLP L3");

@@ -107,7 +107,8 @@ static const opt_preset PRESETS[] = {
      "f-widths=16,64,256 g-widths=8,32,128 samples=16 steps=20"},
     {"t0", "dK/dt at t = 0 only, 7 x 6 widths (f 16..1024, g 8..256), 128 samples (minutes)",
      "f-widths=16,32,64,128,256,512,1024 g-widths=8,16,32,64,128,256 samples=128 steps=0"},
-    {"mlp", "the plain-MLP case (g-depth 1, z-dim 1): f 16..2048, 64 samples, 100 GD steps",
+    {"mlp", "the plain-MLP case (g-depth 1, z-dim 1): f 16..2048, 64 samples, 100 GD steps\n"
+            "                           (about 5 minutes on 2 cores)",
      "f-widths=16,32,64,128,256,512,1024,2048 g-widths=1 g-depth=1 z-dim=1 samples=64 steps=100"},
     {"paper", "paper scale: f 16..4096, g 8..1024, 256 samples, 200 GD steps (a cluster job,\n"
               "                           docs/cluster.md: hours on 2 cores)",

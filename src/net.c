@@ -245,6 +245,10 @@ void hntk_net_backward(hntk_net *net)
     }
 }
 
+long hntk_net_batch(const hntk_net *net) { return net->B; }
+const double *hntk_net_g_preacts(const hntk_net *net) { return net->gpre; }
+const double *hntk_net_g_acts(const hntk_net *net) { return net->gact; }
+
 void hntk_net_weight_grad(const hntk_net *net, long b, int l, double *grad)
 {
     long nl = net->n[l], np = net->n[l - 1];

@@ -10,6 +10,7 @@
 #include "hyperntk/finite.h"
 #include "hyperntk/gridfit.h"
 #include "hyperntk/h5io.h"
+#include "hyperntk/hessian.h"
 #include "hyperntk/lazy.h"
 #include "hyperntk/mc.h"
 #include "hyperntk/net.h"

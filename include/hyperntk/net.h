@@ -79,11 +79,16 @@ int hntk_net_forward(hntk_net *net, long B, const double *X, const double *Z, do
 void hntk_net_backward(hntk_net *net);
 
 /* Views into the last forward/backward (valid until the next call). */
+long hntk_net_batch(const hntk_net *net);                       /* B of the last forward (0 before any) */
 const double *hntk_net_output(const hntk_net *net);             /* h (B) */
 const double *hntk_net_f_output(const hntk_net *net);           /* v (B, P) */
 const double *hntk_net_dh_dv(const hntk_net *net);              /* c (B, P) */
 const double *hntk_net_dh_dy(const hntk_net *net, int l);       /* E^l (B, n_l), l = 1..L */
 const double *hntk_net_activation(const hntk_net *net, int l);  /* Q^l (B, n_l), l = 0..L-1 */
+/* g's state per input (gnet.h's layout): pre-activations g^1..g^H (B, pre_len) and
+ * activations a^0..a^{H-1} (B, act_len), pre_len = m_1 + .. + m_H, act_len = m_0 + .. + m_{H-1}. */
+const double *hntk_net_g_preacts(const hntk_net *net);
+const double *hntk_net_g_acts(const hntk_net *net);
 
 /* Gradient of h(u_b) with respect to W^l (n_l x n_{l-1}), l = 1..L, for input b
  * of the last forward/backward:  dh/dW^l = E^l_b (x) Q^{l-1}_b / sqrt(n_{l-1}). */

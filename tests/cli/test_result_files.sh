@@ -47,6 +47,11 @@ PY
   "$python" "$checker" t2.h5 > out.txt 2>&1 && grep -q "all .* datasets in 1 result files have a description" out.txt &&
   ok || bad "hyperntk thm2 wrote a dataset without a description: $(cat out.txt)"
 
+# ---- hyperntk thm3 (a 2 x 2 grid with training, with --save-samples) ----
+"$bin" thm3 --f-widths 5,10 --g-widths 3,6 --samples 8 --steps 3 --save-samples --out t3.h5 > /dev/null 2>&1 &&
+  "$python" "$checker" t3.h5 > out.txt 2>&1 && grep -q "all .* datasets in 1 result files have a description" out.txt &&
+  ok || bad "hyperntk thm3 wrote a dataset without a description: $(cat out.txt)"
+
 # ---- the committed results ----
 "$python" "$checker" > out.txt 2>&1
 code=$?

@@ -392,6 +392,7 @@ static void check_errors(void)
     r[2] = NAN;
     CHECK(hntk_hess_mixed(net, ws, r, M, M) == HNTK_EINVAL && strstr(hntk_last_error(), "r[2]"),
           "NaN residual: %s", hntk_last_error());
+    hntk_hess_ws_free(ws);
     CHECK(hntk_hess_ws_alloc(&s.a, 0, 0, &ws) == HNTK_EINVAL && strstr(hntk_last_error(), "batch size = 0"),
           "batch 0: %s", hntk_last_error());
     hntk_hess_ws_free(ws);

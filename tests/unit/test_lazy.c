@@ -624,6 +624,7 @@ static void test_errors(void)
         CHECK(hntk_taylor_kernels_lazy(lz, tw, 1, 0, 2, X, Z, 1, T) == HNTK_EINVAL, "order 3 jets on an order-2 sampler");
         CHECK(strstr(hntk_last_error(), "up to 2") && strstr(hntk_last_error(), "R = 3"), "message: %s",
               hntk_last_error());
+        hntk_lazy_free(lz);
         CHECK(hntk_lazy_alloc_taylor(&t, 2, 65, 0, &lz) == HNTK_EINVAL && !lz, "order 65 refused");
         CHECK(strstr(hntk_last_error(), "accepted 0..64"), "message: %s", hntk_last_error());
         CHECK(hntk_lazy_bytes_taylor(&t, 2, 3) > hntk_lazy_bytes(&t, 2), "room for jets is counted");

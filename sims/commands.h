@@ -16,5 +16,6 @@ int hntk_cmd_thm1(int argc, char **argv);
 int hntk_cmd_fig1a(int argc, char **argv);
 int hntk_cmd_fig1b(int argc, char **argv);
 int hntk_cmd_thm2(int argc, char **argv);
+int hntk_cmd_complete(int argc, char **argv);
 
 #endif

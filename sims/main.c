@@ -19,6 +19,7 @@ static const struct {
     {"fig1a", hntk_cmd_fig1a, "Figure 1(a): variance of K^h over a grid of widths of f and g"},
     {"fig1b", hntk_cmd_fig1b, "Figure 1(b): K^h against the angle between z and z', narrow and wide g"},
     {"thm2", hntk_cmd_thm2, "Theorem 2: is h Gaussian (kurtosis, KS, A-D, energy distance) on a grid of widths?"},
+    {"complete", hntk_cmd_complete, "image completion/inpainting: hyperkernel regression vs a trained hypernetwork"},
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
 

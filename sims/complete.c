@@ -119,8 +119,9 @@ static const opt_spec SPECS[] = {
 #undef F
 
 static const opt_preset PRESETS[] = {
-    {"default", "sizes 10..1000, 10 splits, 50 test images, U = 250 (about half an hour on 2 cores)",
-     "train-sizes=10,30,100,300,1000 subset-images=250 epochs=20"},
+    {"default", "sizes 10, 30, 100, 300, 10 splits, 20 test images, f width 128, g width 16, 16 features,\n"
+                "                           10 epochs (about 15 minutes on 2 cores; the README's table)",
+     "train-sizes=10,30,100,300 test-images=20 val-images=10 f-width=128 g-width=16 fourier-features=16 epochs=10"},
     {"quick", "sizes 10, 40, 160, 3 splits, 20 test images, 10 epochs: a couple of minutes",
      "train-sizes=10,40,160 splits=3 test-images=20 val-images=10 subset-images=200 epochs=10 f-width=128 "
      "g-width=16 fourier-features=16 lrs=0.1 interp-train=100"},
@@ -845,10 +846,35 @@ static int write_results(complete_data *d, const hntk_checkpoint *ck, const opts
         st = hntk_h5_write_described(f, name, 4, dshow, one, desc, NULL);
     }
     free(one);
+    /* the same as one picture per task, for gnuplot (matrix with image): the largest size, rows = test
+     * images, columns = context (unobserved: -0.25), truth, hyperkernel, hypernet, hyper-GP, mean image */
+    {
+        enum { NCOL = 6 };
+        long H = nt * show * SIDE, W = NCOL * SIDE, dm[2] = {H, W};
+        double *mos = malloc(sizeof(double) * (size_t)(H * W));
+        static const int col_method[NCOL] = {-2, -1, M_HK, M_HN, M_GP, M_MEAN};
+        for (long t = 0; t < nt && mos; t++)
+            for (long im = 0; im < show; im++)
+                for (int cidx = 0; cidx < NCOL; cidx++)
+                    for (long p = 0; p < NPIX; p++) {
+                        long row = (t * show + im) * SIDE + p / SIDE, col = cidx * SIDE + p % SIDE;
+                        double val;
+                        if (col_method[cidx] == -2) {
+                            double cv = ctx[(t * show + im) * NPIX + p];
+                            val = cv < 0 ? -1.0 : cv;
+                        } else if (col_method[cidx] == -1) val = truth[im * NPIX + p];
+                        else val = shows[((t * ns + ns - 1) * NMETH + col_method[cidx]) * show * NPIX + im * NPIX + p];
+                        mos[(H - 1 - row) * W + col] = val; /* gnuplot's matrix rows go up */
+                    }
+        if (!st) st = mos ? hntk_h5_write_described(f, "/figure/mosaic", 2, dm, mos, "the figure as one picture: per task "
+                            "and shown test image a band of 28 rows; columns of 28: context (-1 unobserved), truth, "
+                            "hyperkernel, hypernet, hyper-GP, mean image, at the largest training size; rows bottom-up "
+                            "(gnuplot matrix)", NULL) : HNTK_ENOMEM;
+        free(mos);
+    }
     if (!st) st = hntk_h5_write_described(f, "/figure/context", 4, dctx, ctx, "their context: observed intensity, -1 where "
                                           "unobserved (tasks, images, 28, 28)", NULL);
     if (!st) st = hntk_h5_write_described(f, "/figure/truth", 3, dtr, truth, "their true intensities (images, 28, 28)", NULL);
-    free(ctx), free(truth);
     if (!st && o->interp_train > 0) {
         const double *v = hntk_checkpoint_values(ck, d->n_main);
         long np = o->interp_pairs, K = o->interp_steps;
@@ -864,7 +890,22 @@ static int write_results(complete_data *d, const hntk_checkpoint *ck, const opts
         if (!st) st = hntk_h5_write_described(f, "/interp/hypernet", 4, ds, v + 2 * np + np * K * NPIX, "hypernetwork: "
                                               "g(z; (1-t) f(x_a) + t f(x_b)) (pairs, steps, 28, 28)", NULL);
         if (!st) st = hntk_h5_attr_long(f, "/interp/hyperkernel", "train_images", o->interp_train);
+        /* one picture: per pair two bands (hyperkernel, hypernet), steps left to right */
+        long H = 2 * np * SIDE, W = K * SIDE, dm[2] = {H, W};
+        double *mos = calloc((size_t)(H * W), sizeof(double));
+        for (long q = 0; q < np && mos; q++)
+            for (int m = 0; m < 2; m++)
+                for (long k2 = 0; k2 < K; k2++)
+                    for (long p = 0; p < NPIX; p++) {
+                        long row = (2 * q + m) * SIDE + p / SIDE, col = k2 * SIDE + p % SIDE;
+                        mos[(H - 1 - row) * W + col] = v[2 * np + m * np * K * NPIX + (q * K + k2) * NPIX + p];
+                    }
+        if (!st) st = mos ? hntk_h5_write_described(f, "/interp/mosaic", 2, dm, mos, "the strips as one picture: per pair "
+                            "a hyperkernel band then a hypernet band of 28 rows, steps left to right; rows bottom-up "
+                            "(gnuplot matrix)", NULL) : HNTK_ENOMEM;
+        free(mos);
     }
+    free(ctx), free(truth);
     /* inputs: images, coordinates, features */
     long dperm[2] = {R, d->pool}, dz[2] = {NPIX, 2}, dfq[2] = {o->fourier_k, 2}, dph[1] = {o->fourier_k};
     if (!st) st = hntk_h5_write_long(f, "/images/split_order", 2, dperm, d->perm, "image indices of the training file "

@@ -33,6 +33,20 @@ if(NOT HDF5_HL_LIBRARIES AND NOT HDF5_C_HL_LIBRARIES)
   hyperntk_require(HDF5_HL_LIBRARIES "the HDF5 high-level library hdf5_hl (dimension scales)" libhdf5-dev)
 endif()
 
+# zlib: the IDX reader (src/idx.c) reads gzip-compressed MNIST/Fashion-MNIST files directly.
+find_package(ZLIB)
+hyperntk_require(ZLIB_FOUND "zlib (the IDX reader of the image data sets)" zlib1g-dev)
+
+# LAPACK's Cholesky (dpotrf/dpotrs, src/regress.c) comes from OpenBLAS itself.
+include(CheckSymbolExists)
+include(CMakePushCheckState)
+cmake_push_check_state(RESET)
+set(CMAKE_REQUIRED_LIBRARIES ${OPENBLAS_LIBRARY})
+include(CheckFunctionExists)
+check_function_exists(dpotrf_ HYPERNTK_OPENBLAS_HAS_LAPACK)
+cmake_pop_check_state()
+hyperntk_require(HYPERNTK_OPENBLAS_HAS_LAPACK "an OpenBLAS that ships LAPACK (dpotrf_, dpotrs_)" libopenblas-dev)
+
 find_library(MATH_LIBRARY m)
 
 # MPI (optional): `mpirun -np K hyperntk ...` splits the samples across K ranks
@@ -61,7 +75,7 @@ target_compile_definitions(hyperntk_deps INTERFACE ${HDF5_C_DEFINITIONS} ${HDF5_
 # hdf5_hl before hdf5: it depends on it (matters for static linking).
 target_link_libraries(hyperntk_deps INTERFACE ${GSL_LIBRARY} ${OPENBLAS_LIBRARY} OpenMP::OpenMP_C
                                               ${HDF5_C_HL_LIBRARIES} ${HDF5_HL_LIBRARIES}
-                                              ${HDF5_C_LIBRARIES} ${HDF5_LIBRARIES} ${MATH_LIBRARY})
+                                              ${HDF5_C_LIBRARIES} ${HDF5_LIBRARIES} ZLIB::ZLIB ${MATH_LIBRARY})
 if(HYPERNTK_MPI_FOUND)
   target_link_libraries(hyperntk_deps INTERFACE MPI::MPI_C)
   target_compile_definitions(hyperntk_deps INTERFACE HYPERNTK_HAVE_MPI=1)

@@ -20,6 +20,7 @@ static const struct {
     {"fig1b", hntk_cmd_fig1b, "Figure 1(b): K^h against the angle between z and z', narrow and wide g"},
     {"thm2", hntk_cmd_thm2, "Theorem 2: is h Gaussian (kurtosis, KS, A-D, energy distance) on a grid of widths?"},
     {"thm3", hntk_cmd_thm3, "Theorem 3: does K^h stay put under training (dK/dt by term, drift, linearization)?"},
+    {"complete", hntk_cmd_complete, "image completion/inpainting: hyperkernel regression vs a trained hypernetwork"},
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
 

@@ -223,19 +223,12 @@ static double f_pair(int L, const double *s1, const double *s2, double xy, doubl
     return sigma;
 }
 
-/* The whole hypernetwork for one pair (docs/theory.md §3.3-§3.5), from the
- * diagonal chains of both inputs, xy = x.x'/n_0 and zw = Shat^0(z, z').
- * Forward: Lambda^l = S * Shat^{l-1}, Shat^l = V(Lambda^l).
- * Backward sum, accumulated forward in Horner form:
- *   G_1 = Shat^0,  G_{l+1} = Shat^l + G_l * S(x,x') * D(Lambda^l)
- * so that G_H = sum_{l=1..H} Shat^{l-1} prod_{j=l..H-1} [S(x,x') D(Lambda^j)]
- * (§3.4).  The authors-code variant (§3.5) drops S(x,x') from the backward
- * factor only; the forward pass is the same. */
-static void hyper_pair(int L, int H, const double *s1, const double *l1, const double *s2, const double *l2,
-                       double xy, double zw, hntk_variant v, hntk_limit *out)
+/* g's half of one pair (docs/theory.md §3.3-§3.5), from the diagonal chains
+ * l1, l2 (Lambda^l(u,u), Lambda^l(u',u')), S = S(x,x') and zw = Shat^0(z,z'):
+ * *lambda = Lambda^H(u,u'), *g = Theta^g(u,u') (the recursion below). */
+static void g_pair(int H, const double *l1, const double *l2, double S, double zw, hntk_variant v, double *lambda_out,
+                   double *g_out)
 {
-    double theta_f;
-    const double S = f_pair(L, s1, s2, xy, &theta_f);
     const double s_back = (v == HNTK_VARIANT_PAPER) ? S : 1.0;
     double shat = zw;          /* Shat^{l-1}(u,u') */
     double lambda = S * shat;  /* Lambda^l(u,u'), l = 1 */
@@ -247,6 +240,24 @@ static void hyper_pair(int L, int H, const double *s1, const double *l1, const d
         g = shat + g * s_back * D;
         lambda = S * shat;
     }
+    *lambda_out = lambda;
+    *g_out = g;
+}
+
+/* The whole hypernetwork for one pair (docs/theory.md §3.3-§3.5), from the
+ * diagonal chains of both inputs, xy = x.x'/n_0 and zw = Shat^0(z, z').
+ * Forward: Lambda^l = S * Shat^{l-1}, Shat^l = V(Lambda^l).
+ * Backward sum, accumulated forward in Horner form:
+ *   G_1 = Shat^0,  G_{l+1} = Shat^l + G_l * S(x,x') * D(Lambda^l)
+ * so that G_H = sum_{l=1..H} Shat^{l-1} prod_{j=l..H-1} [S(x,x') D(Lambda^j)]
+ * (§3.4).  The authors-code variant (§3.5) drops S(x,x') from the backward
+ * factor only; the forward pass is the same. */
+static void hyper_pair(int L, int H, const double *s1, const double *l1, const double *s2, const double *l2,
+                       double xy, double zw, hntk_variant v, hntk_limit *out)
+{
+    double theta_f, lambda, g;
+    const double S = f_pair(L, s1, s2, xy, &theta_f);
+    g_pair(H, l1, l2, S, zw, v, &lambda, &g);
     out->S = (hntk_cov){s1[L - 1], S, s2[L - 1]};
     out->theta_f = theta_f;
     out->lambda_h = lambda;
@@ -642,4 +653,115 @@ int hntk_variant_parse(const char *s, hntk_variant *v)
     }
     return hntk_fail(HNTK_EINVAL, "kernel variant '%s' unknown, accepted: 'paper' or 'authors-code'",
                      s ? s : "(null)");
+}
+
+/* ---- kernels on (x, z) pairs indexed into sets of distinct x's and z's (§9.1) ---- */
+
+static int check_index(const char *who, const char *name, long B, const long *idx, long n)
+{
+    if (!idx)
+        return hntk_fail(HNTK_EINVAL, "%s: %s is NULL, accepted: %ld indices", who, name, B);
+    for (long i = 0; i < B; i++)
+        if (idx[i] < 0 || idx[i] >= n)
+            return hntk_fail(HNTK_EINVAL, "%s: %s[%ld] = %ld, accepted range [0, %ld]", who, name, i, idx[i], n - 1);
+    return HNTK_OK;
+}
+
+int hntk_limit_cross_indexed(const hntk_hyper_arch *a, hntk_variant v, const hntk_indexed_set *s1,
+                             const hntk_indexed_set *s2, const hntk_cross_out *o)
+{
+    static const char *who = "hntk_limit_cross_indexed";
+    if (!s1 || !s2)
+        return hntk_fail(HNTK_EINVAL, "%s: an input set is NULL", who);
+    const int sym = s1 == s2;
+    int st = HNTK_OK;
+    for (int k = 0; k < (sym ? 1 : 2) && !st; k++) {
+        const hntk_indexed_set *s = k ? s2 : s1;
+        if (s->NX < 1 || s->NZ < 1 || s->B < 1)
+            return hntk_fail(HNTK_EINVAL, "%s: set %d has NX = %ld, NZ = %ld, B = %ld, accepted: all >= 1", who,
+                             k + 1, s->NX, s->NZ, s->B);
+        st = check_batch_args(who, a, v, s->NX, s->X, s->X);
+        if (!st) st = check_batch_args(who, a, v, s->NZ, s->Z, s->Z);
+        if (!st) st = check_finite(who, k ? "X2" : "X1", s->NX, a->x_dim, s->X);
+        if (!st) st = check_finite(who, k ? "Z2" : "Z1", s->NZ, a->z_dim, s->Z);
+        if (!st) st = check_index(who, k ? "ix2" : "ix1", s->B, s->ix, s->NX);
+        if (!st) st = check_index(who, k ? "iz2" : "iz1", s->B, s->iz, s->NZ);
+    }
+    if (st)
+        return st;
+    const long max_elems = (long)(PTRDIFF_MAX / (long)sizeof(double));
+    if (s1->B > max_elems / s2->B || s1->NX > max_elems / s2->NX || s1->NZ > max_elems / s2->NZ)
+        return hntk_fail(HNTK_EINVAL, "%s: B1 x B2 = %ld x %ld entries too many", who, s1->B, s2->B);
+    if (!o || (!o->ntk && !o->nngp && !o->f_ntk && !o->f_nngp && !o->g_ntk))
+        return HNTK_OK;
+    const int L = a->f_depth, H = a->g_depth, fourier = a->fourier_k > 0;
+    const long n0 = a->x_dim, m0 = a->z_dim, NX1 = s1->NX, NX2 = s2->NX, NZ1 = s1->NZ, NZ2 = s2->NZ;
+    const long B1 = s1->B, B2 = s2->B;
+    /* workspace: Theta^f and S of every x pair, Shat^0 of every z pair, the diagonal chains of every input */
+    const size_t nfx = (size_t)NX1 * (size_t)NX2, nz = (size_t)NZ1 * (size_t)NZ2;
+    const size_t nd = (size_t)(B1 + (sym ? 0 : B2)) * (size_t)(L + H), nsx = (size_t)(NX1 + NX2) * (size_t)L;
+    double *ws = malloc(sizeof(double) * (2 * nfx + nz + nd + nsx));
+    if (!ws)
+        return hntk_fail(HNTK_ENOMEM, "%s: cannot allocate the workspace of %zu doubles", who,
+                         2 * nfx + nz + nd + nsx);
+    double *TF = ws, *SF = ws + nfx, *KZ = SF + nfx, *diag1 = KZ + nz;
+    double *diag2 = sym ? diag1 : diag1 + (size_t)B1 * (size_t)(L + H);
+    double *sx1 = ws + 2 * nfx + nz + nd, *sx2 = sx1 + (size_t)NX1 * (size_t)L;
+    for (long p = 0; p < NX1; p++) {
+        const double *xp = s1->X + (size_t)p * (size_t)n0;
+        diag_chain(L, 1, dot(xp, xp, n0) / (double)n0, 0.0, sx1 + (size_t)p * (size_t)L, NULL);
+    }
+    for (long q = 0; q < NX2; q++) {
+        const double *xq = s2->X + (size_t)q * (size_t)n0;
+        diag_chain(L, 1, dot(xq, xq, n0) / (double)n0, 0.0, sx2 + (size_t)q * (size_t)L, NULL);
+    }
+    const long chain = L + H;
+    /* Every input's diagonal chain from its own x.x/n_0 and Shat^0(z,z), as cross_run computes it. */
+    for (int k = 0; k < (sym ? 1 : 2); k++) {
+        const hntk_indexed_set *s = k ? s2 : s1;
+        double *dg = k ? diag2 : diag1;
+        for (long i = 0; i < s->B; i++) {
+            const double *xi = s->X + (size_t)s->ix[i] * (size_t)n0, *zi = s->Z + (size_t)s->iz[i] * (size_t)m0;
+            const double zz = fourier ? 1.0 : dot(zi, zi, m0) / (double)m0;
+            diag_chain(L, H, dot(xi, xi, n0) / (double)n0, zz, dg + (size_t)i * (size_t)chain,
+                       dg + (size_t)i * (size_t)chain + L);
+        }
+    }
+    /* f once per pair of distinct x's, g's input kernel once per pair of distinct z's */
+#pragma omp parallel for schedule(dynamic, 1)
+    for (long p = 0; p < NX1; p++) {
+        const double *xp = s1->X + (size_t)p * (size_t)n0, *sp = sx1 + (size_t)p * (size_t)L;
+        for (long q = 0; q < NX2; q++) {
+            const double *xq = s2->X + (size_t)q * (size_t)n0, *sq = sx2 + (size_t)q * (size_t)L;
+            SF[(size_t)p * (size_t)NX2 + (size_t)q] =
+                f_pair(L, sp, sq, dot(xp, xq, n0) / (double)n0, &TF[(size_t)p * (size_t)NX2 + (size_t)q]);
+        }
+    }
+    for (long p = 0; p < NZ1; p++)
+        for (long q = 0; q < NZ2; q++) {
+            const double *zp = s1->Z + (size_t)p * (size_t)m0, *zq = s2->Z + (size_t)q * (size_t)m0;
+            KZ[(size_t)p * (size_t)NZ2 + (size_t)q] =
+                fourier ? hntk_fourier_kernel(zp, zq, m0, a->fourier_scale) : dot(zp, zq, m0) / (double)m0;
+        }
+    /* g's recursion per pair of inputs, combined entrywise with the f part */
+#pragma omp parallel for schedule(dynamic, 16)
+    for (long i = 0; i < B1; i++) {
+        const double *l1 = diag1 + (size_t)i * (size_t)chain + L;
+        const double *tf = TF + (size_t)s1->ix[i] * (size_t)NX2, *sf = SF + (size_t)s1->ix[i] * (size_t)NX2;
+        const double *kz = KZ + (size_t)s1->iz[i] * (size_t)NZ2;
+        for (long j = sym ? i : 0; j < B2; j++) {
+            const int mirror = sym && j != i;
+            const double *l2 = diag2 + (size_t)j * (size_t)chain + L;
+            const double S = sf[s2->ix[j]], theta_f = tf[s2->ix[j]];
+            double lambda, g;
+            g_pair(H, l1, l2, S, kz[s2->iz[j]], v, &lambda, &g);
+            store(o->ntk, B2, i, j, mirror, theta_f * g);
+            store(o->nngp, B2, i, j, mirror, lambda);
+            store(o->f_ntk, B2, i, j, mirror, theta_f);
+            store(o->f_nngp, B2, i, j, mirror, S);
+            store(o->g_ntk, B2, i, j, mirror, g);
+        }
+    }
+    free(ws);
+    return HNTK_OK;
 }

@@ -225,6 +225,18 @@ int hntk_net_forward(hntk_net *net, long B, const double *X, const double *Z, do
     return HNTK_OK;
 }
 
+int hntk_net_g_eval(hntk_net *net, const double *v, long B, const double *Z, double *h_out)
+{
+    if (B < 1 || B > net->batch_cap)
+        return hntk_fail(HNTK_EINVAL, "batch of %ld inputs of g is out of range: accepted 1..%ld", B, net->batch_cap);
+    for (long b = 0; b < B; b++) {
+        double *act = net->gact + b * net->g.act_len;
+        g_input(net, Z + b * net->arch.z_dim, act);
+        h_out[b] = hntk_g_forward(&net->g, v, net->gpre + b * net->g.pre_len, act);
+    }
+    return HNTK_OK;
+}
+
 /* ---------------------------------------------------------------- backward */
 
 void hntk_net_backward(hntk_net *net)

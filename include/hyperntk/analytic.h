@@ -119,6 +119,35 @@ int hntk_limit_cross(const hntk_hyper_arch *a, hntk_variant v, long B1, const do
 int hntk_limit_cross_naive(const hntk_hyper_arch *a, hntk_variant v, long B1, const double *X1, const double *Z1,
                            long B2, const double *X2, const double *Z2, const hntk_cross_out *out);
 
+/* ---- kernels on (x, z) pairs drawn from sets of distinct x's and z's (docs/theory.md §9.1) ----
+ *
+ * A set of B inputs u_i = (X[ix[i]], Z[iz[i]]) built from NX distinct x's
+ * (X, (NX, x_dim)) and NZ distinct z's (Z, (NZ, z_dim)), e.g. images and the
+ * pixel coordinates (or their Fourier features) read at each image. */
+typedef struct {
+    long NX;
+    const double *X;
+    long NZ;
+    const double *Z;
+    long B;
+    const long *ix, *iz;
+} hntk_indexed_set;
+
+/* Every kernel of hntk_limit_cross between two such sets (s1 == s2 as
+ * pointers: one set, the upper triangle mirrored), assembled the cheap way:
+ * f's recursion (Theta^f, S) once per pair of distinct x's (NX1 x NX2), g's
+ * input kernel once per pair of distinct z's (NZ1 x NZ2), and per pair of
+ * inputs only g's recursion, combined entrywise (Theta^h = Theta^f Theta^g).
+ * The same one-pair functions in the same order as hntk_limit_cross on the
+ * expanded inputs, hence the same bits.  g's input kernel: z.z'/z_dim, or with
+ * fourier_k > 0 the k -> infinity Fourier kernel of the raw z's; for drawn
+ * features pass Phi as Z with fourier_k = 0 (as for hntk_limit_cross).
+ * OpenMP over rows (thread-count independent).  Allocates
+ * 2 NX1 NX2 + NZ1 NZ2 + (B1 + B2)(L + H) doubles once per call.  Indices out
+ * of range and non-finite inputs are refused (HNTK_EINVAL, named). */
+int hntk_limit_cross_indexed(const hntk_hyper_arch *a, hntk_variant v, const hntk_indexed_set *s1,
+                             const hntk_indexed_set *s2, const hntk_cross_out *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -75,6 +75,12 @@ int hntk_net_fourier_fixed(const hntk_net *net);
  * h_out (B) may be NULL. */
 int hntk_net_forward(hntk_net *net, long B, const double *X, const double *Z, double *h_out);
 
+/* g alone with given weights: h_out[b] = g(Z_b; v) for b < B <= batch_cap, v (P)
+ * any vector of g's weights (f's output for some x, or an interpolation of two;
+ * docs/theory.md §9.1), through the network's Fourier features.  Overwrites the
+ * g scratch of the last forward (run forward again before a backward). */
+int hntk_net_g_eval(hntk_net *net, const double *v, long B, const double *Z, double *h_out);
+
 /* Backward pass for the inputs of the last forward: fills c = dh/dv and E^l. */
 void hntk_net_backward(hntk_net *net);
 

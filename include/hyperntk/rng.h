@@ -52,7 +52,9 @@ enum hntk_tensor_id {
                                         row = the query's number within the sample */
     HNTK_TENSOR_SHUFFLE = 6000,      /* SGD's permutation of epoch e (train.h): (key, e, 6000, 0) */
     HNTK_TENSOR_GAUSS_REF = 6001,    /* thm2's reference draws of N(0, Lambda^H(U,U)): (key, cell, 6001, row) */
-    HNTK_TENSOR_TARGETS = 6002       /* generated training targets (thm3): (key, 0, 6002, row) */
+    HNTK_TENSOR_TARGETS = 6002,      /* generated training targets (thm3): (key, 0, 6002, row) */
+    HNTK_TENSOR_TRAIN_PIXELS = 6003, /* complete: the G training pixels of image i: (key, 0, 6003, i) */
+    HNTK_TENSOR_CONTEXT = 6004       /* complete: the inpainting context of image i: (key, 0, 6004, i) */
 };
 
 /* SplitMix64's finalizer: a bijection of 64-bit words that mixes every bit. */
@@ -66,6 +68,8 @@ uint64_t hntk_rng_mix64(uint64_t z);
  *   fig1a       HNTK_TENSOR_BOOTSTRAP                (the bootstrap of its fit)
  *   kernel      0x6b65726e656c4d45 ("kernelME")      (the Fourier feature-mean draws)
  *   thm2        "thm2gref", "thm2boot", "thm2fit\0"  (Gaussian reference draws, cell bootstrap, fit bootstrap)
+ *   complete    "complspl", "complpix", "complnet"  (split permutations; training pixels and contexts; the
+ *               hypernetwork: key derive_key(that, (task 1000003 + N) 1009 + split), weights sample 0, SGD order)
  * The weights of fig1a, fig1b and kernel use the seed itself as the key. */
 uint64_t hntk_rng_derive_key(uint64_t seed, uint64_t code);
 

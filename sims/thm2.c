@@ -444,29 +444,6 @@ static int write_grid(hntk_h5 *f, const char *name, const thm2_opts *o, const do
     return hntk_h5_write_scaled(f, name, 2, dims, v, what, NULL, scales);
 }
 
-static int write_edges(hntk_h5 *f, const char *prefix, const hntk_gridfit_edge *e, const char *what)
-{
-    double v[6][HNTK_GRIDFIT_EDGES];
-    for (int k = 0; k < HNTK_GRIDFIT_EDGES; k++) {
-        v[0][k] = e[k].slope, v[1][k] = e[k].slope_se, v[2][k] = e[k].tail_slope, v[3][k] = e[k].tail_slope_se;
-        v[4][k] = e[k].tail_mean, v[5][k] = e[k].tail_mean_se;
-    }
-    static const char *suffix[6] = {"slope", "slope_stderr", "tail_slope", "tail_slope_stderr", "tail_mean",
-                                    "tail_mean_stderr"};
-    static const char *desc[6] = {"log-log slope along each edge, all points", "its standard error",
-                                  "log-log slope over the widest 3 points", "its standard error",
-                                  "mean over the widest 3 points: the floor, if any", "its standard error"};
-    long ed[1] = {HNTK_GRIDFIT_EDGES};
-    int st = HNTK_OK;
-    for (int q = 0; q < 6 && !st; q++) {
-        char name[96], text[256];
-        snprintf(name, sizeof name, "/fit/%s_edge_%s", prefix, suffix[q]);
-        snprintf(text, sizeof text, "%s: %s (5 edges, see /fit attribute edges)", what, desc[q]);
-        st = hntk_h5_write_described(f, name, 1, ed, v[q], text, NULL);
-    }
-    return st;
-}
-
 static int write_model(hntk_h5 *f, const char *name, const hntk_gridfit_model *m, const char *what)
 {
     long md[1] = {3}, cd[2] = {3, 2};
@@ -516,9 +493,9 @@ static int write_results(const thm2_opts *o, const thm2_data *d, const thm2_resu
     if (!st) st = hntk_h5_write_described(f, "/inputs/z", 2, zd, d->Z, "inputs z_b of g (B, z_dim)", NULL);
     if (!st) st = hntk_h5_write_described(f, "lambda", 2, ld, d->lambda, "Lambda^H(U, U), the covariance of the limiting "
                                           "Gaussian process on the inputs (B, B)", NULL);
-    if (!st) st = write_edges(f, "energy", r->e_energy, "energy distance");
-    if (!st) st = write_edges(f, "kurt", r->e_kurt, "excess kurtosis kurt_mean");
-    if (!st) st = write_edges(f, "kurt_exact", r->e_exact, "exact excess kurtosis");
+    if (!st) st = hntk_gridfit_write_edges(f, "energy", r->e_energy, "energy distance");
+    if (!st) st = hntk_gridfit_write_edges(f, "kurt", r->e_kurt, "excess kurtosis kurt_mean");
+    if (!st) st = hntk_gridfit_write_edges(f, "kurt_exact", r->e_exact, "exact excess kurtosis");
     if (!st) st = hntk_h5_describe(f, "/fit", "fits over the grid: edges (gridfit.h) and kurtosis = a/n + b/m + c/(nm)", NULL);
     if (!st) st = hntk_h5_attr_string(f, "/fit", "edges", HNTK_GRIDFIT_EDGE_NAMES);
     if (!st) st = hntk_h5_attr_long(f, "/fit", "tail_points", TAIL_POINTS);

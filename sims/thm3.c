@@ -564,29 +564,6 @@ static int write_grid(hntk_h5 *f, const char *name, const thm3_opts *o, const do
     return hntk_h5_write_scaled(f, name, 2, dims, v, what, NULL, scales);
 }
 
-static int write_edges(hntk_h5 *f, const char *prefix, const hntk_gridfit_edge *e, const char *what)
-{
-    double v[6][HNTK_GRIDFIT_EDGES];
-    for (int k = 0; k < HNTK_GRIDFIT_EDGES; k++) {
-        v[0][k] = e[k].slope, v[1][k] = e[k].slope_se, v[2][k] = e[k].tail_slope, v[3][k] = e[k].tail_slope_se;
-        v[4][k] = e[k].tail_mean, v[5][k] = e[k].tail_mean_se;
-    }
-    static const char *suffix[6] = {"slope", "slope_stderr", "tail_slope", "tail_slope_stderr", "tail_mean",
-                                    "tail_mean_stderr"};
-    static const char *desc[6] = {"log-log slope along each edge, all points", "its standard error",
-                                  "log-log slope over the widest 3 points", "its standard error",
-                                  "mean over the widest 3 points: the floor, if any", "its standard error"};
-    long ed[1] = {HNTK_GRIDFIT_EDGES};
-    int st = HNTK_OK;
-    for (int q = 0; q < 6 && !st; q++) {
-        char name[96], text[400];
-        snprintf(name, sizeof name, "/fit/%s_edge_%s", prefix, suffix[q]);
-        snprintf(text, sizeof text, "%s: %s (5 edges, see /fit attribute edges)", what, desc[q]);
-        st = hntk_h5_write_described(f, name, 1, ed, v[q], text, NULL);
-    }
-    return st;
-}
-
 static int write_results(const thm3_opts *o, const thm3_data *d, const thm3_result *r, const opts_output *out)
 {
     long A = o->A, G = o->G, B = d->B, T = d->T, M = d->M, N = o->samples, dim = SAMPLE_DIM(B, M);
@@ -612,7 +589,7 @@ static int write_results(const thm3_opts *o, const thm3_data *d, const thm3_resu
         snprintf(name, sizeof name, "%s_ci_high", ST_NAMES[k]);
         snprintf(text, sizeof text, "upper end of the bootstrap 95%% percentile interval of %s (A, G)", ST_NAMES[k]);
         if (!st) st = write_grid(f, name, o, r->v[k][3], text);
-        if (!st && k != S_K0DEV && (k < S_LIN_TRAIN_EMP || k == S_MOVE_TEST)) st = write_edges(f, ST_NAMES[k], r->e[k], ST_NAMES[k]);
+        if (!st && k != S_K0DEV && (k < S_LIN_TRAIN_EMP || k == S_MOVE_TEST)) st = hntk_gridfit_write_edges(f, ST_NAMES[k], r->e[k], ST_NAMES[k]);
     }
     if (!st) st = hntk_h5_describe(f, "/fit", "edge and diagonal log-log slopes over the grid (gridfit.h)", NULL);
     if (!st) st = hntk_h5_attr_string(f, "/fit", "edges", HNTK_GRIDFIT_EDGE_NAMES);

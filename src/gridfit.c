@@ -4,6 +4,7 @@
 #include "hyperntk/gridfit.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -261,5 +262,28 @@ int hntk_gridfit_model_fit(const hntk_gridfit_model_job *j, hntk_gridfit_model *
     free(reps);
     free(scratch);
     gsl_set_error_handler(old);
+    return st;
+}
+
+int hntk_gridfit_write_edges(hntk_h5 *f, const char *prefix, const hntk_gridfit_edge *e, const char *what)
+{
+    double v[6][HNTK_GRIDFIT_EDGES];
+    for (int k = 0; k < HNTK_GRIDFIT_EDGES; k++) {
+        v[0][k] = e[k].slope, v[1][k] = e[k].slope_se, v[2][k] = e[k].tail_slope, v[3][k] = e[k].tail_slope_se;
+        v[4][k] = e[k].tail_mean, v[5][k] = e[k].tail_mean_se;
+    }
+    static const char *suffix[6] = {"slope", "slope_stderr", "tail_slope", "tail_slope_stderr", "tail_mean",
+                                    "tail_mean_stderr"};
+    static const char *desc[6] = {"log-log slope along each edge, all points", "its standard error",
+                                  "log-log slope over the widest 3 points", "its standard error",
+                                  "mean over the widest 3 points: the floor, if any", "its standard error"};
+    long ed[1] = {HNTK_GRIDFIT_EDGES};
+    int st = HNTK_OK;
+    for (int q = 0; q < 6 && !st; q++) {
+        char name[96], text[400];
+        snprintf(name, sizeof name, "/fit/%s_edge_%s", prefix, suffix[q]);
+        snprintf(text, sizeof text, "%s: %s (5 edges, see /fit attribute edges)", what, desc[q]);
+        st = hntk_h5_write_described(f, name, 1, ed, v[q], text, NULL);
+    }
     return st;
 }

@@ -17,6 +17,8 @@
 
 #include <stdint.h>
 
+#include "hyperntk/h5io.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -83,6 +85,11 @@ typedef struct {
 } hntk_gridfit_model;
 
 int hntk_gridfit_model_fit(const hntk_gridfit_model_job *job, hntk_gridfit_model *out);
+
+/* The edges e (HNTK_GRIDFIT_EDGES) as six described datasets
+ * /fit/<prefix>_edge_{slope, slope_stderr, tail_slope, tail_slope_stderr,
+ * tail_mean, tail_mean_stderr}, each described as "<what>: ...". */
+int hntk_gridfit_write_edges(hntk_h5 *f, const char *prefix, const hntk_gridfit_edge *e, const char *what);
 
 #ifdef __cplusplus
 }

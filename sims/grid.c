@@ -479,3 +479,33 @@ int grid_check_out_dir(const char *out)
     return st;
 }
 
+
+/* ---------------------------------------------------------------- edges of a width grid */
+
+static void edge_label(const opts_list *f, const opts_list *g, int k, char *label, size_t cap)
+{
+    long A = f->n, G = g->n, D = A < G ? A : G;
+    switch (k) {
+    case 0: snprintf(label, cap, "f axis at m = %ld", g->v[0]); break;
+    case 1: snprintf(label, cap, "f axis at m = %ld", g->v[G - 1]); break;
+    case 2: snprintf(label, cap, "g axis at n = %ld", f->v[0]); break;
+    case 3: snprintf(label, cap, "g axis at n = %ld", f->v[A - 1]); break;
+    default: snprintf(label, cap, "diagonal (%ld,%ld)..(%ld,%ld)", f->v[0], g->v[0],
+                      f->v[D - 1], g->v[D - 1]); break;
+    }
+}
+
+void grid_print_edges(const char *title, const opts_list *f_widths, const opts_list *g_widths,
+                      const hntk_gridfit_edge *e, const hntk_gridfit_edge *ex, int edges)
+{
+    printf("\n%s\n%-30s %10s %22s %17s %17s%s\n", title, "edge", "first", "widest 3: mean +- se", "slope (all)",
+           "slope (widest 3)", ex ? "   exact: slope, widest 3 mean" : "");
+    for (int k = 0; k < edges; k++) {
+        char label[96];
+        edge_label(f_widths, g_widths, k, label, sizeof label);
+        printf("%-30s %10.3g %11.3g +- %-8.2g %7.3f +- %-6.3f %7.3f +- %-6.3f", label, e[k].first, e[k].tail_mean,
+               e[k].tail_mean_se, e[k].slope, e[k].slope_se, e[k].tail_slope, e[k].tail_slope_se);
+        if (ex) printf("   %7.3f, %.3g", ex[k].slope, ex[k].tail_mean);
+        printf("\n");
+    }
+}

@@ -31,6 +31,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hyperntk/gridfit.h"
+
 #include "cli.h"
 #include "opts.h"
 
@@ -204,6 +206,14 @@ double grid_default_budget_gib(void);
 /* The widest cell's architecture against the chosen sampler's limits; `opt`
  * names the width option in the message. */
 int grid_validate_widest(const hntk_hyper_arch *widest, int sampler, const char *opt);
+
+/* The first `edges` edges e (gridfit.h order: f axis at the narrowest and the
+ * widest g, g axis at the narrowest and the widest f, the diagonal) of a grid
+ * of f widths x g widths, a line each on stdout under `title`: first value,
+ * mean +- se of the widest 3, slopes; with `exact` (or NULL) also its slope
+ * and widest-3 mean. */
+void grid_print_edges(const char *title, const opts_list *f_widths, const opts_list *g_widths,
+                      const hntk_gridfit_edge *e, const hntk_gridfit_edge *exact, int edges);
 
 /* opts_parse after setting run->budget_gib to its default (3/4 of RAM); on
  * success also start the run's clock. */

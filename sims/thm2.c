@@ -365,33 +365,6 @@ static void print_grid(const char *title, const thm2_opts *o, const double *v, c
     }
 }
 
-static void edge_label(const thm2_opts *o, int k, char *label, size_t cap)
-{
-    long A = o->A, G = o->G, D = A < G ? A : G;
-    switch (k) {
-    case 0: snprintf(label, cap, "f axis at m = %ld", o->g_widths.v[0]); break;
-    case 1: snprintf(label, cap, "f axis at m = %ld", o->g_widths.v[G - 1]); break;
-    case 2: snprintf(label, cap, "g axis at n = %ld", o->f_widths.v[0]); break;
-    case 3: snprintf(label, cap, "g axis at n = %ld", o->f_widths.v[A - 1]); break;
-    default: snprintf(label, cap, "diagonal (%ld,%ld)..(%ld,%ld)", o->f_widths.v[0], o->g_widths.v[0],
-                      o->f_widths.v[D - 1], o->g_widths.v[D - 1]); break;
-    }
-}
-
-static void print_edges(const char *title, const thm2_opts *o, const hntk_gridfit_edge *e, const hntk_gridfit_edge *ex)
-{
-    printf("\n%s\n%-30s %10s %22s %17s %17s%s\n", title, "edge", "first", "widest 3: mean +- se", "slope (all)",
-           "slope (widest 3)", ex ? "   exact: slope, widest 3 mean" : "");
-    for (int k = 0; k < HNTK_GRIDFIT_EDGES; k++) {
-        char label[96];
-        edge_label(o, k, label, sizeof label);
-        printf("%-30s %10.3g %11.3g +- %-8.2g %7.3f +- %-6.3f %7.3f +- %-6.3f", label, e[k].first, e[k].tail_mean,
-               e[k].tail_mean_se, e[k].slope, e[k].slope_se, e[k].tail_slope, e[k].tail_slope_se);
-        if (ex) printf("   %7.3f, %.3g", ex[k].slope, ex[k].tail_mean);
-        printf("\n");
-    }
-}
-
 static void print_report(const thm2_opts *o, const thm2_data *d, const thm2_result *r)
 {
     long B = o->inputs, N = o->samples;
@@ -421,8 +394,10 @@ static void print_report(const thm2_opts *o, const thm2_data *d, const thm2_resu
         for (long b = 0; b < B; b++) ks += r->per[P_KS_D][c * B + b] / (double)B, ad += r->per[P_AD][c * B + b] / (double)B;
         printf("%9ld %8ld %8.3f %16.4f %16.3f\n", o->f_widths.v[c / o->G], o->g_widths.v[c % o->G], r->sc[S_SKEW][c], ks, ad);
     }
-    print_edges("energy distance along the edges and the diagonal (log-log slopes; a floor: slope 0)", o, r->e_energy, NULL);
-    print_edges("excess kurtosis along the edges and the diagonal", o, r->e_kurt, r->e_exact);
+    grid_print_edges("energy distance along the edges and the diagonal (log-log slopes; a floor: slope 0)", &o->f_widths,
+                     &o->g_widths, r->e_energy, NULL, HNTK_GRIDFIT_EDGES);
+    grid_print_edges("excess kurtosis along the edges and the diagonal", &o->f_widths, &o->g_widths, r->e_kurt,
+                     r->e_exact, HNTK_GRIDFIT_EDGES);
     const hntk_gridfit_model *m = &r->fit, *x = &r->fit_exact;
     if (m->ok) {
         printf("\nfit excess kurtosis = a/n + b/m + c/(n m) over the %ld cells (IRLS, weights 1/(model^2 + se^2); [95%%] "

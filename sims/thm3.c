@@ -493,32 +493,6 @@ static void print_grid(const char *title, const thm3_opts *o, const double *v, c
     }
 }
 
-static void edge_label(const thm3_opts *o, int k, char *label, size_t cap)
-{
-    long A = o->A, G = o->G, D = A < G ? A : G;
-    switch (k) {
-    case 0: snprintf(label, cap, "f axis at m = %ld", o->g_widths.v[0]); break;
-    case 1: snprintf(label, cap, "f axis at m = %ld", o->g_widths.v[G - 1]); break;
-    case 2: snprintf(label, cap, "g axis at n = %ld", o->f_widths.v[0]); break;
-    case 3: snprintf(label, cap, "g axis at n = %ld", o->f_widths.v[A - 1]); break;
-    default: snprintf(label, cap, "diagonal (%ld,%ld)..(%ld,%ld)", o->f_widths.v[0], o->g_widths.v[0],
-                      o->f_widths.v[D - 1], o->g_widths.v[D - 1]); break;
-    }
-}
-
-static void print_edges(const char *title, const thm3_opts *o, const hntk_gridfit_edge *e)
-{
-    printf("\n%s\n%-30s %10s %22s %17s %17s\n", title, "edge", "first", "widest 3: mean +- se", "slope (all)",
-           "slope (widest 3)");
-    for (int k = 0; k < HNTK_GRIDFIT_EDGES; k++) {
-        if (o->G == 1 && k >= 2) break; /* one width of g: only the f axis */
-        char label[96];
-        edge_label(o, k, label, sizeof label);
-        printf("%-30s %10.3g %11.3g +- %-8.2g %7.3f +- %-6.3f %7.3f +- %-6.3f\n", label, e[k].first, e[k].tail_mean,
-               e[k].tail_mean_se, e[k].slope, e[k].slope_se, e[k].tail_slope, e[k].tail_slope_se);
-    }
-}
-
 static void print_report(const thm3_opts *o, const thm3_data *d, const thm3_result *r)
 {
     printf("hyperntk thm3: L=%d H=%d%s, %ld training and %ld test inputs, %ld samples per cell, seed %llu\n",
@@ -545,7 +519,8 @@ static void print_report(const thm3_opts *o, const thm3_data *d, const thm3_resu
         if (!titles[k]) continue;
         if (o->g_depth == 1 && k == S_DKG) continue;
         print_grid(titles[k], o, r->v[k][0], r->v[k][1]);
-        if (k != S_UNSTABLE) print_edges("  along the edges and the diagonal (log-log slopes; a floor: slope 0)", o, r->e[k]);
+        if (k != S_UNSTABLE) grid_print_edges("  along the edges and the diagonal (log-log slopes; a floor: slope 0)", &o->f_widths,
+                             &o->g_widths, r->e[k], NULL, o->G == 1 ? 2 : HNTK_GRIDFIT_EDGES); /* one g: the f axis */
         printf("\n");
     }
     if (o->steps > 0) {

@@ -29,6 +29,14 @@ HNTK_VECTOR_SELECT void hntk_relu_sqrt2(double *q, const double *y, long n)
     }
 }
 
+HNTK_VECTOR_SELECT void hntk_mask_scaled(double *restrict e, const double *restrict q, long n, double c)
+{
+    for (long i = 0; i < n; i++) {
+        double w = c * e[i];
+        e[i] = q[i] > 0.0 ? w : 0.0;
+    }
+}
+
 double hntk_g_forward(const hntk_glayout *g, const double *v, double *pre, double *act)
 {
     for (int l = 1; l <= g->H; l++) {

@@ -34,6 +34,10 @@ void hntk_glayout_init(hntk_glayout *g, const hntk_hyper_arch *a);
 /* q = sqrt(2) relu(y), n entries. */
 void hntk_relu_sqrt2(double *q, const double *y, long n);
 
+/* e <- c 1[q > 0] o e, n entries (a ReLU mask applied to a backward vector or
+ * a jet coefficient); e and q do not overlap. */
+void hntk_mask_scaled(double *restrict e, const double *restrict q, long n, double c);
+
 /* g on one input: v (P) its weights, act (act_len) with a^0 filled in; fills
  * pre (pre_len) and the rest of act, returns h = g^H. */
 double hntk_g_forward(const hntk_glayout *g, const double *v, double *pre, double *act);

@@ -395,20 +395,13 @@ int hntk_lazy_query(hntk_lazy *lz, int l, int transpose, uint64_t seed, uint32_t
 
 /* ---------------------------------------------------------------- one sample */
 
-/* y <- c relu(y) and e <- c 1[q > 0] o e, branch-free so that they vectorize
- * (the signs of a wide layer are random: a branch per entry mispredicts). */
+/* y <- c relu(y), branch-free so that it vectorizes (the signs of a wide
+ * layer are random: a branch per entry mispredicts). */
 HNTK_VECTOR_SELECT static void relu_scaled(double *restrict y, long n, double c)
 {
     for (long i = 0; i < n; i++) {
         double v = y[i], w = c * v; /* computed unconditionally: a select, not a branch */
         y[i] = v > 0.0 ? w : 0.0;
-    }
-}
-HNTK_VECTOR_SELECT static void mask_scaled(double *restrict e, const double *restrict q, long n, double c)
-{
-    for (long i = 0; i < n; i++) {
-        double w = c * e[i];
-        e[i] = q[i] > 0.0 ? w : 0.0;
     }
 }
 
@@ -454,7 +447,7 @@ int hntk_lazy_sample(hntk_lazy *lz, uint64_t seed, uint32_t sample, long B, cons
             const double *qp = lz->Q[l - 1] + b * np;
             int st = query(lz, &lz->mat[l], 0, seed, sample, lz->E[l] + b * nl, e);
             if (st) return st;
-            mask_scaled(e, qp, np, scale);
+            hntk_mask_scaled(e, qp, np, scale);
         }
     }
     return HNTK_OK;

@@ -161,15 +161,6 @@ static int apply_weights(const jet_source *src, int l, long rows, long np, long 
     return HNTK_OK;
 }
 
-/* Q^l_k = sqrt(2) mask^l o Y^l_k in place, masks of the sample at t = 0 (Q^l > 0 iff Y^l > 0). */
-HNTK_VECTOR_SELECT static void mask_jet(double *restrict y, const double *restrict Ql, long len)
-{
-    for (long c = 0; c < len; c++) {
-        double w = SQRT2 * y[c];
-        y[c] = Ql[c] > 0.0 ? w : 0.0;
-    }
-}
-
 /* Orders 1..Rf_l of Y^l for the whole batch (l = 1..L), from the orders 0..Rf_{l-1}
  * of Q^{l-1} (order 0: the sample's activations; orders >= 1: fjet[l-1] after masking):
  *   Y^l_k = Q^{l-1}_k W^l^T / sqrt(n_{l-1}) + s_{k-1} (x) E^l_j,
@@ -202,7 +193,8 @@ static int f_layer_jet(hntk_taylor_ws *ws, const jet_source *src, int l, long B,
     cblas_dger(CblasRowMajor, (int)(Rout * B), (int)nl, 1.0, s, 1, ej, 1, Y, (int)nl);
 
     if (l < ws->L)
-        for (int k = 0; k < Rout; k++) mask_jet(Y + (size_t)k * (size_t)(B * nl), src->Q[l], B * nl);
+        for (int k = 0; k < Rout; k++) /* Q^l_k = sqrt(2) mask^l o Y^l_k, masks of t = 0: Q^l > 0 iff Y^l > 0 */
+            hntk_mask_scaled(Y + (size_t)k * (size_t)(B * nl), src->Q[l], B * nl, SQRT2);
     return HNTK_OK;
 }
 

@@ -33,8 +33,18 @@ hntk_hyper_arch hntk_hyper_arch_make(int f_depth, long f_width, long x_dim, int 
 long hntk_g_layer_width(const hntk_hyper_arch *a, int l)
 {
     if (l == 0) return a->fourier_k > 0 ? a->fourier_k : a->z_dim;
-    if (l == a->g_depth) return 1;
+    if (l == a->g_depth) return hntk_g_outputs(a);
     return a->g_width;
+}
+
+long hntk_g_outputs(const hntk_hyper_arch *a) { return a->g_out > 0 ? a->g_out : 1; }
+
+int hntk_arch_require_scalar(const hntk_hyper_arch *a, const char *who)
+{
+    if (a->g_out > 1)
+        return hntk_fail(HNTK_EINVAL, "g_out = %ld is out of range for %s: accepted 0 or 1 (one output; "
+                                      "several outputs only in the training engine, train.h)", a->g_out, who);
+    return HNTK_OK;
 }
 
 long hntk_g_chunk_offset(const hntk_hyper_arch *a, int l)
@@ -78,6 +88,7 @@ int hntk_hyper_arch_validate(const hntk_hyper_arch *a)
     if (a->f_depth > 1 && (st = check_range_long("f_width", a->f_width, 1, HNTK_MAX_WIDTH))) return st;
     if (a->g_depth > 1 && (st = check_range_long("g_width", a->g_width, 1, HNTK_MAX_WIDTH))) return st;
     if ((st = check_range_long("fourier_k", a->fourier_k, 0, HNTK_MAX_WIDTH))) return st;
+    if ((st = check_range_long("g_out", a->g_out, 0, HNTK_MAX_WIDTH))) return st;
     if (a->fourier_k > 0 && !(a->fourier_scale > 0 && isfinite(a->fourier_scale)))
         return hntk_fail(HNTK_EINVAL, "fourier_scale = %g is out of range: accepted a finite value > 0",
                          a->fourier_scale);

@@ -52,10 +52,10 @@ double hntk_g_forward(const hntk_glayout *g, const double *v, double *pre, doubl
 }
 
 /* dg holds dh/dg^l while walking l = H..1. */
-void hntk_g_backward(const hntk_glayout *g, const double *v, const double *pre, const double *act, double *c,
-                     double *dg, double *da)
+void hntk_g_backward(const hntk_glayout *g, const double *v, const double *pre, const double *act,
+                     const double *seed, double *c, double *dg, double *da)
 {
-    dg[0] = 1.0; /* dh/dg^H, m_H = 1 */
+    for (long i = 0; i < g->m[g->H]; i++) dg[i] = seed ? seed[i] : 1.0; /* d(seed . h)/dg^H */
     for (int l = g->H; l >= 1; l--) {
         long ml = g->m[l], mp = g->m[l - 1];
         double scale = 1.0 / sqrt((double)mp);

@@ -22,7 +22,7 @@
 /* Where everything of g sits, from the architecture. */
 typedef struct {
     int H;
-    long m[HNTK_MAX_DEPTH + 1];       /* widths m_0..m_H (m_H = 1) */
+    long m[HNTK_MAX_DEPTH + 1];       /* widths m_0..m_H (m_H = C, g's outputs) */
     long off[HNTK_MAX_DEPTH + 2];     /* offset of chunk V^l in v, l = 1..H (+1: P) */
     long pre_off[HNTK_MAX_DEPTH + 1]; /* offset of g^l in a row of pre, l = 1..H */
     long act_off[HNTK_MAX_DEPTH + 1]; /* offset of a^l in a row of act, l = 0..H-1 */
@@ -39,12 +39,14 @@ void hntk_relu_sqrt2(double *q, const double *y, long n);
 void hntk_mask_scaled(double *restrict e, const double *restrict q, long n, double c);
 
 /* g on one input: v (P) its weights, act (act_len) with a^0 filled in; fills
- * pre (pre_len) and the rest of act, returns h = g^H. */
+ * pre (pre_len) and the rest of act; the outputs h = g^H (m_H) are the last
+ * m_H entries of pre.  Returns h_1 (the output when m_H = 1). */
 double hntk_g_forward(const hntk_glayout *g, const double *v, double *pre, double *act);
 
-/* dh/dv of one input into c (P), from the forward's pre and act; dg and da
- * are scratch of m_max doubles each. */
-void hntk_g_backward(const hntk_glayout *g, const double *v, const double *pre, const double *act, double *c,
-                     double *dg, double *da);
+/* d(seed . h)/dv of one input into c (P), from the forward's pre and act;
+ * seed (m_H) weighs g's outputs, NULL meaning 1 (one output: c = dh/dv); dg
+ * and da are scratch of m_max doubles each. */
+void hntk_g_backward(const hntk_glayout *g, const double *v, const double *pre, const double *act,
+                     const double *seed, double *c, double *dg, double *da);
 
 #endif

@@ -162,7 +162,8 @@ int hntk_lazy_validate(const hntk_hyper_arch *a)
                              HNTK_LAZY_MAX_WIDTH);
         b.f_width = 1; /* everything else as hntk_hyper_arch_validate */
     }
-    return hntk_hyper_arch_validate(&b);
+    int st = hntk_hyper_arch_validate(&b);
+    return st ? st : hntk_arch_require_scalar(a, "the lazy sampler");
 }
 
 size_t hntk_lazy_bytes(const hntk_hyper_arch *a, long batch_cap) { return hntk_lazy_bytes_taylor(a, batch_cap, 0); }
@@ -435,7 +436,7 @@ int hntk_lazy_sample(hntk_lazy *lz, uint64_t seed, uint32_t sample, long B, cons
         const double *v = lz->Yv + b * lz->P;
         memcpy(act, Z + b * lz->arch.z_dim, sizeof(double) * (size_t)lz->arch.z_dim);
         lz->h[b] = hntk_g_forward(&lz->g, v, pre, act);
-        hntk_g_backward(&lz->g, v, pre, act, lz->E[L] + b * lz->P, lz->dg, lz->da);
+        hntk_g_backward(&lz->g, v, pre, act, NULL, lz->E[L] + b * lz->P, lz->dg, lz->da);
     }
     /* backward through f: e^{l-1} = (W^l^T e^l / sqrt(n_{l-1})) o sqrt(2) 1[y^{l-1} > 0];
      * y^{l-1} > 0 exactly where q^{l-1} > 0. */

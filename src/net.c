@@ -24,6 +24,7 @@ struct hntk_net {
     long B;                       /* inputs in the last forward */
     long n[HNTK_MAX_DEPTH + 1];   /* f widths n_0..n_L (n_L = P) */
     long P;
+    long C;                       /* g's outputs m_H */
     hntk_glayout g;                   /* g's widths and offsets */
 
     double *slab;
@@ -33,7 +34,7 @@ struct hntk_net {
     double *E[HNTK_MAX_DEPTH + 1]; /* (B, n_l), l = 1..L */
     double *gpre;                  /* (B, pre_len): g^1..g^H of every input */
     double *gact;                  /* (B, act_len): a^0..a^{H-1} of every input */
-    double *h;                     /* (B) */
+    double *h;                     /* (B, C) */
     double *dg, *da;               /* (m_max) backward scratch through g */
     double *ff_freq;               /* (k, z_dim) Fourier frequencies / s, or NULL */
     double *ff_phase;              /* (k) */
@@ -48,6 +49,7 @@ static void derive_sizes(hntk_net *net, const hntk_hyper_arch *a)
     net->arch = *a;
     net->L = a->f_depth;
     net->P = hntk_f_out_dim(a);
+    net->C = hntk_g_outputs(a);
     for (int l = 0; l <= net->L; l++) net->n[l] = hntk_f_layer_width(a, l);
     hntk_glayout_init(&net->g, a);
 }
@@ -59,7 +61,7 @@ static size_t slab_doubles(const hntk_net *net, long B)
     for (int l = 1; l <= net->L; l++) d += (size_t)net->n[l] * (size_t)net->n[l - 1]; /* W */
     for (int l = 1; l <= net->L; l++) d += 2 * (size_t)B * (size_t)net->n[l];        /* Y, E */
     for (int l = 0; l < net->L; l++) d += (size_t)B * (size_t)net->n[l];             /* Q */
-    d += (size_t)B * (size_t)(net->g.pre_len + net->g.act_len + 1);                       /* gpre, gact, h */
+    d += (size_t)B * (size_t)(net->g.pre_len + net->g.act_len + net->C);                  /* gpre, gact, h */
     d += 2 * (size_t)net->g.m_max;                                                       /* dg, da */
     if (net->arch.fourier_k > 0) d += (size_t)net->arch.fourier_k * (size_t)(net->arch.z_dim + 1);
     d += 2 * (size_t)B * (size_t)B;                                                    /* gram_a, gram_b */
@@ -76,7 +78,7 @@ static void carve_slab(hntk_net *net)
     for (int l = 0; l < net->L; l++) { net->Q[l] = p; p += B * net->n[l]; }
     net->gpre = p; p += B * net->g.pre_len;
     net->gact = p; p += B * net->g.act_len;
-    net->h = p; p += B;
+    net->h = p; p += B * net->C;
     net->dg = p; p += net->g.m_max;
     net->da = p; p += net->g.m_max;
     net->ff_freq = net->ff_phase = NULL;
@@ -202,6 +204,19 @@ static void g_input(const hntk_net *net, const double *z, double *a0)
     }
 }
 
+/* g on B inputs: input b's weights are V + b * v_stride (P each), its outputs
+ * h (B, C); fills gpre and gact. */
+static void g_batch(hntk_net *net, const double *V, long v_stride, long B, const double *Z, double *h)
+{
+    long C = net->C, out_off = net->g.pre_off[net->g.H];
+    for (long b = 0; b < B; b++) {
+        double *act = net->gact + b * net->g.act_len, *pre = net->gpre + b * net->g.pre_len;
+        g_input(net, Z + b * net->arch.z_dim, act);
+        h[b * C] = hntk_g_forward(&net->g, V + b * v_stride, pre, act);
+        for (long c = 1; c < C; c++) h[b * C + c] = pre[out_off + c];
+    }
+}
+
 int hntk_net_forward(hntk_net *net, long B, const double *X, const double *Z, double *h_out)
 {
     if (B < 1 || B > net->batch_cap)
@@ -216,12 +231,8 @@ int hntk_net_forward(hntk_net *net, long B, const double *X, const double *Z, do
         if (l < net->L) hntk_relu_sqrt2(net->Q[l], net->Y[l], B * nl);
     }
     const double *V = net->Y[net->L];
-    for (long b = 0; b < B; b++) {
-        double *act = net->gact + b * net->g.act_len;
-        g_input(net, Z + b * net->arch.z_dim, act);
-        net->h[b] = hntk_g_forward(&net->g, V + b * net->P, net->gpre + b * net->g.pre_len, act);
-    }
-    if (h_out) memcpy(h_out, net->h, sizeof(double) * (size_t)B);
+    g_batch(net, V, net->P, B, Z, net->h);
+    if (h_out) memcpy(h_out, net->h, sizeof(double) * (size_t)(B * net->C));
     return HNTK_OK;
 }
 
@@ -229,23 +240,21 @@ int hntk_net_g_eval(hntk_net *net, const double *v, long B, const double *Z, dou
 {
     if (B < 1 || B > net->batch_cap)
         return hntk_fail(HNTK_EINVAL, "batch of %ld inputs of g is out of range: accepted 1..%ld", B, net->batch_cap);
-    for (long b = 0; b < B; b++) {
-        double *act = net->gact + b * net->g.act_len;
-        g_input(net, Z + b * net->arch.z_dim, act);
-        h_out[b] = hntk_g_forward(&net->g, v, net->gpre + b * net->g.pre_len, act);
-    }
+    g_batch(net, v, 0, B, Z, h_out);
     return HNTK_OK;
 }
 
 /* ---------------------------------------------------------------- backward */
 
-void hntk_net_backward(hntk_net *net)
+void hntk_net_backward(hntk_net *net) { hntk_net_backward_seeded(net, NULL); }
+
+void hntk_net_backward_seeded(hntk_net *net, const double *seed)
 {
-    long B = net->B;
+    long B = net->B, C = net->C;
     const double *V = net->Y[net->L];
     for (long b = 0; b < B; b++)
         hntk_g_backward(&net->g, V + b * net->P, net->gpre + b * net->g.pre_len, net->gact + b * net->g.act_len,
-                        net->E[net->L] + b * net->P, net->dg, net->da);
+                        seed ? seed + b * C : NULL, net->E[net->L] + b * net->P, net->dg, net->da);
     for (int l = net->L; l >= 2; l--) {
         long nl = net->n[l], np = net->n[l - 1];
         /* E^{l-1} (B, n_{l-1}) = (E^l (B, n_l) W^l (n_l, n_{l-1}) / sqrt(n_{l-1})) o sqrt(2) 1[Y^{l-1} > 0] */
@@ -321,9 +330,13 @@ double hntk_net_ntk_gram_flops(const hntk_hyper_arch *a, long B)
 
 void hntk_net_nngp_gram(const hntk_net *net, double *K)
 {
-    long B = net->B;
+    long B = net->B, C = net->C;
     for (long i = 0; i < B; i++)
-        for (long j = 0; j < B; j++) K[i * B + j] = net->h[i] * net->h[j];
+        for (long j = 0; j < B; j++) {
+            double s = 0.0;
+            for (long c = 0; c < C; c++) s += net->h[i * C + c] * net->h[j * C + c];
+            K[i * B + j] = s;
+        }
 }
 
 void hntk_net_g_gram(hntk_net *net, double *K)

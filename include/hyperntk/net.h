@@ -11,7 +11,11 @@
  *   Y^l    (B, n_l)      pre-activations of f, Y^L = v (B, P)
  *   Q^l    (B, n_l)      sqrt(2) relu(Y^l), Q^0 = X
  *   E^l    (B, n_l)      dh/dY^l,  E^L = c = dh/dv (B, P)
- *   h      (B)           outputs
+ *   h      (B, C)        outputs, C = hntk_g_outputs (1 unless arch.g_out > 1)
+ *
+ * With C > 1 outputs (the training engine's classifiers) E^l is the gradient
+ * of a weighted sum of the outputs (hntk_net_backward_seeded); the Gram
+ * matrices and the f-NTK are defined for C = 1.
  */
 #ifndef HYPERNTK_NET_H
 #define HYPERNTK_NET_H
@@ -72,21 +76,26 @@ int hntk_net_fix_fourier(hntk_net *net, const double *freq, const double *phase)
 int hntk_net_fourier_fixed(const hntk_net *net);
 
 /* Forward pass on B <= batch_cap inputs; stores everything backward needs.
- * h_out (B) may be NULL. */
+ * h_out (B, C) may be NULL. */
 int hntk_net_forward(hntk_net *net, long B, const double *X, const double *Z, double *h_out);
 
-/* g alone with given weights: h_out[b] = g(Z_b; v) for b < B <= batch_cap, v (P)
+/* g alone with given weights: h_out (B, C) row b = g(Z_b; v) for b < B <= batch_cap, v (P)
  * any vector of g's weights (f's output for some x, or an interpolation of two;
  * docs/theory.md §9.1), through the network's Fourier features.  Overwrites the
  * g scratch of the last forward (run forward again before a backward). */
 int hntk_net_g_eval(hntk_net *net, const double *v, long B, const double *Z, double *h_out);
 
-/* Backward pass for the inputs of the last forward: fills c = dh/dv and E^l. */
+/* Backward pass for the inputs of the last forward: fills c = dh/dv and E^l
+ * (with C > 1 outputs: of their sum, as hntk_net_backward_seeded(net, NULL)). */
 void hntk_net_backward(hntk_net *net);
+/* Backward pass of the weighted outputs sum_c seed[b][c] h_c(u_b), input by
+ * input: c_b = d(seed_b . h(u_b))/dv and E^l_b likewise; seed (B, C), NULL
+ * meaning every weight 1.  With C = 1, E^l_b = seed_b dh(u_b)/dY^l. */
+void hntk_net_backward_seeded(hntk_net *net, const double *seed);
 
 /* Views into the last forward/backward (valid until the next call). */
 long hntk_net_batch(const hntk_net *net);                       /* B of the last forward (0 before any) */
-const double *hntk_net_output(const hntk_net *net);             /* h (B) */
+const double *hntk_net_output(const hntk_net *net);             /* h (B, C) */
 const double *hntk_net_f_output(const hntk_net *net);           /* v (B, P) */
 const double *hntk_net_dh_dv(const hntk_net *net);              /* c (B, P) */
 const double *hntk_net_dh_dy(const hntk_net *net, int l);       /* E^l (B, n_l), l = 1..L */
@@ -111,7 +120,7 @@ void hntk_net_ntk_gram(hntk_net *net, double *K);
 int hntk_net_sample_ntk_gram(hntk_net *net, uint64_t seed, uint32_t sample, long B, const double *X,
                              const double *Z, double *K);
 
-/* Empirical NNGP term h(u_i) h(u_j) (B x B). */
+/* Empirical NNGP term h(u_i) . h(u_j) (B x B). */
 void hntk_net_nngp_gram(const hntk_net *net, double *K);
 
 /* g-part c(u_i) . c(u_j) (B x B). */

@@ -7,7 +7,13 @@
  * permutations are permutations, uniform (chi-square) and a function of
  * (key, epoch) only; one SGD epoch with the whole set as its batch equals a GD
  * step; two threads training their own copies give the same bits as one;
- * bad arguments are refused with their value named. */
+ * bad arguments are refused with their value named.  With C > 1 outputs of
+ * g: the seeded backward pass against finite differences of the weighted
+ * outputs, the squared and cross-entropy losses' gradients against central
+ * differences of losses written out here, chunked full-batch gradients
+ * against one batch, the per-layer rates, a separable 3-class problem
+ * learned to 100% accuracy by SGD, and the scalar-only modules refusing
+ * g_out > 1. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -293,10 +299,268 @@ static void test_sgd(void)
     hntk_train_free(u);
 }
 
+
+/* ---------------------------------------------------------------- several outputs */
+
+enum { NC = 3 };
+
+static hntk_hyper_arch multi_arch(void)
+{
+    hntk_hyper_arch a = tiny_arch();
+    a.g_out = NC;
+    return a;
+}
+
+/* The loss written out from the outputs (independent of train.c). */
+static double loss_multi(hntk_train *t, hntk_loss loss, long N, const double *X, const double *Z, const double *y)
+{
+    double h[NT * NC], c = 0.0;
+    hntk_net_forward(hntk_train_net(t), N, X, Z, h);
+    for (long b = 0; b < N; b++) {
+        const double *hb = h + b * NC;
+        if (loss == HNTK_LOSS_SQUARED) {
+            for (int k = 0; k < NC; k++) c += 0.5 * (hb[k] - y[b * NC + k]) * (hb[k] - y[b * NC + k]);
+        } else {
+            double s = 0.0;
+            for (int k = 0; k < NC; k++) s += exp(hb[k]);
+            c += log(s) - hb[(int)y[b]];
+        }
+    }
+    return c;
+}
+
+/* max |G - central FD| over every weight whose stencil has no mask flip; *gmax the largest |G|. */
+static double fd_check(hntk_train *t, hntk_loss loss, const hntk_hyper_arch *a, const double *X, const double *Z,
+                       const double *y, double *gmax, long *checked)
+{
+    double c, worst = 0.0;
+    hntk_train_loss_grad(t, NT, X, Z, y, 1.0, &c);
+    CHECK_CLOSE(c, loss_multi(t, loss, NT, X, Z, y), 1e-14);
+    *gmax = 0.0;
+    *checked = 0;
+    hntk_net *net = hntk_train_net(t);
+    for (int l = 1; l <= a->f_depth; l++) {
+        long k = hntk_f_layer_width(a, l) * hntk_f_layer_width(a, l - 1);
+        double *G = malloc(sizeof(double) * (size_t)k), *W = hntk_net_weights(net, l);
+        memcpy(G, hntk_train_grad(t, l), sizeof(double) * (size_t)k);
+        for (long i = 0; i < k; i++) {
+            if (fabs(G[i]) > *gmax) *gmax = fabs(G[i]);
+            const double eps = 1e-5;
+            double w0 = W[i];
+            W[i] = w0 + eps; double cp = loss_multi(t, loss, NT, X, Z, y);
+            W[i] = w0 - eps; double cm = loss_multi(t, loss, NT, X, Z, y);
+            W[i] = w0 + 2 * eps; double cp2 = loss_multi(t, loss, NT, X, Z, y);
+            W[i] = w0 - 2 * eps; double cm2 = loss_multi(t, loss, NT, X, Z, y);
+            W[i] = w0;
+            double fd = (cp - cm) / (2 * eps), fd4 = (8 * (cp - cm) - (cp2 - cm2)) / (12 * eps);
+            if (fabs(fd - fd4) > 1e-6 * (fabs(fd) + 1e-3)) continue; /* a mask flipped inside the stencil */
+            (*checked)++;
+            if (fabs(G[i] - fd) > worst) worst = fabs(G[i] - fd);
+        }
+        free(G);
+    }
+    return worst;
+}
+
+static void multi_data(const hntk_hyper_arch *a, double *X, double *Z, double *ysq, double *labels)
+{
+    double y1[NT];
+    data(a, X, Z, y1);
+    for (int b = 0; b < NT; b++) {
+        for (int k = 0; k < NC; k++) ysq[b * NC + k] = cos(0.7 * b + 1.3 * k);
+        labels[b] = (double)((b * 2 + 1) % NC);
+    }
+}
+
+static void test_multi_output(void)
+{
+    hntk_hyper_arch a = multi_arch();
+    double X[NT * 3], Z[NT * 2], ysq[NT * NC], lab[NT];
+    multi_data(&a, X, Z, ysq, lab);
+
+    /* the seeded backward pass: c_b = d(seed_b . h(u_b))/dv against central differences in v
+     * through hntk_net_g_eval (g is smooth in v away from mask flips) */
+    hntk_net *net;
+    CHECK(hntk_net_alloc(&a, NT, 0, &net) == HNTK_OK, "alloc C = 3: %s", hntk_last_error());
+    hntk_net_sample_weights(net, 4, 2);
+    double h[NT * NC], seed[NT * NC];
+    hntk_net_forward(net, NT, X, Z, h);
+    for (int i = 0; i < NT * NC; i++) seed[i] = sin(0.3 + i);
+    hntk_net_backward_seeded(net, seed);
+    long P = hntk_f_out_dim(&a);
+    CHECK(P == 2 * 4 + NC * 4, "P = %ld with g_out = 3, want %d", P, 2 * 4 + NC * 4);
+    double *v = malloc(sizeof(double) * (size_t)P), hp[NC], hm[NC], worst = 0.0;
+    for (int b = 0; b < NT; b++) {
+        memcpy(v, hntk_net_f_output(net) + b * P, sizeof(double) * (size_t)P);
+        const double *c = hntk_net_dh_dv(net) + b * P;
+        for (long p = 0; p < P; p++) {
+            double v0 = v[p], e = 1e-6;
+            v[p] = v0 + e; hntk_net_g_eval(net, v, 1, Z + 2 * b, hp);
+            v[p] = v0 - e; hntk_net_g_eval(net, v, 1, Z + 2 * b, hm);
+            v[p] = v0;
+            double fd = 0.0;
+            for (int k = 0; k < NC; k++) fd += seed[b * NC + k] * (hp[k] - hm[k]) / (2 * e);
+            if (fabs(fd - c[p]) > worst) worst = fabs(fd - c[p]);
+        }
+    }
+    CHECK(worst < 1e-8, "seeded backward vs central differences in v: %.3g", worst);
+    /* the outputs of g_eval on f's own output are those of the forward pass */
+    hntk_net_g_eval(net, hntk_net_f_output(net) + 2 * P, 1, Z + 4, hp);
+    for (int k = 0; k < NC; k++) CHECK(hp[k] == h[2 * NC + k], "g_eval output %d differs from forward", k);
+    free(v);
+    hntk_net_free(net);
+
+    /* with one output, the seeded pass is the plain one times the seed */
+    hntk_hyper_arch a1 = tiny_arch();
+    hntk_net_alloc(&a1, NT, 0, &net);
+    hntk_net_sample_weights(net, 4, 2);
+    hntk_net_forward(net, NT, X, Z, NULL);
+    hntk_net_backward(net);
+    long P1 = hntk_f_out_dim(&a1), n1 = a1.f_width;
+    double *E1 = malloc(sizeof(double) * (size_t)(NT * n1)), *c1 = malloc(sizeof(double) * (size_t)(NT * P1));
+    memcpy(E1, hntk_net_dh_dy(net, 1), sizeof(double) * (size_t)(NT * n1));
+    memcpy(c1, hntk_net_dh_dv(net), sizeof(double) * (size_t)(NT * P1));
+    hntk_net_backward_seeded(net, seed);
+    double d1 = 0.0;
+    for (int b = 0; b < NT; b++) {
+        for (long i = 0; i < n1; i++) d1 = fmax(d1, fabs(hntk_net_dh_dy(net, 1)[b * n1 + i] - seed[b] * E1[b * n1 + i]));
+        for (long p = 0; p < P1; p++) d1 = fmax(d1, fabs(hntk_net_dh_dv(net)[b * P1 + p] - seed[b] * c1[b * P1 + p]));
+    }
+    CHECK(d1 < 1e-14, "one output: seeded backward vs seed x backward: %.3g", d1);
+    free(E1);
+    free(c1);
+    hntk_net_free(net);
+
+    /* both losses: every gradient entry against central differences */
+    const hntk_loss losses[2] = {HNTK_LOSS_SQUARED, HNTK_LOSS_CROSS_ENTROPY};
+    for (int li = 0; li < 2; li++) {
+        hntk_train_config cfg = {.loss = losses[li]};
+        hntk_train *t;
+        CHECK(hntk_train_alloc_config(&a, NT, &cfg, 0, &t) == HNTK_OK, "alloc loss %d: %s", li, hntk_last_error());
+        hntk_net_sample_weights(hntk_train_net(t), 5, 0);
+        const double *y = li == 0 ? ysq : lab;
+        double gmax;
+        long checked;
+        double worst_fd = fd_check(t, losses[li], &a, X, Z, y, &gmax, &checked);
+        long total = hntk_param_count(&a);
+        CHECK(checked >= total - 3, "%s: only %ld of %ld weights without a mask flip", li ? "cross-entropy" : "squared",
+              checked, total);
+        CHECK(worst_fd <= 1e-7 * gmax, "%s gradient vs central differences: %.3g (|G| up to %.3g)",
+              li ? "cross-entropy" : "squared", worst_fd, gmax);
+        printf("C = %d outputs, %s: %ld weights, |G - central FD| = %.2g (|G| up to %.3g)\n", NC,
+               li ? "cross-entropy" : "squared", checked, worst_fd, gmax);
+        /* dC/dh rows of the cross-entropy sum to 0 (softmax minus a one-hot) */
+        if (li == 1) {
+            const double *r = hntk_train_residuals(t);
+            for (int b = 0; b < NT; b++) CHECK(fabs(r[b * NC] + r[b * NC + 1] + r[b * NC + 2]) < 1e-15, "row %d", b);
+        }
+        /* full-batch gradient in chunks of 3 = in one batch */
+        hntk_train_config cfg3 = {.loss = losses[li], .batch_cap = 3};
+        hntk_train *u;
+        CHECK(hntk_train_alloc_config(&a, NT, &cfg3, 0, &u) == HNTK_OK, "alloc cap 3: %s", hntk_last_error());
+        CHECK(hntk_train_batch_cap(u) == 3, "batch cap %ld", hntk_train_batch_cap(u));
+        hntk_net_sample_weights(hntk_train_net(u), 5, 0);
+        double ct, cu;
+        hntk_train_full_grad(t, NT, X, Z, y, &ct);
+        CHECK(hntk_train_full_grad(u, NT, X, Z, y, &cu) == HNTK_OK, "chunked grad: %s", hntk_last_error());
+        CHECK_CLOSE(cu, ct, 1e-14);
+        double dg = 0.0, gs = 0.0;
+        for (int l = 1; l <= a.f_depth; l++) {
+            long k = hntk_f_layer_width(&a, l) * hntk_f_layer_width(&a, l - 1);
+            for (long i = 0; i < k; i++) {
+                dg = fmax(dg, fabs(hntk_train_grad(t, l)[i] - hntk_train_grad(u, l)[i]));
+                gs = fmax(gs, fabs(hntk_train_grad(t, l)[i]));
+            }
+        }
+        CHECK(dg <= 1e-14 * gs, "chunked vs one-batch gradient: %.3g (scale %.3g)", dg, gs);
+        /* evaluate = the written-out loss */
+        double ce;
+        CHECK(hntk_train_evaluate(u, NT, X, Z, y, &ce, NULL) == HNTK_OK, "evaluate: %s", hntk_last_error());
+        CHECK_CLOSE(ce, loss_multi(t, losses[li], NT, X, Z, y), 1e-14);
+        /* per-layer rates: W^l <- W^l - eta rho_l G^l */
+        double w_before = hntk_net_weights(hntk_train_net(u), 2)[5], g25 = hntk_train_grad(u, 2)[5];
+        CHECK(hntk_train_set_layer_rate(u, 2, 6.0) == HNTK_OK, "set rate");
+        hntk_train_apply(u, 0.125);
+        CHECK(hntk_net_weights(hntk_train_net(u), 2)[5] == w_before - 0.125 * 6.0 * g25, "layer rate not applied");
+        hntk_train_free(u);
+        hntk_train_free(t);
+    }
+
+    /* a separable 3-class problem (class = the coordinate of x with the largest entry) is learned
+     * to 100% training accuracy by SGD on the cross-entropy */
+    enum { NS = 60 };
+    hntk_hyper_arch as = a;
+    as.f_width = 32;
+    as.g_width = 8;
+    double Xs[NS * 3], Zs[NS * 2], ls[NS];
+    hntk_random_directions(21, HNTK_TENSOR_INPUT_X, Xs, NS, 3);
+    for (int b = 0; b < NS; b++) {
+        int best = 0;
+        for (int k = 1; k < 3; k++)
+            if (Xs[b * 3 + k] > Xs[b * 3 + best]) best = k;
+        ls[b] = best;
+        Zs[b * 2] = 1.0;
+        Zs[b * 2 + 1] = 0.0;
+    }
+    hntk_train_config cfg = {.loss = HNTK_LOSS_CROSS_ENTROPY, .batch_cap = 10};
+    hntk_train *t;
+    CHECK(hntk_train_alloc_config(&as, NS, &cfg, 0, &t) == HNTK_OK, "alloc toy: %s", hntk_last_error());
+    hntk_net_sample_weights(hntk_train_net(t), 8, 0);
+    double loss0, loss1;
+    long correct0, correct1;
+    hntk_train_evaluate(t, NS, Xs, Zs, ls, &loss0, &correct0);
+    for (uint32_t e = 0; e < 400; e++) hntk_train_sgd_epoch(t, 6, e, NS, Xs, Zs, ls, 10, 0.01, NULL);
+    hntk_train_evaluate(t, NS, Xs, Zs, ls, &loss1, &correct1);
+    CHECK(correct1 == NS && loss1 < 0.1 * loss0, "toy problem: accuracy %ld/%d (from %ld), loss %.3g -> %.3g", correct1,
+          NS, correct0, loss0, loss1);
+    printf("separable 3 classes, SGD 400 epochs: accuracy %ld/%d -> %ld/%d, loss %.3g -> %.3g\n", correct0, NS,
+           correct1, NS, loss0, loss1);
+    /* bad labels and misuse are refused by name */
+    double bad[NS];
+    memcpy(bad, ls, sizeof bad);
+    bad[3] = 1.5;
+    CHECK(hntk_train_loss_grad(t, 5, Xs, Zs, bad, 1.0, NULL) == HNTK_EINVAL &&
+              strstr(hntk_last_error(), "y[3] = 1.5") && strstr(hntk_last_error(), "0..2"),
+          "label 1.5: %s", hntk_last_error());
+    bad[3] = 3;
+    CHECK(hntk_train_evaluate(t, NS, Xs, Zs, bad, NULL, NULL) == HNTK_EINVAL && strstr(hntk_last_error(), "y[3] = 3"),
+          "label 3: %s", hntk_last_error());
+    CHECK(hntk_train_sgd_epoch(t, 6, 0, NS, Xs, Zs, ls, 11, 0.01, NULL) == HNTK_EINVAL &&
+              strstr(hntk_last_error(), "1..10"),
+          "batch over the capacity: %s", hntk_last_error());
+    CHECK(hntk_train_set_layer_rate(t, 4, 1.0) == HNTK_EINVAL && strstr(hntk_last_error(), "1..3"), "layer 4: %s",
+          hntk_last_error());
+    hntk_train_free(t);
+    hntk_hyper_arch a1c = tiny_arch();
+    hntk_train *w;
+    CHECK(hntk_train_alloc_config(&a1c, NT, &cfg, 0, &w) == HNTK_EINVAL && strstr(hntk_last_error(), "g_out = 1"),
+          "cross-entropy with one output: %s", hntk_last_error());
+    hntk_train_alloc(&a1c, NT, 0, &w);
+    long corr;
+    CHECK(hntk_train_evaluate(w, NT, X, Z, ysq, NULL, &corr) == HNTK_EINVAL && strstr(hntk_last_error(), "cross-entropy"),
+          "accuracy with the squared loss: %s", hntk_last_error());
+    hntk_train_free(w);
+
+    /* the modules defined for one output refuse several */
+    hntk_hess_ws *hw;
+    CHECK(hntk_hess_ws_alloc(&a, NT, 0, &hw) == HNTK_EINVAL && strstr(hntk_last_error(), "g_out = 3"), "hessian: %s",
+          hntk_last_error());
+    CHECK(hntk_lazy_validate(&a) == HNTK_EINVAL && strstr(hntk_last_error(), "g_out = 3"), "lazy: %s", hntk_last_error());
+    double K[NT * NT];
+    hntk_cross_out co = {.ntk = K};
+    CHECK(hntk_limit_cross(&a, HNTK_VARIANT_PAPER, NT, X, Z, NT, X, Z, &co) == HNTK_EINVAL &&
+              strstr(hntk_last_error(), "g_out = 3"),
+          "analytic: %s", hntk_last_error());
+    a.g_out = -1;
+    CHECK(hntk_hyper_arch_validate(&a) == HNTK_EINVAL && strstr(hntk_last_error(), "g_out = -1"), "g_out -1: %s",
+          hntk_last_error());
+}
+
 int main(void)
 {
     test_gradients();
     test_linearized_step();
     test_sgd();
+    test_multi_output();
     return TEST_SUMMARY();
 }

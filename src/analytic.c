@@ -365,7 +365,7 @@ static int check_batch_args(const char *who, const hntk_hyper_arch *a, hntk_vari
         return hntk_fail(HNTK_EINVAL,
                          "%s: variant = %d, accepted: %d (paper) or %d (authors-code)", who,
                          (int)v, (int)HNTK_VARIANT_PAPER, (int)HNTK_VARIANT_AUTHORS_CODE);
-    if (a->g_out > 1) return hntk_arch_require_scalar(a, who);
+    if (a->g_out > 1 || a->bias_scale != 0) return hntk_arch_require_theory(a, who);
     if (a->f_depth < 1 || a->f_depth > HNTK_MAX_DEPTH)
         return hntk_fail(HNTK_EINVAL, "%s: f_depth = %d, accepted range [1, %d]", who,
                          a->f_depth, HNTK_MAX_DEPTH);

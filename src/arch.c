@@ -39,19 +39,28 @@ long hntk_g_layer_width(const hntk_hyper_arch *a, int l)
 
 long hntk_g_outputs(const hntk_hyper_arch *a) { return a->g_out > 0 ? a->g_out : 1; }
 
-int hntk_arch_require_scalar(const hntk_hyper_arch *a, const char *who)
+int hntk_arch_require_theory(const hntk_hyper_arch *a, const char *who)
 {
     if (a->g_out > 1)
         return hntk_fail(HNTK_EINVAL, "g_out = %ld is out of range for %s: accepted 0 or 1 (one output; "
                                       "several outputs only in the training engine, train.h)", a->g_out, who);
+    if (a->bias_scale != 0)
+        return hntk_fail(HNTK_EINVAL, "bias_scale = %g is out of range for %s: accepted 0 (no biases; biases "
+                                      "only in the training engine, train.h)", a->bias_scale, who);
     return HNTK_OK;
 }
 
 long hntk_g_chunk_offset(const hntk_hyper_arch *a, int l)
 {
-    long off = 0;
-    for (int j = 1; j < l; j++) off += hntk_g_layer_width(a, j) * hntk_g_layer_width(a, j - 1);
+    long off = 0, bias = a->bias_scale > 0;
+    for (int j = 1; j < l; j++) off += hntk_g_layer_width(a, j) * (hntk_g_layer_width(a, j - 1) + bias);
     return off;
+}
+
+long hntk_g_bias_offset(const hntk_hyper_arch *a, int l)
+{
+    if (!(a->bias_scale > 0)) return -1;
+    return hntk_g_chunk_offset(a, l) + hntk_g_layer_width(a, l) * hntk_g_layer_width(a, l - 1);
 }
 
 long hntk_f_out_dim(const hntk_hyper_arch *a) { return hntk_g_chunk_offset(a, a->g_depth + 1); }
@@ -66,7 +75,8 @@ long hntk_f_layer_width(const hntk_hyper_arch *a, int l)
 long hntk_param_count(const hntk_hyper_arch *a)
 {
     long n = 0;
-    for (int l = 1; l <= a->f_depth; l++) n += hntk_f_layer_width(a, l) * hntk_f_layer_width(a, l - 1);
+    for (int l = 1; l <= a->f_depth; l++)
+        n += hntk_f_layer_width(a, l) * (hntk_f_layer_width(a, l - 1) + (a->bias_scale > 0));
     return n;
 }
 
@@ -89,6 +99,8 @@ int hntk_hyper_arch_validate(const hntk_hyper_arch *a)
     if (a->g_depth > 1 && (st = check_range_long("g_width", a->g_width, 1, HNTK_MAX_WIDTH))) return st;
     if ((st = check_range_long("fourier_k", a->fourier_k, 0, HNTK_MAX_WIDTH))) return st;
     if ((st = check_range_long("g_out", a->g_out, 0, HNTK_MAX_WIDTH))) return st;
+    if (!(a->bias_scale >= 0 && a->bias_scale <= 1e6))
+        return hntk_fail(HNTK_EINVAL, "bias_scale = %g is out of range: accepted 0 (no biases) or 0..1e6", a->bias_scale);
     if (a->fourier_k > 0 && !(a->fourier_scale > 0 && isfinite(a->fourier_scale)))
         return hntk_fail(HNTK_EINVAL, "fourier_scale = %g is out of range: accepted a finite value > 0",
                          a->fourier_scale);

@@ -85,7 +85,7 @@ int hntk_empirical_run(const hntk_empirical_spec *spec, long B, const double *X,
         return hntk_fail(HNTK_EINVAL, "hntk_empirical_run: fixed Fourier features with fourier_k = %ld, accepted "
                                       "fourier_k >= 1", a->fourier_k);
     int st = spec->lazy ? hntk_lazy_validate(a) : hntk_hyper_arch_validate(a);
-    if (!st) st = hntk_arch_require_scalar(a, "hntk_empirical_run");
+    if (!st) st = hntk_arch_require_theory(a, "hntk_empirical_run");
     if (!st) st = finite_inputs("X", B, a->x_dim, X);
     if (!st) st = finite_inputs("Z", B, a->z_dim, Z);
     if (st) return st;

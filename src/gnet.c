@@ -14,6 +14,8 @@ void hntk_glayout_init(hntk_glayout *g, const hntk_hyper_arch *a)
         if (g->m[l] > g->m_max) g->m_max = g->m[l];
     }
     for (int l = 1; l <= g->H + 1; l++) g->off[l] = hntk_g_chunk_offset(a, l);
+    g->beta = a->bias_scale;
+    for (int l = 1; l <= g->H; l++) g->boff[l] = hntk_g_bias_offset(a, l);
     long pre = 0, act = 0;
     for (int l = 1; l <= g->H; l++) { g->pre_off[l] = pre; pre += g->m[l]; }
     for (int l = 0; l < g->H; l++) { g->act_off[l] = act; act += g->m[l]; }
@@ -46,6 +48,7 @@ double hntk_g_forward(const hntk_glayout *g, const double *v, double *pre, doubl
         double *gl = pre + g->pre_off[l];
         cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)ml, (int)mp, 1.0 / sqrt((double)mp), V, (int)mp,
                     a_prev, 1, 0.0, gl, 1);
+        if (g->beta > 0) cblas_daxpy((int)ml, g->beta, v + g->boff[l], 1, gl, 1);
         if (l < g->H) hntk_relu_sqrt2(act + g->act_off[l], gl, ml);
     }
     return pre[g->pre_off[g->H]];
@@ -65,6 +68,8 @@ void hntk_g_backward(const hntk_glayout *g, const double *v, const double *pre, 
             double gi = dg[i] * scale;
             for (long j = 0; j < mp; j++) C[i * mp + j] = gi * a_prev[j];
         }
+        if (g->beta > 0) /* dh/dc^l = beta dg */
+            for (long i = 0; i < ml; i++) c[g->boff[l] + i] = g->beta * dg[i];
         if (l == 1) break;
         /* dh/da^{l-1} = V^l^T dg / sqrt(m_{l-1});  dh/dg^{l-1} = that * sqrt(2) 1[g^{l-1} > 0] */
         cblas_dgemv(CblasRowMajor, CblasTrans, (int)ml, (int)mp, scale, v + g->off[l], (int)mp, dg, 1, 0.0, da,

@@ -24,6 +24,8 @@ typedef struct {
     int H;
     long m[HNTK_MAX_DEPTH + 1];       /* widths m_0..m_H (m_H = C, g's outputs) */
     long off[HNTK_MAX_DEPTH + 2];     /* offset of chunk V^l in v, l = 1..H (+1: P) */
+    long boff[HNTK_MAX_DEPTH + 1];    /* offset of the bias c^l (m_l) in v, l = 1..H (beta > 0) */
+    double beta;                      /* bias scale (0: no biases) */
     long pre_off[HNTK_MAX_DEPTH + 1]; /* offset of g^l in a row of pre, l = 1..H */
     long act_off[HNTK_MAX_DEPTH + 1]; /* offset of a^l in a row of act, l = 0..H-1 */
     long pre_len, act_len, m_max;
@@ -38,7 +40,8 @@ void hntk_relu_sqrt2(double *q, const double *y, long n);
  * a jet coefficient); e and q do not overlap. */
 void hntk_mask_scaled(double *restrict e, const double *restrict q, long n, double c);
 
-/* g on one input: v (P) its weights, act (act_len) with a^0 filled in; fills
+/* g on one input (g^l = V^l a^{l-1} / sqrt(m_{l-1}) [+ beta c^l]):
+ * v (P) its weights, act (act_len) with a^0 filled in; fills
  * pre (pre_len) and the rest of act; the outputs h = g^H (m_H) are the last
  * m_H entries of pre.  Returns h_1 (the output when m_H = 1). */
 double hntk_g_forward(const hntk_glayout *g, const double *v, double *pre, double *act);

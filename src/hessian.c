@@ -74,7 +74,7 @@ int hntk_hess_ws_alloc(const hntk_hyper_arch *a, long batch_cap, size_t budget_b
 {
     *out = NULL;
     int st = hntk_hyper_arch_validate(a);
-    if (!st) st = hntk_arch_require_scalar(a, "the Hessian workspace");
+    if (!st) st = hntk_arch_require_theory(a, "the Hessian workspace");
     if (st) return st;
     if (batch_cap < 1 || batch_cap > (1L << 24))
         return hntk_fail(HNTK_EINVAL, "batch size = %ld is out of range: accepted 1..%ld", batch_cap, 1L << 24);

@@ -163,7 +163,7 @@ int hntk_lazy_validate(const hntk_hyper_arch *a)
         b.f_width = 1; /* everything else as hntk_hyper_arch_validate */
     }
     int st = hntk_hyper_arch_validate(&b);
-    return st ? st : hntk_arch_require_scalar(a, "the lazy sampler");
+    return st ? st : hntk_arch_require_theory(a, "the lazy sampler");
 }
 
 size_t hntk_lazy_bytes(const hntk_hyper_arch *a, long batch_cap) { return hntk_lazy_bytes_taylor(a, batch_cap, 0); }

@@ -29,6 +29,8 @@ struct hntk_net {
 
     double *slab;
     double *W[HNTK_MAX_DEPTH + 1]; /* W^l (n_l, n_{l-1}), l = 1..L */
+    double *b[HNTK_MAX_DEPTH + 1]; /* b^l (n_l), l = 1..L; NULL without biases */
+    double beta;                   /* bias scale (0: none) */
     double *Y[HNTK_MAX_DEPTH + 1]; /* (B, n_l), l = 1..L */
     double *Q[HNTK_MAX_DEPTH];     /* (B, n_l), l = 0..L-1 */
     double *E[HNTK_MAX_DEPTH + 1]; /* (B, n_l), l = 1..L */
@@ -50,6 +52,7 @@ static void derive_sizes(hntk_net *net, const hntk_hyper_arch *a)
     net->L = a->f_depth;
     net->P = hntk_f_out_dim(a);
     net->C = hntk_g_outputs(a);
+    net->beta = a->bias_scale;
     for (int l = 0; l <= net->L; l++) net->n[l] = hntk_f_layer_width(a, l);
     hntk_glayout_init(&net->g, a);
 }
@@ -59,6 +62,8 @@ static size_t slab_doubles(const hntk_net *net, long B)
 {
     size_t d = 0;
     for (int l = 1; l <= net->L; l++) d += (size_t)net->n[l] * (size_t)net->n[l - 1]; /* W */
+    if (net->beta > 0)
+        for (int l = 1; l <= net->L; l++) d += (size_t)net->n[l];                    /* b */
     for (int l = 1; l <= net->L; l++) d += 2 * (size_t)B * (size_t)net->n[l];        /* Y, E */
     for (int l = 0; l < net->L; l++) d += (size_t)B * (size_t)net->n[l];             /* Q */
     d += (size_t)B * (size_t)(net->g.pre_len + net->g.act_len + net->C);                  /* gpre, gact, h */
@@ -73,6 +78,10 @@ static void carve_slab(hntk_net *net)
     double *p = net->slab;
     long B = net->batch_cap;
     for (int l = 1; l <= net->L; l++) { net->W[l] = p; p += net->n[l] * net->n[l - 1]; }
+    for (int l = 1; l <= net->L; l++) {
+        net->b[l] = NULL;
+        if (net->beta > 0) { net->b[l] = p; p += net->n[l]; }
+    }
     for (int l = 1; l <= net->L; l++) { net->Y[l] = p; p += B * net->n[l]; }
     for (int l = 1; l <= net->L; l++) { net->E[l] = p; p += B * net->n[l]; }
     for (int l = 0; l < net->L; l++) { net->Q[l] = p; p += B * net->n[l]; }
@@ -135,6 +144,7 @@ void hntk_net_free(hntk_net *net)
 
 const hntk_hyper_arch *hntk_net_arch(const hntk_net *net) { return &net->arch; }
 double *hntk_net_weights(hntk_net *net, int l) { return net->W[l]; }
+double *hntk_net_biases(hntk_net *net, int l) { return net->b[l]; }
 double *hntk_net_fourier_freqs(hntk_net *net) { return net->ff_freq; }
 double *hntk_net_fourier_phases(hntk_net *net) { return net->ff_phase; }
 const double *hntk_net_output(const hntk_net *net) { return net->h; }
@@ -180,6 +190,10 @@ void hntk_net_sample_weights(hntk_net *net, uint64_t seed, uint32_t sample)
     for (int l = 1; l <= net->L; l++)
         hntk_fill_normal_matrix(seed, sample, (uint32_t)(HNTK_TENSOR_F_LAYER0 + l), 1.0, net->W[l],
                                 (size_t)net->n[l], (size_t)net->n[l - 1]);
+    if (net->beta > 0)
+        for (int l = 1; l <= net->L; l++)
+            hntk_fill_normal_matrix(seed, sample, (uint32_t)(HNTK_TENSOR_F_BIAS0 + l), 1.0, net->b[l], 1,
+                                    (size_t)net->n[l]);
     /* w_i ~ N(0, s^-2 I), b_i ~ U[-pi, pi] (docs/theory.md §4). */
     /* Not redrawn when fixed for the run (hntk_net_fix_fourier). */
     if (net->arch.fourier_k > 0 && !net->ff_fixed)
@@ -228,6 +242,8 @@ int hntk_net_forward(hntk_net *net, long B, const double *X, const double *Z, do
         /* Y^l (B, n_l) = Q^{l-1} (B, n_{l-1}) W^l^T / sqrt(n_{l-1}) */
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)B, (int)nl, (int)np, 1.0 / sqrt((double)np),
                     net->Q[l - 1], (int)np, net->W[l], (int)np, 0.0, net->Y[l], (int)nl);
+        if (net->beta > 0) /* + beta 1 b^l^T */
+            for (long r = 0; r < B; r++) cblas_daxpy((int)nl, net->beta, net->b[l], 1, net->Y[l] + r * nl, 1);
         if (l < net->L) hntk_relu_sqrt2(net->Q[l], net->Y[l], B * nl);
     }
     const double *V = net->Y[net->L];
@@ -300,8 +316,10 @@ void hntk_net_ntk_gram(hntk_net *net, double *K)
                     (int)B);
         cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, (int)B, (int)np, 1.0 / (double)np, net->Q[l - 1],
                     (int)np, 0.0, QQ, (int)B);
+        /* with biases, + beta^2 E^l E^l^T (the gradients of beta b^l) */
+        double bb = net->beta * net->beta;
         for (long i = 0; i < B; i++)
-            for (long j = i; j < B; j++) K[i * B + j] += EE[i * B + j] * QQ[i * B + j];
+            for (long j = i; j < B; j++) K[i * B + j] += EE[i * B + j] * (QQ[i * B + j] + bb);
     }
     symmetrize_upper(K, B);
 }

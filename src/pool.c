@@ -78,7 +78,7 @@ int hntk_pool_alloc(const hntk_hyper_arch *a, const hntk_pool_needs *needs, int 
     } else {
         st = hntk_hyper_arch_validate(a);
     }
-    if (!st) st = hntk_arch_require_scalar(a, "the worker pool");
+    if (!st) st = hntk_arch_require_theory(a, "the worker pool");
     if (st) return st;
     if (needs->lazy && needs->batch > HNTK_LAZY_MAX_BATCH)
         return hntk_fail(HNTK_EINVAL, "pool: batch %ld, accepted 1..%ld for the lazy sampler", needs->batch,

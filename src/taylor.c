@@ -99,7 +99,7 @@ int hntk_taylor_ws_alloc(const hntk_hyper_arch *a, long batch_cap, int R, size_t
     *out = NULL;
     /* wider than a dense network can be: only the lazy sampler can serve it */
     int st = a->f_width > HNTK_MAX_WIDTH ? hntk_lazy_validate(a) : hntk_hyper_arch_validate(a);
-    if (!st) st = hntk_arch_require_scalar(a, "the Taylor engine");
+    if (!st) st = hntk_arch_require_theory(a, "the Taylor engine");
     if (st) return st;
     if (batch_cap < 1 || batch_cap > (1L << 24))
         return hntk_fail(HNTK_EINVAL, "batch size = %ld is out of range: accepted 1..%ld", batch_cap, 1L << 24);

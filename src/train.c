@@ -22,8 +22,11 @@ struct hntk_train {
     long n_max;                    /* max_l n_l */
     long B;                        /* inputs of the last loss_grad */
     double rate[HNTK_MAX_DEPTH + 1]; /* per-layer learning-rate factors (1 unless set) */
+    double brate[HNTK_MAX_DEPTH + 1]; /* the same for the biases */
+    double beta;                   /* bias scale (0: no biases) */
     double *slab;
     double *G[HNTK_MAX_DEPTH + 1]; /* (n_l, n_{l-1}) gradients */
+    double *Gb[HNTK_MAX_DEPTH + 1]; /* (n_l) bias gradients, NULL without biases */
     double *Er;                    /* (cap, n_max) diag(r) E^l (one output) */
     double *r;                     /* (cap, C) dC/dh */
     double *Xb, *Zb, *yb;          /* (cap, x_dim), (cap, z_dim), (cap, ty) a minibatch */
@@ -41,7 +44,7 @@ static size_t slab_doubles(const hntk_hyper_arch *a, long cap, hntk_loss loss, l
     long nm = 1;
     for (int l = 1; l <= a->f_depth; l++) {
         long nl = hntk_f_layer_width(a, l), np = hntk_f_layer_width(a, l - 1);
-        d += (size_t)nl * (size_t)np;
+        d += (size_t)nl * (size_t)(np + (a->bias_scale > 0));
         if (nl > nm) nm = nl;
     }
     long C = hntk_g_outputs(a);
@@ -114,8 +117,13 @@ int hntk_train_alloc_config(const hntk_hyper_arch *a, long n_train, const hntk_t
     }
     double *p = t->slab;
     for (int l = 0; l <= t->L; l++) t->n[l] = hntk_f_layer_width(a, l);
-    for (int l = 1; l <= t->L; l++) t->rate[l] = 1.0;
+    t->beta = a->bias_scale;
+    for (int l = 1; l <= t->L; l++) t->rate[l] = t->brate[l] = 1.0;
     for (int l = 1; l <= t->L; l++) { t->G[l] = p; p += t->n[l] * t->n[l - 1]; }
+    for (int l = 1; l <= t->L; l++) {
+        t->Gb[l] = NULL;
+        if (t->beta > 0) { t->Gb[l] = p; p += t->n[l]; }
+    }
     t->Er = NULL;
     if (t->C == 1) { t->Er = p; p += cap * t->n_max; }
     t->r = p; p += cap * t->C;
@@ -137,6 +145,7 @@ void hntk_train_free(hntk_train *t)
 
 hntk_net *hntk_train_net(hntk_train *t) { return t->net; }
 const double *hntk_train_grad(const hntk_train *t, int l) { return t->G[l]; }
+const double *hntk_train_bias_grad(const hntk_train *t, int l) { return t->Gb[l]; }
 const double *hntk_train_residuals(const hntk_train *t) { return t->r; }
 long hntk_train_batch_cap(const hntk_train *t) { return t->cap; }
 
@@ -147,6 +156,17 @@ int hntk_train_set_layer_rate(hntk_train *t, int l, double factor)
         return hntk_fail(HNTK_EINVAL, "learning-rate factor of layer %d = %g is out of range: accepted a finite value > 0",
                          l, factor);
     t->rate[l] = factor;
+    return HNTK_OK;
+}
+
+int hntk_train_set_bias_rate(hntk_train *t, int l, double factor)
+{
+    if (!(t->beta > 0)) return hntk_fail(HNTK_EINVAL, "hntk_train_set_bias_rate: the network has no biases (bias_scale = 0)");
+    if (l < 1 || l > t->L) return hntk_fail(HNTK_EINVAL, "layer l = %d is out of range: accepted 1..%d", l, t->L);
+    if (!(factor > 0) || !isfinite(factor))
+        return hntk_fail(HNTK_EINVAL, "bias learning-rate factor of layer %d = %g is out of range: accepted a finite "
+                                      "value > 0", l, factor);
+    t->brate[l] = factor;
     return HNTK_OK;
 }
 
@@ -186,9 +206,9 @@ static double input_loss(hntk_loss loss, long C, const double *h, const double *
     return lse - h[label];
 }
 
-/* Loss of B <= cap inputs; G^l <- scale dC/dW^l + beta G^l. */
+/* Loss of B <= cap inputs; G^l <- scale dC/dW^l + keep G^l (keep 0 or 1). */
 static int loss_grad(hntk_train *t, long B, const double *X, const double *Z, const double *y, double scale,
-                     double beta, double *loss)
+                     double keep, double *loss)
 {
     int st = check_targets(t, B, y);
     if (st) return st;
@@ -211,9 +231,15 @@ static int loss_grad(hntk_train *t, long B, const double *X, const double *Z, co
                 for (long i = 0; i < nl; i++) t->Er[b * nl + i] = t->r[b] * E[b * nl + i];
             E = t->Er;
         }
-        /* G^l (n_l, n_{l-1}) = scale (diag(r) E^l)^T Q^{l-1} / sqrt(n_{l-1}) + beta G^l */
+        /* G^l (n_l, n_{l-1}) = scale (diag(r) E^l)^T Q^{l-1} / sqrt(n_{l-1}) + keep G^l */
         cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)nl, (int)np, (int)B, scale / sqrt((double)np), E,
-                    (int)nl, Q, (int)np, beta, t->G[l], (int)np);
+                    (int)nl, Q, (int)np, keep, t->G[l], (int)np);
+        if (t->beta > 0) { /* Gb^l (n_l) = scale beta sum_b (diag(r) E^l)_b + keep Gb^l */
+            double *gb = t->Gb[l];
+            if (keep == 0.0)
+                for (long i = 0; i < nl; i++) gb[i] = 0.0;
+            for (long b = 0; b < B; b++) cblas_daxpy((int)nl, scale * t->beta, E + b * nl, 1, gb, 1);
+        }
     }
     if (loss) *loss = c;
     return HNTK_OK;
@@ -234,6 +260,7 @@ int hntk_train_apply(hntk_train *t, double eta)
     for (int l = 1; l <= t->L; l++) {
         long k = t->n[l] * t->n[l - 1];
         cblas_daxpy((int)k, -eta * t->rate[l], t->G[l], 1, hntk_net_weights(t->net, l), 1);
+        if (t->beta > 0) cblas_daxpy((int)t->n[l], -eta * t->brate[l], t->Gb[l], 1, hntk_net_biases(t->net, l), 1);
     }
     return HNTK_OK;
 }

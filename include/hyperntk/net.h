@@ -8,6 +8,7 @@
  *   X      (B, n_0)      inputs of f, used exactly as given
  *   Z      (B, z_dim)    inputs of g (before optional Fourier features)
  *   W^l    (n_l, n_{l-1}) f's weights, entries N(0,1); scaled by 1/sqrt(n_{l-1}) in use
+ *   b^l    (n_l)         f's biases (bias_scale beta > 0 only), entries N(0,1); beta b^l in use
  *   Y^l    (B, n_l)      pre-activations of f, Y^L = v (B, P)
  *   Q^l    (B, n_l)      sqrt(2) relu(Y^l), Q^0 = X
  *   E^l    (B, n_l)      dh/dY^l,  E^L = c = dh/dv (B, P)
@@ -15,7 +16,9 @@
  *
  * With C > 1 outputs (the training engine's classifiers) E^l is the gradient
  * of a weighted sum of the outputs (hntk_net_backward_seeded); the Gram
- * matrices and the f-NTK are defined for C = 1.
+ * matrices and the f-NTK are defined for C = 1.  With biases the NTK Gram
+ * includes their gradients (f's: beta^2 E^l E^l^T; g's are coordinates of v);
+ * the f-NTK and the samplers, kernels and Hessians elsewhere do not take them.
  */
 #ifndef HYPERNTK_NET_H
 #define HYPERNTK_NET_H
@@ -41,13 +44,17 @@ void hntk_net_free(hntk_net *net); /* NULL is harmless */
 
 const hntk_hyper_arch *hntk_net_arch(const hntk_net *net);
 
-/* Draw every weight of sample `sample` (and its Fourier features) from the
- * counter-based streams: a function of (seed, sample, layer, row, column) only. */
+/* Draw every weight of sample `sample` (and its Fourier features; biases from
+ * tensors HNTK_TENSOR_F_BIAS0 + l) from the counter-based streams: a function
+ * of (seed, sample, layer, row, column) only. */
 void hntk_net_sample_weights(hntk_net *net, uint64_t seed, uint32_t sample);
 
 /* Weight matrix W^l (n_l x n_{l-1}), l = 1..L, raw N(0,1) entries.  Writable so
  * that tests and users can install their own weights. */
 double *hntk_net_weights(hntk_net *net, int l);
+/* Bias b^l (n_l), l = 1..L, raw N(0,1) entries (beta b^l is added); NULL
+ * without biases (bias_scale = 0).  Writable. */
+double *hntk_net_biases(hntk_net *net, int l);
 /* Fourier features: frequencies (k x z_dim, already divided by s) and phases (k);
  * NULL when fourier_k == 0. */
 double *hntk_net_fourier_freqs(hntk_net *net);

@@ -54,7 +54,8 @@ enum hntk_tensor_id {
     HNTK_TENSOR_GAUSS_REF = 6001,    /* thm2's reference draws of N(0, Lambda^H(U,U)): (key, cell, 6001, row) */
     HNTK_TENSOR_TARGETS = 6002,      /* generated training targets (thm3): (key, 0, 6002, row) */
     HNTK_TENSOR_TRAIN_PIXELS = 6003, /* complete: the G training pixels of image i: (key, 0, 6003, i) */
-    HNTK_TENSOR_CONTEXT = 6004       /* complete: the inpainting context of image i: (key, 0, 6004, i) */
+    HNTK_TENSOR_CONTEXT = 6004,      /* complete: the inpainting context of image i: (key, 0, 6004, i) */
+    HNTK_TENSOR_F_BIAS0 = 7000       /* f's bias b^l (net.h, bias_scale > 0): 7000 + l (1..L), row 0 */
 };
 
 /* SplitMix64's finalizer: a bijection of 64-bit words that mixes every bit. */

@@ -16,12 +16,14 @@
  *     dC/dW^l = sum_b Er^l_b (x) Q^{l-1}_b / sqrt(n_{l-1}) = (Er^l)^T Q^{l-1} / sqrt(n_{l-1}),
  *
  * Er^l = diag(r) E^l with one output, the backward pass seeded with r
- * (hntk_net_backward_seeded) with several.
+ * (hntk_net_backward_seeded) with several.  With biases (arch.bias_scale
+ * beta > 0): dC/db^l = beta sum_b Er^l_b, and g's biases are outputs of f.
  *
  * Gradient descent: W^l <- W^l - eta rho_l dC/dW^l on the whole training set
  * (rho_l = 1 unless hntk_train_set_layer_rate: rho_l = n_{l-1} gives exactly
  * the trajectory of the standard parametrization, weights N(0, 1/n_{l-1}) and
- * no 1/sqrt in the forward pass, trained with rate eta).  Minibatch SGD:
+ * no 1/sqrt in the forward pass, trained with rate eta; its biases are
+ * beta b^l, so their factor is 1/beta^2, 1 for beta = 1).  Minibatch SGD:
  * epoch e visits a permutation of the N training inputs drawn from the
  * counter-based stream (key, e, HNTK_TENSOR_SHUFFLE, 0) (Fisher-Yates with
  * unbiased bounded draws), in minibatches of b (the last one shorter); each
@@ -90,11 +92,15 @@ int hntk_train_set_layer_rate(hntk_train *t, int l, double factor);
 int hntk_train_loss_grad(hntk_train *t, long B, const double *X, const double *Z, const double *y, double scale,
                          double *loss);
 /* scale * dC/dW^l (n_l, n_{l-1}), l = 1..L, of the last hntk_train_loss_grad. */
+const double *hntk_train_bias_grad(const hntk_train *t, int l); /* scale * dC/db^l (n_l); NULL without biases */
+/* Learning-rate factor of f's bias b^l (default 1; HNTK_EINVAL without biases). */
+int hntk_train_set_bias_rate(hntk_train *t, int l, double factor);
 const double *hntk_train_grad(const hntk_train *t, int l);
 /* r = dC/dh (B, C) of the last hntk_train_loss_grad (the residuals h - y
  * for the squared loss); hntk_train_evaluate overwrites its first row. */
 const double *hntk_train_residuals(const hntk_train *t);
-/* W^l <- W^l - eta rho_l (the stored gradient), every layer.  eta finite. */
+/* W^l <- W^l - eta rho_l (the stored gradient), every layer (biases with
+ * their own factors).  eta finite. */
 int hntk_train_apply(hntk_train *t, double eta);
 
 /* The gradient of the loss on all N (1..n_train) inputs, in chunks of the

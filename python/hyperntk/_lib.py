@@ -39,7 +39,7 @@ class Arch(ctypes.Structure):
     _fields_ = [("f_depth", ctypes.c_int), ("f_width", ctypes.c_long), ("x_dim", ctypes.c_long),
                 ("g_depth", ctypes.c_int), ("g_width", ctypes.c_long), ("z_dim", ctypes.c_long),
                 ("fourier_k", ctypes.c_long), ("fourier_scale", ctypes.c_double),
-                ("g_out", ctypes.c_long)]
+                ("g_out", ctypes.c_long), ("bias_scale", ctypes.c_double)]
 
 
 class CrossOut(ctypes.Structure):

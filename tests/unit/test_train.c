@@ -13,7 +13,9 @@
  * differences of losses written out here, chunked full-batch gradients
  * against one batch, the per-layer rates, a separable 3-class problem
  * learned to 100% accuracy by SGD, and the scalar-only modules refusing
- * g_out > 1. */
+ * g_out > 1.  With biases: the forward pass against the network written out
+ * by loops, every weight and bias gradient against central differences, the
+ * NTK Gram against the Gram of a finite-difference Jacobian. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -311,22 +313,28 @@ static hntk_hyper_arch multi_arch(void)
     return a;
 }
 
-/* The loss written out from the outputs (independent of train.c). */
-static double loss_multi(hntk_train *t, hntk_loss loss, long N, const double *X, const double *Z, const double *y)
+/* The loss of nc outputs written out from the outputs (independent of train.c). */
+static double loss_multi_n(hntk_train *t, hntk_loss loss, int nc, long N, const double *X, const double *Z,
+                           const double *y)
 {
     double h[NT * NC], c = 0.0;
     hntk_net_forward(hntk_train_net(t), N, X, Z, h);
     for (long b = 0; b < N; b++) {
-        const double *hb = h + b * NC;
+        const double *hb = h + b * nc;
         if (loss == HNTK_LOSS_SQUARED) {
-            for (int k = 0; k < NC; k++) c += 0.5 * (hb[k] - y[b * NC + k]) * (hb[k] - y[b * NC + k]);
+            for (int k = 0; k < nc; k++) c += 0.5 * (hb[k] - y[b * nc + k]) * (hb[k] - y[b * nc + k]);
         } else {
             double s = 0.0;
-            for (int k = 0; k < NC; k++) s += exp(hb[k]);
+            for (int k = 0; k < nc; k++) s += exp(hb[k]);
             c += log(s) - hb[(int)y[b]];
         }
     }
     return c;
+}
+
+static double loss_multi(hntk_train *t, hntk_loss loss, long N, const double *X, const double *Z, const double *y)
+{
+    return loss_multi_n(t, loss, NC, N, X, Z, y);
 }
 
 /* max |G - central FD| over every weight whose stencil has no mask flip; *gmax the largest |G|. */
@@ -556,11 +564,152 @@ static void test_multi_output(void)
           hntk_last_error());
 }
 
+/* ---------------------------------------------------------------- biases */
+
+/* h of the network with biases, written out by loops: f of depth 2 (3 -> 4 -> P), g of depth 2
+ * (2 -> 3 -> 2 outputs), beta the bias scale; W1 (4x3), b1 (4), W2 (P x 4), b2 (P). */
+static void biased_by_hand(const double *W1, const double *b1, const double *W2, const double *b2, double beta,
+                           const double *x, const double *z, double *h)
+{
+    enum { P = 17 };
+    double q[4], v[P], g1[3], a1[3];
+    for (int i = 0; i < 4; i++) {
+        double y = beta * b1[i];
+        for (int j = 0; j < 3; j++) y += W1[i * 3 + j] * x[j] / sqrt(3.0);
+        q[i] = y > 0 ? sqrt(2.0) * y : 0.0;
+    }
+    for (int p = 0; p < P; p++) {
+        v[p] = beta * b2[p];
+        for (int j = 0; j < 4; j++) v[p] += W2[p * 4 + j] * q[j] / 2.0;
+    }
+    /* v = [V^1 (3x2) | c^1 (3) | V^2 (2x3) | c^2 (2)] */
+    for (int i = 0; i < 3; i++) {
+        g1[i] = (v[i * 2] * z[0] + v[i * 2 + 1] * z[1]) / sqrt(2.0) + beta * v[6 + i];
+        a1[i] = g1[i] > 0 ? sqrt(2.0) * g1[i] : 0.0;
+    }
+    for (int k = 0; k < 2; k++)
+        h[k] = (v[9 + k * 3] * a1[0] + v[9 + k * 3 + 1] * a1[1] + v[9 + k * 3 + 2] * a1[2]) / sqrt(3.0) +
+               beta * v[15 + k];
+}
+
+static void test_biases(void)
+{
+    hntk_hyper_arch a = hntk_hyper_arch_make(2, 4, 3, 2, 3, 2);
+    a.g_out = 2;
+    a.bias_scale = 0.5;
+    CHECK(hntk_f_out_dim(&a) == 17 && hntk_g_bias_offset(&a, 1) == 6 && hntk_g_chunk_offset(&a, 2) == 9 &&
+              hntk_g_bias_offset(&a, 2) == 15 && hntk_param_count(&a) == 4 * 4 + 17 * 5,
+          "sizes with biases: P %ld, offsets %ld %ld %ld, params %ld", hntk_f_out_dim(&a), hntk_g_bias_offset(&a, 1),
+          hntk_g_chunk_offset(&a, 2), hntk_g_bias_offset(&a, 2), hntk_param_count(&a));
+    double X[NT * 3], Z[NT * 2], lab[NT];
+    hntk_random_directions(11, HNTK_TENSOR_INPUT_X, X, NT, 3);
+    hntk_random_directions(11, HNTK_TENSOR_INPUT_Z, Z, NT, 2);
+    for (int b = 0; b < NT; b++) lab[b] = b % 2;
+    hntk_train_config cfg = {.loss = HNTK_LOSS_CROSS_ENTROPY};
+    hntk_train *t;
+    CHECK(hntk_train_alloc_config(&a, NT, &cfg, 0, &t) == HNTK_OK, "alloc with biases: %s", hntk_last_error());
+    hntk_net *net = hntk_train_net(t);
+    hntk_net_sample_weights(net, 3, 1);
+    CHECK(hntk_net_biases(net, 1) && hntk_net_biases(net, 2), "no bias arrays");
+    CHECK(hntk_net_biases(net, 2)[16] != 0.0, "biases not drawn");
+    double h[NT * 2], href[2], worst = 0.0;
+    hntk_net_forward(net, NT, X, Z, h);
+    for (int b = 0; b < NT; b++) {
+        biased_by_hand(hntk_net_weights(net, 1), hntk_net_biases(net, 1), hntk_net_weights(net, 2),
+                       hntk_net_biases(net, 2), 0.5, X + 3 * b, Z + 2 * b, href);
+        for (int k = 0; k < 2; k++) worst = fmax(worst, fabs(h[2 * b + k] - href[k]));
+    }
+    CHECK(worst < 1e-14, "forward with biases vs loops: %.3g", worst);
+    /* every weight and bias gradient of the cross-entropy against central differences */
+    double c;
+    hntk_train_loss_grad(t, NT, X, Z, lab, 1.0, &c);
+    double gmax = 0.0, wfd = 0.0;
+    long checked = 0, total = 0;
+    for (int l = 1; l <= 2; l++) {
+        long nl = hntk_f_layer_width(&a, l), np = hntk_f_layer_width(&a, l - 1);
+        for (int kind = 0; kind < 2; kind++) {
+            long k = kind ? nl : nl * np;
+            double *p = kind ? hntk_net_biases(net, l) : hntk_net_weights(net, l);
+            double *G = malloc(sizeof(double) * (size_t)k);
+            memcpy(G, kind ? hntk_train_bias_grad(t, l) : hntk_train_grad(t, l), sizeof(double) * (size_t)k);
+            for (long i = 0; i < k; i++, total++) {
+                gmax = fmax(gmax, fabs(G[i]));
+                const double eps = 1e-5;
+                double p0 = p[i];
+                p[i] = p0 + eps; double cp = loss_multi_n(t, HNTK_LOSS_CROSS_ENTROPY, 2, NT, X, Z, lab);
+                p[i] = p0 - eps; double cm = loss_multi_n(t, HNTK_LOSS_CROSS_ENTROPY, 2, NT, X, Z, lab);
+                p[i] = p0 + 2 * eps; double cp2 = loss_multi_n(t, HNTK_LOSS_CROSS_ENTROPY, 2, NT, X, Z, lab);
+                p[i] = p0 - 2 * eps; double cm2 = loss_multi_n(t, HNTK_LOSS_CROSS_ENTROPY, 2, NT, X, Z, lab);
+                p[i] = p0;
+                double fd = (cp - cm) / (2 * eps), fd4 = (8 * (cp - cm) - (cp2 - cm2)) / (12 * eps);
+                if (fabs(fd - fd4) > 1e-6 * (fabs(fd) + 1e-3)) continue;
+                checked++;
+                wfd = fmax(wfd, fabs(G[i] - fd));
+            }
+            free(G);
+        }
+    }
+    CHECK(total == hntk_param_count(&a) && checked >= total - 3, "biases FD: %ld of %ld checked", checked, total);
+    CHECK(wfd <= 1e-7 * gmax, "gradient with biases vs central differences: %.3g (|G| up to %.3g)", wfd, gmax);
+    printf("biases (beta 0.5, C = 2, cross-entropy): %ld parameters, |G - central FD| = %.2g (|G| up to %.3g)\n",
+           checked, wfd, gmax);
+    double bprev = hntk_net_biases(net, 1)[2], gb = hntk_train_bias_grad(t, 1)[2];
+    CHECK(hntk_train_set_bias_rate(t, 1, 3.0) == HNTK_OK, "bias rate");
+    hntk_train_apply(t, 0.25);
+    CHECK(hntk_net_biases(net, 1)[2] == bprev - 0.25 * 3.0 * gb, "bias rate not applied");
+    hntk_train_free(t);
+
+    /* the NTK Gram with biases (one output) = J J^T of a central-difference Jacobian over every
+     * weight and bias */
+    a.g_out = 1;
+    hntk_net *n1;
+    CHECK(hntk_net_alloc(&a, NT, 0, &n1) == HNTK_OK, "alloc: %s", hntk_last_error());
+    hntk_net_sample_weights(n1, 3, 2);
+    long np_ = hntk_param_count(&a);
+    double *J = calloc((size_t)(np_ * NT), sizeof(double)), K[NT * NT], hp[NT], hm[NT];
+    long col = 0;
+    for (int l = 1; l <= 2; l++) {
+        long nl = hntk_f_layer_width(&a, l), npv = hntk_f_layer_width(&a, l - 1);
+        for (int kind = 0; kind < 2; kind++) {
+            long k = kind ? nl : nl * npv;
+            double *p = kind ? hntk_net_biases(n1, l) : hntk_net_weights(n1, l);
+            for (long i = 0; i < k; i++, col++) {
+                double p0 = p[i], e = 1e-6;
+                p[i] = p0 + e; hntk_net_forward(n1, NT, X, Z, hp);
+                p[i] = p0 - e; hntk_net_forward(n1, NT, X, Z, hm);
+                p[i] = p0;
+                for (int b = 0; b < NT; b++) J[b * np_ + col] = (hp[b] - hm[b]) / (2 * e);
+            }
+        }
+    }
+    hntk_net_forward(n1, NT, X, Z, NULL);
+    hntk_net_backward(n1);
+    hntk_net_ntk_gram(n1, K);
+    double kd = 0.0, ks = 0.0;
+    for (int i = 0; i < NT; i++)
+        for (int j = 0; j < NT; j++) {
+            double ref = 0.0;
+            for (long p = 0; p < np_; p++) ref += J[i * np_ + p] * J[j * np_ + p];
+            kd = fmax(kd, fabs(K[i * NT + j] - ref));
+            ks = fmax(ks, fabs(ref));
+        }
+    CHECK(kd < 1e-7 * ks, "NTK Gram with biases vs FD Jacobian Gram: %.3g (scale %.3g)", kd, ks);
+    printf("NTK Gram with biases vs the Gram of an FD Jacobian: %.2g (scale %.3g)\n", kd, ks);
+    free(J);
+    hntk_net_free(n1);
+    CHECK(hntk_lazy_validate(&a) == HNTK_EINVAL && strstr(hntk_last_error(), "bias_scale = 0.5"), "lazy bias: %s",
+          hntk_last_error());
+    a.bias_scale = -1;
+    CHECK(hntk_hyper_arch_validate(&a) == HNTK_EINVAL && strstr(hntk_last_error(), "bias_scale = -1"), "beta -1: %s",
+          hntk_last_error());
+}
+
 int main(void)
 {
     test_gradients();
     test_linearized_step();
     test_sgd();
     test_multi_output();
+    test_biases();
     return TEST_SUMMARY();
 }

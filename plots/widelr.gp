@@ -7,7 +7,7 @@
 #   data/widths.dat                        widths
 #   data/PARAM_TAG_acc.dat, _loss.dat      epochs /figure/PARAM/TAG/test_accuracy (test_loss);
 #                                          empty when the file has no such group
-#   data/meta.dat                          "name value": train_images, test_images, batch, runs, lr_scale
+#   data/meta.dat                          "name value": train_images, test_images, batch, runs, lr_scales
 # Usage: gnuplot -e "data='DIR'; out='widelr.png'" plots/widelr.gp   (out *.pdf: a PDF)
 
 if (!exists("data")) data = 'build/plotdata/results/widelr'
@@ -25,7 +25,7 @@ meta(key) = system(sprintf("awk '$1 == \"%s\" {print $2}' '%s/meta.dat'", key, d
 nonempty(f) = system(sprintf("test -s '%s' && echo 1 || echo 0", f)) + 0
 params = "ntk standard meanfield"
 ptitle(i) = i == 1 ? "NTK parametrization" : (i == 2 ? "standard parametrization" : "mean-field parametrization")
-set multiplot layout 2,3 title sprintf("one hidden layer of width n, 10 outputs, cross-entropy, SGD (batch %s), %s training / %s test images of Fashion-MNIST, %s run(s); lr = %s n^p (rate of the mean loss): solid p = 1/2, dashed p = 1", meta('batch'), meta('train_images'), meta('test_images'), meta('runs'), meta('lr_scale'))
+set multiplot layout 2,3 title sprintf("one hidden layer of width n, 10 outputs, cross-entropy, SGD (batch %s), %s training / %s test images of Fashion-MNIST, %s run(s); lr = %s n^p (rate of the mean loss): solid p = 1/2, dashed p = 1", meta('batch'), meta('train_images'), meta('test_images'), meta('runs'), meta('lr_scales'))
 set grid
 set key bottom right
 set xlabel "epoch"

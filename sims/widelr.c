@@ -49,7 +49,7 @@ typedef struct {
     long train_images, test_images;
     opts_list widths;
     const char *params, *exps;
-    double lr_scale;
+    const char *scales;
     long epochs, batch, runs, ntk_inputs, state_width;
     const char *log;
     grid_run_opts run;
@@ -72,8 +72,9 @@ static const opt_spec SPECS[] = {
      OPT_CONFIG},
     {"lr-exponents", "LIST", OPT_STRING, F(exps), 0, 0, "0.5,1",
      "exponents p of the rates lr = c n^p (comma-separated, each in -2..2)", OPT_CONFIG},
-    {"lr-scale", "c", OPT_DOUBLE, F(lr_scale), 1e-12, 1e12, "1",
-     "the constant c of lr = c n^p (rate of the mean loss; the engine's eta is lr/N)", OPT_CONFIG},
+    {"lr-scales", "LIST", OPT_STRING, F(scales), 0, 0, "1",
+     "the constants c of lr = c n^p (rate of the mean loss; the engine's eta is lr/N): one for\n"
+     "every exponent, or one per exponent (comma-separated, each in 1e-12..1e12)", OPT_CONFIG},
     {"epochs", "E", OPT_LONG, F(epochs), 1, 10000, NULL, "SGD epochs", OPT_CONFIG},
     {"batch", "b", OPT_LONG, F(batch), 1, 60000, "64", "minibatch size", OPT_CONFIG},
     {"runs", "R", OPT_LONG, F(runs), 1, 1000, NULL, "runs per (parametrization, rate, width): initializations and SGD orders",
@@ -95,6 +96,10 @@ static const opt_preset PRESETS[] = {
     {"quick", "widths 100, 1000, 10^4, 3000 training and 1000 test images, 4 epochs, 2 runs:\n"
               "                           a few minutes on 2 cores",
      "widths=100,1000,10000 train-images=3000 test-images=1000 epochs=4 runs=2"},
+    {"edge", "where training breaks: constant rates lr = 10..3000 (p = 0) for ntk and meanfield at\n"
+             "                           widths 100, 1000, 10^4, 3000 training / 1000 test images, 2 epochs, 2 runs (minutes)",
+     "widths=100,1000,10000 train-images=3000 test-images=1000 epochs=2 runs=2 params=ntk,meanfield "
+     "lr-exponents=0 lr-scales=10,30,100,300,1000,3000"},
     {"paper", "the appendix's widths 100..2.5x10^5 on all 60000 training and 10000 test\n"
               "                           images, 10 epochs, 3 runs (days on 2 cores: README, 'Wide networks')",
      "widths=100,1000,10000,250000 train-images=60000 test-images=10000 epochs=10 runs=3"},
@@ -124,7 +129,7 @@ typedef struct {
     const widelr_opts *o;
     long N, T, W, P, K, R, E, cells, cell_dim;
     int param[HNTK_PARAM_COUNT];
-    double exps[MAX_EXPS];
+    double exps[MAX_EXPS], scale[MAX_EXPS];
     double *Xtr, *ytr, *Xte, *yte, *ones; /* (N, 784), (N), (T, 784), (T), (max(N, T)) */
     long *itr, *ite;                      /* file indices of the subsets */
     uint64_t key_net, key_sgd;
@@ -150,7 +155,7 @@ static void cell_coords(const widelr_data *d, long c, int *p, long *k, long *w, 
     *p = d->param[c / d->K];
 }
 
-static double cell_lr(const widelr_data *d, long k, long n) { return d->o->lr_scale * pow((double)n, d->exps[k]); }
+static double cell_lr(const widelr_data *d, long k, long n) { return d->scale[k] * pow((double)n, d->exps[k]); }
 
 static double cell_cost(const widelr_data *d, long c)
 {
@@ -241,23 +246,43 @@ static int parse_params(widelr_data *d)
     return HNTK_OK;
 }
 
-static int parse_exps(widelr_data *d)
+static int parse_list(const char *opt, const char *text, double lo, double hi, double *v, long *n)
 {
-    const char *p = d->o->exps;
-    d->K = 0;
+    const char *p = text;
+    *n = 0;
     while (*p) {
         char *end;
         double x = strtod(p, &end);
-        if (end == p || !isfinite(x) || x < -2 || x > 2 || d->K >= MAX_EXPS)
-            return hntk_fail(HNTK_EINVAL, "--lr-exponents '%s': expected up to %d numbers in -2..2 separated by commas",
-                             d->o->exps, MAX_EXPS);
-        d->exps[d->K++] = x;
+        if (end == p || !isfinite(x) || x < lo || x > hi || *n >= MAX_EXPS)
+            return hntk_fail(HNTK_EINVAL, "--%s '%s': expected up to %d numbers in %g..%g separated by commas", opt, text,
+                             MAX_EXPS, lo, hi);
+        v[(*n)++] = x;
         p = end;
         if (*p == ',') p++;
-        else if (*p) return hntk_fail(HNTK_EINVAL, "--lr-exponents '%s': expected numbers separated by commas", d->o->exps);
+        else if (*p) return hntk_fail(HNTK_EINVAL, "--%s '%s': expected numbers separated by commas", opt, text);
     }
-    if (d->K == 0) return hntk_fail(HNTK_EINVAL, "--lr-exponents is empty: expected at least one number");
+    if (*n == 0) return hntk_fail(HNTK_EINVAL, "--%s is empty: expected at least one number", opt);
     return HNTK_OK;
+}
+
+/* The rates c_k n^p_k: --lr-exponents and --lr-scales of equal length, or one of them of length 1. */
+static int parse_rates(widelr_data *d)
+{
+    double e[MAX_EXPS], c[MAX_EXPS];
+    long ne = 0, nc = 0;
+    int st = parse_list("lr-exponents", d->o->exps, -2, 2, e, &ne);
+    if (!st) st = parse_list("lr-scales", d->o->scales, 1e-12, 1e12, c, &nc);
+    if (!st && ne != nc && ne != 1 && nc != 1)
+        st = hntk_fail(HNTK_EINVAL, "--lr-exponents '%s' has %ld values and --lr-scales '%s' %ld: accepted the same "
+                       "number, or one of them a single value", d->o->exps, ne, d->o->scales, nc);
+    d->K = ne > nc ? ne : nc;
+    for (long k = 0; k < d->K && !st; k++) d->exps[k] = e[ne == 1 ? 0 : k], d->scale[k] = c[nc == 1 ? 0 : k];
+    for (long k = 0; k < d->K && !st; k++)
+        for (long j = 0; j < k; j++)
+            if (d->exps[j] == d->exps[k] && d->scale[j] == d->scale[k])
+                st = hntk_fail(HNTK_EINVAL, "the rate %g n^%g is listed twice (--lr-scales, --lr-exponents)", d->scale[k],
+                               d->exps[k]);
+    return st;
 }
 
 /* ---- progress (rank 0, stderr and --log) ---- */
@@ -504,7 +529,14 @@ static int run_cell(const widelr_data *d, long c, double *values, progress *pr, 
 
 /* ---- results ---- */
 
-static void param_tag(double p, char *buf, size_t cap) { snprintf(buf, cap, "p%g", p); }
+/* The figure's name of rate k: "p0.5" when every rate has the same constant, else "c30_p0". */
+static void rate_tag(const widelr_data *d, long k, char *buf, size_t cap)
+{
+    int same = 1;
+    for (long j = 0; j < d->K; j++) same &= d->scale[j] == d->scale[0];
+    if (same) snprintf(buf, cap, "p%g", d->exps[k]);
+    else snprintf(buf, cap, "c%g_p%g", d->scale[k], d->exps[k]);
+}
 
 static int write_results(const widelr_data *d, const hntk_checkpoint *ck, const opts_output *out)
 {
@@ -632,11 +664,11 @@ static int write_results(const widelr_data *d, const hntk_checkpoint *ck, const 
                 for (long e = 0; e < E1; e++)
                     for (long w = 0; w < W; w++) fig[e * W + w] = src[((q * K + k) * W + w) * E1 + e];
                 char name[128], tag[32], dsc[200];
-                param_tag(d->exps[k], tag, sizeof tag);
+                rate_tag(d, k, tag, sizeof tag);
                 snprintf(name, sizeof name, "/figure/%s/%s/%s", hntk_param_names[d->param[q]], tag,
                          m ? "test_loss" : "test_accuracy");
                 snprintf(dsc, sizeof dsc, "%s at lr = %g n^%g, %s parametrization: rows epochs 0..E, columns widths "
-                         "(E + 1, W)", m ? "test_loss_mean" : "test_accuracy_mean", o->lr_scale, d->exps[k],
+                         "(E + 1, W)", m ? "test_loss_mean" : "test_accuracy_mean", d->scale[k], d->exps[k],
                          hntk_param_names[d->param[q]]);
                 long df[2] = {E1, W};
                 st = hntk_h5_write_described(f, name, 2, df, fig, dsc, m ? "nats" : NULL);
@@ -663,9 +695,9 @@ done:
 static void print_report(const widelr_data *d, const hntk_checkpoint *ck)
 {
     const widelr_opts *o = d->o;
-    printf("hyperntk widelr: %ld training and %ld test images of %s, %ld epochs, batch %ld, %ld run(s), lr = %g n^p "
-           "(rate of the mean loss)\n", d->N, d->T, o->data, d->E, o->batch, d->R, o->lr_scale);
-    printf("%-10s %5s %8s %10s %10s %16s %16s %10s %9s\n", "param", "p", "n", "lr", "lambda0", "final accuracy",
+    printf("hyperntk widelr: %ld training and %ld test images of %s, %ld epochs, batch %ld, %ld run(s), lr = c n^p, "
+           "c = %s (rate of the mean loss)\n", d->N, d->T, o->data, d->E, o->batch, d->R, o->scales);
+    printf("%-10s %7s %5s %8s %10s %10s %16s %16s %10s %9s\n", "param", "c", "p", "n", "lr", "lambda0", "final accuracy",
            "final test loss", "best acc", "diverged");
     for (long g = 0; g < d->P * d->K * d->W; g++) {
         long c0 = g * d->R;
@@ -687,7 +719,7 @@ static void print_report(const widelr_data *d, const hntk_checkpoint *ck)
         char ba[40], bl[40];
         snprintf(ba, sizeof ba, "%.4f+-%.4f", ma, sda);
         snprintf(bl, sizeof bl, "%.4g+-%.2g", ml, sdl);
-        printf("%-10s %5g %8ld %10.4g %10.4g %16s %16s %10.4f %6ld/%ld\n", hntk_param_names[p], d->exps[k], o->widths.v[w],
+        printf("%-10s %7g %5g %8ld %10.4g %10.4g %16s %16s %10.4f %6ld/%ld\n", hntk_param_names[p], d->scale[k], d->exps[k], o->widths.v[w],
                cell_lr(d, k, o->widths.v[w]), lam, ba, bl, best, div, d->R);
     }
     printf("lambda0: top eigenvalue of the empirical NTK / B at initialization (mlp.h): GD on the squared loss breaks "
@@ -705,7 +737,7 @@ int hntk_cmd_widelr(int argc, char **argv)
     widelr_data d = {.o = &o};
     d.N = o.train_images, d.T = o.test_images, d.W = o.widths.n, d.E = o.epochs, d.R = o.runs;
     st = parse_params(&d);
-    if (!st) st = parse_exps(&d);
+    if (!st) st = parse_rates(&d);
     if (!st && o.batch > d.N)
         st = hntk_fail(HNTK_EINVAL, "--batch %ld exceeds --train-images %ld: accepted 1..%ld", o.batch, d.N, d.N);
     d.cells = d.P * d.K * d.W * d.R;
@@ -780,7 +812,7 @@ int hntk_cmd_widelr(int argc, char **argv)
         cell_coords(&d, c, &p, &k, &w, &r);
         char label[160];
         snprintf(label, sizeof label, "cell %ld/%ld (%s, n = %ld, lr = %.4g = %g n^%g, run %ld)", c + 1, d.cells,
-                 hntk_param_names[p], o.widths.v[w], cell_lr(&d, k, o.widths.v[w]), o.lr_scale, d.exps[k], r);
+                 hntk_param_names[p], o.widths.v[w], cell_lr(&d, k, o.widths.v[w]), d.scale[k], d.exps[k], r);
         double t0 = cli_now();
         int s = values ? run_cell(&d, c, values, &pr, label) : hntk_fail(HNTK_ENOMEM, "out of memory");
 #pragma omp critical(widelr_cells)

@@ -24,6 +24,7 @@ t=(widelr --widths 8,32 --train-images 200 --test-images 100 --epochs 2 --runs 2
 expect_error "bad param" 2 "--params 'ntk,nope': 'nope' is not a parametrization" -- "$bin" "${t[@]}" --params ntk,nope --out bad.h5
 expect_error "twice" 2 "ntk is listed twice" -- "$bin" "${t[@]}" --params ntk,ntk --out bad.h5
 expect_error "exponent" 2 "--lr-exponents '3': expected" -- "$bin" "${t[@]}" --lr-exponents 3 --out bad.h5
+expect_error "scales" 2 "has 3 values and --lr-scales" -- "$bin" "${t[@]}" --lr-exponents 0,0.5,1 --lr-scales 1,2 --out bad.h5
 expect_error "batch" 2 "--batch 500 exceeds --train-images 200" -- "$bin" "${t[@]}" --batch 500 --out bad.h5
 expect_error "epochs 0" 2 "--epochs: '0' .* 1\.\." -- "$bin" "${t[@]}" --epochs 0 --out bad.h5
 expect_error "missing data" 1 "no nodata/train-images-idx3-ubyte.gz nor nodata/train-images-idx3-ubyte" -- \

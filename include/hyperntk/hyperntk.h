@@ -14,6 +14,7 @@
 #include "hyperntk/idx.h"
 #include "hyperntk/lazy.h"
 #include "hyperntk/mc.h"
+#include "hyperntk/mlp.h"
 #include "hyperntk/net.h"
 #include "hyperntk/parallel.h"
 #include "hyperntk/pool.h"

@@ -21,6 +21,7 @@ static const struct {
     {"thm2", hntk_cmd_thm2, "Theorem 2: is h Gaussian (kurtosis, KS, A-D, energy distance) on a grid of widths?"},
     {"thm3", hntk_cmd_thm3, "Theorem 3: does K^h stay put under training (dK/dt by term, drift, linearization)?"},
     {"complete", hntk_cmd_complete, "image completion/inpainting: hyperkernel regression vs a trained hypernetwork"},
+    {"rotations", hntk_cmd_rotations, "rotation prediction (appendix 2.1): test accuracy vs learning rate, g depth, width"},
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
 

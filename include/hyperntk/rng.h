@@ -54,7 +54,8 @@ enum hntk_tensor_id {
     HNTK_TENSOR_GAUSS_REF = 6001,    /* thm2's reference draws of N(0, Lambda^H(U,U)): (key, cell, 6001, row) */
     HNTK_TENSOR_TARGETS = 6002,      /* generated training targets (thm3): (key, 0, 6002, row) */
     HNTK_TENSOR_TRAIN_PIXELS = 6003, /* complete: the G training pixels of image i: (key, 0, 6003, i) */
-    HNTK_TENSOR_CONTEXT = 6004       /* complete: the inpainting context of image i: (key, 0, 6004, i) */
+    HNTK_TENSOR_CONTEXT = 6004,      /* complete: the inpainting context of image i: (key, 0, 6004, i) */
+    HNTK_TENSOR_ROTATION = 6100      /* rotations: angles (a1, a2) of image i in run r: (key_e, r, 6100, i) */
 };
 
 /* SplitMix64's finalizer: a bijection of 64-bit words that mixes every bit. */
@@ -70,6 +71,8 @@ uint64_t hntk_rng_mix64(uint64_t z);
  *   thm2        "thm2gref", "thm2boot", "thm2fit\0"  (Gaussian reference draws, cell bootstrap, fit bootstrap)
  *   complete    "complspl", "complpix", "complnet"  (split permutations; training pixels and contexts; the
  *               hypernetwork: key derive_key(that, (task 1000003 + N) 1009 + split), weights sample 0, SGD order)
+ *   rotations   "rotatnet", "rotatshf", "rotatang"  (weights: sample = run; SGD order: key derive_key(that, run);
+ *               angles: key derive_key(that, e + 1) in epoch e, derive_key(that, 0) for the test images)
  * The weights of fig1a, fig1b and kernel use the seed itself as the key. */
 uint64_t hntk_rng_derive_key(uint64_t seed, uint64_t code);
 

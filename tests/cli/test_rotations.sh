@@ -18,7 +18,7 @@ fi
 
 "$bin" --help | grep -q "rotations" && ok || bad "hyperntk --help does not list rotations"
 "$bin" rotations --help > help.txt && grep -q -- "--parametrization" help.txt && grep -q -- "--paper" help.txt &&
-  grep -q "(default: quick)" help.txt && ok || bad "rotations --help: $(head -3 help.txt)"
+  grep -q -- "--quick" help.txt && ok || bad "rotations --help: $(head -3 help.txt)"
 
 t=(rotations --f-width 16 --g-depths 2,3 --g-widths 4,8 --lr-exponents -2,-1 --runs 2 --epochs 2 --train-images 48
    --test-images 20 --batch 16 --seed 5)

@@ -2,7 +2,7 @@
 # `hyperntk rotations` end to end on a tiny configuration of the real data
 # (Fashion-MNIST from dataset-fashion-mnist; skipped, exit 77, without it):
 # help and errors naming the value and range; both parametrizations run;
-# bit-identical results on 1 and 2 threads; --stop-after-cells then resume
+# bit-identical results on 1 and 2 threads and on 2 MPI ranks; --stop-after-cells then resume
 # gives the file of an uninterrupted run; the schema (every dataset described;
 # biases: none; the figure tables' rows and ranges: accuracies in [0, 1],
 # epoch 0 the same in every cell of a (depth, width): the same initialization
@@ -48,6 +48,16 @@ export OMP_NUM_THREADS=2
 [ $? -eq 3 ] && [ -e part.h5.ckpt ] && [ ! -e part.h5 ] && ok || bad "--stop-after-cells: $(tail -2 stop.err)"
 "$bin" "${t[@]}" --parametrization ntk --out part.h5 > /dev/null 2> part.err && grep -q resuming part.err &&
   "$bin" compare part.h5 ntk2.h5 > cmp.txt && ok || bad "resumed run differs: $(cat cmp.txt part.err)"
+
+# 2 MPI ranks x 1 thread share the runs of every cell (grid.h): the file of one process with 2 threads
+if ! "$bin" --version | grep -q "^MPI: none" && command -v mpirun > /dev/null 2>&1; then
+  mpi=(timeout 300 mpirun --oversubscribe --bind-to none -x OMP_NUM_THREADS)
+  [ "$(id -u)" -eq 0 ] && mpi+=(--allow-run-as-root)
+  OMP_NUM_THREADS=1 "${mpi[@]}" -np 2 "$bin" "${t[@]}" --parametrization ntk --out mpi.h5 > /dev/null 2> mpi.err &&
+    "$bin" compare mpi.h5 ntk2.h5 > cmp.txt && ok || bad "2 MPI ranks differ: $(cat cmp.txt; tail -3 mpi.err)"
+else
+  echo "note: no MPI build or no mpirun: the MPI check did NOT run"
+fi
 
 # the figure tables: 8 cells x 7 columns; 8 x 3 epoch rows; accuracies in [0, 1]
 "$bin" export ntk2.h5 /figure/by_lr --no-header > bylr.txt

@@ -19,5 +19,6 @@ int hntk_cmd_thm2(int argc, char **argv);
 int hntk_cmd_thm3(int argc, char **argv);
 int hntk_cmd_complete(int argc, char **argv);
 int hntk_cmd_widelr(int argc, char **argv);
+int hntk_cmd_rotations(int argc, char **argv);
 
 #endif

@@ -204,7 +204,19 @@ static void describe_cell(const grid_spec *g, long c, grid_cell *cell)
 
 static double cell_cost(const grid_cell *cell)
 {
-    return grid_sample_cost(&cell->arch, &cell->needs) * (double)cell->samples;
+    double per = cell->cost > 0 ? cell->cost : grid_sample_cost(&cell->arch, &cell->needs);
+    return per * (double)cell->samples;
+}
+
+/* The workers' architecture and needs: with own_bytes, a one-weight network and the output buffer only. */
+static void pool_of(const grid_cell *cell, hntk_hyper_arch *a, hntk_pool_needs *needs)
+{
+    *a = cell->arch;
+    *needs = cell->needs;
+    if (cell->own_bytes) {
+        *a = hntk_mlp_arch(1, 1, 1);
+        *needs = (hntk_pool_needs){.batch = 1, .out_doubles = cell->needs.out_doubles};
+    }
 }
 
 /* Compute one cell into `values`. */
@@ -213,7 +225,10 @@ static int run_cell(const grid_spec *g, grid_cell *cell, int threads, grid_progr
     hntk_pool *pool = NULL;
     hntk_stats_moments *acc = NULL;
     double *samples = NULL;
-    int st = hntk_pool_alloc(&cell->arch, &cell->needs, threads, g->budget_bytes, &pool);
+    hntk_hyper_arch pa;
+    hntk_pool_needs pn;
+    pool_of(cell, &pa, &pn);
+    int st = hntk_pool_alloc(&pa, &pn, threads, g->budget_bytes, &pool);
     if (!st) st = hntk_stats_moments_alloc(cell->sample_dim, &acc);
     if (!st && g->collect && !(samples = malloc(sizeof(double) * (size_t)cell->samples * (size_t)cell->sample_dim)))
         st = hntk_fail(HNTK_ENOMEM, "cannot keep %ld samples x %ld statistics of %s", cell->samples,
@@ -296,7 +311,10 @@ static int check_cells(const grid_spec *g, int threads)
          * every sample's statistics. */
         size_t per_sample = sizeof(double) * (size_t)cell.sample_dim;
         size_t slots = (size_t)4 * (size_t)threads * (hntk_parallel_size() > 1 ? 2 : 1);
-        size_t bytes = hntk_pool_bytes(&cell.arch, &cell.needs, threads) + (6 + slots) * per_sample +
+        hntk_hyper_arch pa;
+        hntk_pool_needs pn;
+        pool_of(&cell, &pa, &pn);
+        size_t bytes = hntk_pool_bytes(&pa, &pn, threads) + cell.own_bytes * (size_t)threads + (6 + slots) * per_sample +
                        (g->collect ? per_sample * (size_t)cell.samples : 0);
         if (bytes > largest) {
             largest = bytes;

@@ -116,6 +116,13 @@ typedef struct {
     const double *X, *Z;       /* inputs, (batch, x_dim) and (batch, z_dim) */
     const void *driver;        /* the driver's options and results */
     char label[128];           /* for progress: "cell 3/64 (n = 100, m = 40)" */
+    /* A sample function that brings its own workspace (a trainer, train.h) sets
+     * own_bytes > 0, the bytes it allocates per thread (counted in the budget):
+     * the workers then hold no network (arch is only validated, and may have
+     * g_out > 1) and needs.out_doubles alone is used; cost > 0 replaces
+     * grid_sample_cost per sample (progress). */
+    size_t own_bytes;
+    double cost;
 } grid_cell;
 
 /* What a driver computes. */

@@ -22,6 +22,7 @@ static const struct {
     {"thm3", hntk_cmd_thm3, "Theorem 3: does K^h stay put under training (dK/dt by term, drift, linearization)?"},
     {"complete", hntk_cmd_complete, "image completion/inpainting: hyperkernel regression vs a trained hypernetwork"},
     {"widelr", hntk_cmd_widelr, "wide one-hidden-layer networks trained with lr ~ sqrt(n) and ~ n, three parametrizations"},
+    {"rotations", hntk_cmd_rotations, "rotation prediction (appendix 2.1): test accuracy vs learning rate, g depth, width"},
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
 

@@ -55,6 +55,7 @@ enum hntk_tensor_id {
     HNTK_TENSOR_TARGETS = 6002,      /* generated training targets (thm3): (key, 0, 6002, row) */
     HNTK_TENSOR_TRAIN_PIXELS = 6003, /* complete: the G training pixels of image i: (key, 0, 6003, i) */
     HNTK_TENSOR_CONTEXT = 6004,      /* complete: the inpainting context of image i: (key, 0, 6004, i) */
+    HNTK_TENSOR_ROTATION = 6100,     /* rotations: angles (a1, a2) of image i in run r: (key_e, r, 6100, i) */
     HNTK_TENSOR_F_BIAS0 = 7000       /* f's bias b^l (net.h, bias_scale > 0): 7000 + l (1..L), row 0 */
 };
 
@@ -71,6 +72,8 @@ uint64_t hntk_rng_mix64(uint64_t z);
  *   thm2        "thm2gref", "thm2boot", "thm2fit\0"  (Gaussian reference draws, cell bootstrap, fit bootstrap)
  *   complete    "complspl", "complpix", "complnet"  (split permutations; training pixels and contexts; the
  *               hypernetwork: key derive_key(that, (task 1000003 + N) 1009 + split), weights sample 0, SGD order)
+ *   rotations   "rotatnet", "rotatshf", "rotatang"  (weights: sample = run; SGD order: key derive_key(that, run);
+ *               angles: key derive_key(that, e + 1) in epoch e, derive_key(that, 0) for the test images)
  * The weights of fig1a, fig1b and kernel use the seed itself as the key. */
 uint64_t hntk_rng_derive_key(uint64_t seed, uint64_t code);
 

@@ -31,6 +31,8 @@
 #include "opts.h"
 #include "hyperntk/finite.h"
 #include "hyperntk/gridfit.h"
+#include "hyperntk/mc.h"
+#include "hyperntk/parallel.h"
 #include "hyperntk/stats.h"
 
 static const char *CMD = "thm2";
@@ -86,8 +88,12 @@ static const opt_preset PRESETS[] = {
      "null-replicates=20 sampler=lazy"},
     {"quick", "3 x 3 widths, 400 samples, 10 null pairs: seconds",
      "f-widths=25,100,400 g-widths=10,40,160 samples=400 null-replicates=10 sampler=lazy"},
-    {"paper", "the paper-scale grid: f 25..409600 (15 widths), g 10..1280, 10000 samples,\n"
-              "                           20 null pairs, lazy (hours on 2 cores: a cluster job, docs/cluster.md)",
+    {"paper", "the paper-scale grid: 15 x 8 widths (f 25..409600, lazy; g 10..1280), 4 inputs,\n"
+              "                           10000 samples, 20 null pairs.  Estimated (an extrapolation from 40 and 80 samples of\n"
+              "                           every cell and one cell of 10000): about 3.5 core-hours (samples 2.4-2.9, energy\n"
+              "                           distances 0.7), 2 hours on the lab's 2 cores; 0.5 GiB with 2 threads (0.13 GiB per\n"
+              "                           thread, 0.11 GiB checkpoint).  mpirun -np K splits the samples and the null pairs;\n"
+              "                           Slurm: docs/cluster.md",
      "f-widths=25,50,100,200,400,800,1600,3200,6400,12800,25600,51200,102400,204800,409600 "
      "g-widths=10,20,40,80,160,320,640,1280 samples=10000 null-replicates=20 sampler=lazy"},
 };
@@ -225,6 +231,91 @@ static void gauss_set(const thm2_data *d, long cell, long set, long N, double *g
         }
 }
 
+/* ---- the energy distance and its null level: a Monte Carlo job of R + 1 items ----
+ *
+ * Item 0 is the energy distance of the cell's z(U) to Gaussian set 0; item
+ * r + 1 the null pair r: the energy distance of Gaussian sets 2r+1 and 2r+2,
+ * and per input the KS distance and Anderson-Darling A*^2 of set 2r+1.  Each
+ * item is one energy distance of 2N points, O(N^2 B): at N = 10^4 the R + 1 of
+ * them cost more than the cell's samples.  The engine (mc.h) splits the items
+ * over the threads and the MPI ranks like samples and hands them to every
+ * rank in item order, so the sums below run in the order of a single process
+ * and give the same bits.  Item statistics: [energy | KS D (B) | A*^2 (B)]. */
+typedef struct {
+    const thm2_data *d;
+    long cell, N;
+    const double *zs; /* (N, B) */
+    double *items;    /* (R + 1, 1 + 2B), every rank */
+} null_job;
+
+typedef struct {
+    const null_job *job;
+    double *g, *ga, *gb, *col, *scratch; /* (N B) x 3, (N), (2N) */
+} null_ctx;
+
+static int null_item(void *ctx, long item, double *out)
+{
+    const null_ctx *x = ctx;
+    const null_job *j = x->job;
+    long N = j->N, B = j->d->o->inputs;
+    if (item == 0) {
+        for (long b = 0; b < 2 * B; b++) out[1 + b] = 0.0;
+        gauss_set(j->d, j->cell, 0, N, x->g, x->ga);
+        return hntk_stats_energy_distance(j->zs, N, x->ga, N, B, x->scratch, &out[0]);
+    }
+    long r = item - 1;
+    gauss_set(j->d, j->cell, 2 * r + 1, N, x->g, x->ga);
+    gauss_set(j->d, j->cell, 2 * r + 2, N, x->g, x->gb);
+    int st = hntk_stats_energy_distance(x->ga, N, x->gb, N, B, x->scratch, &out[0]);
+    for (long b = 0; b < B && !st; b++) {
+        double a2;
+        for (long i = 0; i < N; i++) x->col[i] = x->ga[i * B + b];
+        st = hntk_stats_ks1(x->col, N, normal_cdf, NULL, x->scratch, &out[1 + b], NULL);
+        if (!st) st = hntk_stats_anderson_normal(x->col, N, x->scratch, &a2, &out[1 + B + b], NULL);
+    }
+    return st;
+}
+
+static void null_store(void *data, long item, const double *stats)
+{
+    const null_job *j = data;
+    long dim = 1 + 2 * j->d->o->inputs;
+    memcpy(j->items + item * dim, stats, sizeof(double) * (size_t)dim);
+}
+
+/* Collective: items (R + 1, 1 + 2B) on every rank.  The workspaces are agreed
+ * on by every rank before the job, so a failed allocation stops them all. */
+static int null_items(const thm2_data *d, long cell, long N, const double *zs, double *items)
+{
+    long B = d->o->inputs, R = d->o->null_reps, dim = 1 + 2 * B;
+    int threads = hntk_mc_max_threads();
+    null_job job = {d, cell, N, zs, items};
+    null_ctx *ctx = calloc((size_t)threads, sizeof *ctx);
+    void **ptrs = calloc((size_t)threads, sizeof *ptrs);
+    hntk_stats_moments *acc = NULL;
+    int st = ctx && ptrs ? hntk_stats_moments_alloc(dim, &acc) : HNTK_ENOMEM;
+    for (int t = 0; t < threads && !st; t++) {
+        null_ctx *x = &ctx[t];
+        x->job = &job;
+        x->g = malloc(sizeof(double) * (size_t)(3 * N * B + 3 * N));
+        if (!x->g) st = HNTK_ENOMEM;
+        else x->ga = x->g + N * B, x->gb = x->ga + N * B, x->col = x->gb + N * B, x->scratch = x->col + N;
+        ptrs[t] = x;
+    }
+    if (hntk_parallel_any(st != HNTK_OK))
+        st = hntk_fail(HNTK_ENOMEM, "cannot allocate the %d workspaces of the energy distance's null level (%ld "
+                       "samples of %ld inputs) on every MPI rank", threads, N, B);
+    if (!st) {
+        hntk_mc_job mc = {.samples = R + 1, .first_sample = 0, .dim = dim, .n_ctx = threads, .ctx = ptrs,
+                          .fn = null_item, .stop = &grid_stop_signal, .collect = null_store, .collect_data = &job};
+        st = hntk_mc_run(&mc, acc);
+    }
+    for (int t = 0; ctx && t < threads; t++) free(ctx[t].g);
+    free(ctx), free(ptrs);
+    hntk_stats_moments_free(acc);
+    return st;
+}
+
 static int cell_values(const grid_cell *cell, const hntk_stats_moments *acc, const double *samples, double *values)
 {
     (void)acc;
@@ -234,16 +325,16 @@ static int cell_values(const grid_cell *cell, const hntk_stats_moments *acc, con
     double *sv = values + PER * B, *zs = sv + NSC;
     for (long i = 0; i < N; i++)
         for (long b = 0; b < B; b++) zs[i * B + b] = samples[i * B + b] * d->inv_sd[b];
-    long ns = 2 * N > CELL_BOOT ? 2 * N : CELL_BOOT; /* energy distance (2N), bootstrap (CELL_BOOT), quantiles (R <= 2N) */
+    long ns = N > CELL_BOOT ? N : CELL_BOOT; /* KS and A-D (N), bootstrap (CELL_BOOT), quantiles (R <= 2N) */
     if (R > ns) ns = R;
     double *col = malloc(sizeof(double) * (size_t)N), *scratch = malloc(sizeof(double) * (size_t)ns);
-    double *ga = malloc(sizeof(double) * (size_t)(N * B)), *gb = malloc(sizeof(double) * (size_t)(N * B));
-    double *g = malloc(sizeof(double) * (size_t)(N * B)), *nul = malloc(sizeof(double) * (size_t)R);
+    double *nul = malloc(sizeof(double) * (size_t)R), *items = malloc(sizeof(double) * (size_t)((R + 1) * (1 + 2 * B)));
     double *boot = malloc(sizeof(double) * 2 * CELL_BOOT);
     long *idx = malloc(sizeof(long) * (size_t)N);
     hntk_stats_moments *m = NULL;
-    int st = col && scratch && ga && gb && g && nul && boot && idx ? hntk_stats_moments_alloc(B, &m)
-                                                                   : hntk_fail(HNTK_ENOMEM, "cannot allocate a cell's statistics");
+    int st = col && scratch && nul && items && boot && idx ? hntk_stats_moments_alloc(B, &m) : HNTK_ENOMEM;
+    /* every rank allocates alike, or none goes on to the collective null_items */
+    if (hntk_parallel_any(st != HNTK_OK)) st = hntk_fail(HNTK_ENOMEM, "cannot allocate a cell's statistics");
     if (!st) hntk_stats_moments_push_n(m, zs, N);
     double kurt_sum = 0.0, skew_sum = 0.0;
     for (long b = 0; b < B && !st; b++) {
@@ -279,23 +370,17 @@ static int cell_values(const grid_cell *cell, const hntk_stats_moments *acc, con
         st = hntk_stats_bootstrap_interval(boot, 2, CELL_BOOT, 0.95, 0.05, scratch, ci, &sv[S_KURT_SE]);
         if (!st) st = hntk_stats_bootstrap_interval(boot + 1, 2, CELL_BOOT, 0.95, 0.05, scratch, ci, &sv[S_SKEW_SE]);
     }
-    /* the energy distance to N(0, C) and its null on R Gaussian pairs */
-    if (!st) {
-        gauss_set(d, cell->index, 0, N, g, ga);
-        st = hntk_stats_energy_distance(zs, N, ga, N, B, scratch, &sv[S_ENERGY]);
-    }
+    /* The ranks agree on the statuses so far (each computed the same thing)
+     * before the collective job: the energy distance to N(0, C) and its null
+     * on R Gaussian pairs. */
+    if (hntk_parallel_any(st != HNTK_OK) && !st) st = hntk_fail(HNTK_EINVAL, "a cell's statistics failed on another MPI rank");
+    if (!st) st = null_items(d, cell->index, N, zs, items);
     double ks_null = 0.0, ad_null = 0.0, above = 0.0, nm = 0.0, nv = 0.0;
+    if (!st) sv[S_ENERGY] = items[0];
     for (long r = 0; r < R && !st; r++) {
-        gauss_set(d, cell->index, 2 * r + 1, N, g, ga);
-        gauss_set(d, cell->index, 2 * r + 2, N, g, gb);
-        st = hntk_stats_energy_distance(ga, N, gb, N, B, scratch, &nul[r]);
-        for (long b = 0; b < B && !st; b++) {
-            double D, a2, a2s;
-            for (long i = 0; i < N; i++) col[i] = ga[i * B + b];
-            st = hntk_stats_ks1(col, N, normal_cdf, NULL, scratch, &D, NULL);
-            if (!st) st = hntk_stats_anderson_normal(col, N, scratch, &a2, &a2s, NULL);
-            ks_null += D, ad_null += a2s;
-        }
+        const double *it = items + (r + 1) * (1 + 2 * B);
+        nul[r] = it[0];
+        for (long b = 0; b < B; b++) ks_null += it[1 + b], ad_null += it[1 + B + b];
         above += nul[r] >= sv[S_ENERGY];
         nm += nul[r];
     }
@@ -311,7 +396,7 @@ static int cell_values(const grid_cell *cell, const hntk_stats_moments *acc, con
         sv[S_AD_NULL] = ad_null / (double)(R * B);
     }
     hntk_stats_moments_free(m);
-    free(col), free(scratch), free(ga), free(gb), free(g), free(nul), free(boot), free(idx);
+    free(col), free(scratch), free(nul), free(items), free(boot), free(idx);
     return st;
 }
 

@@ -110,8 +110,12 @@ static const opt_preset PRESETS[] = {
     {"mlp", "the plain-MLP case (g-depth 1, z-dim 1): f 16..2048, 64 samples, 100 GD steps\n"
             "                           (about 5 minutes on 2 cores)",
      "f-widths=16,32,64,128,256,512,1024,2048 g-widths=1 g-depth=1 z-dim=1 samples=64 steps=100"},
-    {"paper", "paper scale: f 16..4096, g 8..1024, 256 samples, 200 GD steps (a cluster job,\n"
-              "                           docs/cluster.md: hours on 2 cores)",
+    {"paper", "paper scale: 9 x 8 widths (f 16..4096, g 8..1024), 8 training and 4 test inputs,\n"
+              "                           256 samples, 200 GD steps at lr 0.5.  Estimated (an extrapolation from 8 samples of\n"
+              "                           every cell with 0 and 4 steps): about 24 core-hours (1.7 core-s per step and sample\n"
+              "                           over the grid), 12 hours on the lab's 2 cores; 1.7 GiB with 2 threads (0.8 GiB per\n"
+              "                           thread at f 4096 x g 1024).  A cluster job: mpirun -np K splits the samples; Slurm:\n"
+              "                           docs/cluster.md",
      "f-widths=16,32,64,128,256,512,1024,2048,4096 g-widths=8,16,32,64,128,256,512,1024 samples=256 steps=200"},
 };
 

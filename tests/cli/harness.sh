@@ -42,3 +42,22 @@ find_python() {
     fi
   done
 }
+
+# require_mpi: exits 0 saying the test did NOT run when hyperntk was built
+# without MPI or mpirun is missing; otherwise prints the MPI line of --version
+# and sets the launcher array $mpi (more ranks than cores, root in CI, no
+# binding, OMP_NUM_THREADS passed on; timeout: a hang is a failure).
+require_mpi() {
+  if "$bin" --version | grep -q "^MPI: none"; then
+    echo "skipped: hyperntk was built without MPI (install libopenmpi-dev openmpi-bin and rebuild).  The MPI test did NOT run."
+    exit 0
+  fi
+  if ! command -v mpirun > /dev/null 2>&1; then
+    echo "skipped: hyperntk was built with MPI but mpirun is not on PATH (install openmpi-bin).  The MPI test did NOT run."
+    exit 0
+  fi
+  "$bin" --version | grep "^MPI:"
+  mpi=(timeout 300 mpirun --oversubscribe --bind-to none -x OMP_NUM_THREADS)
+  [ "$(id -u)" -eq 0 ] && mpi+=(--allow-run-as-root)
+  return 0
+}

@@ -8,20 +8,9 @@
 # Usage: test_mpi.sh PATH/TO/hyperntk WORKDIR
 . "$(dirname "$0")/harness.sh"
 
-if "$bin" --version | grep -q "^MPI: none"; then
-  echo "skipped: hyperntk was built without MPI (install libopenmpi-dev openmpi-bin and rebuild).  The MPI test did NOT run."
-  exit 0
-fi
-if ! command -v mpirun > /dev/null 2>&1; then
-  echo "skipped: hyperntk was built with MPI but mpirun is not on PATH (install openmpi-bin).  The MPI test did NOT run."
-  exit 0
-fi
-"$bin" --version | grep "^MPI:"
-
 # Two cores here: --oversubscribe allows more ranks than cores; Open MPI refuses root
 # without --allow-run-as-root (CI runs as root).  timeout: a hang is a failure.
-mpi=(timeout 300 mpirun --oversubscribe --bind-to none -x OMP_NUM_THREADS)
-[ "$(id -u)" -eq 0 ] && mpi+=(--allow-run-as-root)
+require_mpi
 
 "$bin" inputs --out in.h5 --count 5 --x-dim 3 --z-dim 2 --seed 8 > /dev/null && ok || bad "inputs"
 

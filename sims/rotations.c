@@ -10,7 +10,7 @@
  * minibatches, rate mu of the minibatch MEAN loss (the engine's gradient is
  * of the summed loss: each step applies mu / |batch|).  f: depth 4, width 200;
  * g: depths x widths, K outputs.  Parametrizations: ntk (the theory's model,
- * docs/theory.md §1) or standard (the authors': stdparam.h; no biases).
+ * docs/theory.md §1) or standard (the authors': stdparam.h); biases with --bias.
  *
  * Cell (g depth, g width, lr), samples = runs 0..R-1 (grid.h: threads and MPI
  * ranks share the runs of a cell; the checkpoint after every cell).  Run r is
@@ -49,6 +49,7 @@ static const char *const param_choices[] = {"ntk", "standard", NULL};
 typedef struct {
     const char *data;
     int param;
+    int bias;
     int f_depth;
     long f_width;
     opts_list g_depths, g_widths, lr_exps;
@@ -63,7 +64,10 @@ static const opt_spec SPECS[] = {
      "(Debian's dataset-fashion-mnist; MNIST's files work the same)", OPT_CONFIG},
     {"parametrization", "P", OPT_CHOICE, F(param), 0, 0, "standard",
      "standard: the authors' (weights N(0, 1/fan-in), no 1/sqrt in f nor in g; stdparam.h);\n"
-     "ntk: the theory's model (docs/theory.md §1).  Both without biases", OPT_CONFIG, param_choices},
+     "ntk: the theory's model (docs/theory.md §1).  Both without biases unless --bias", OPT_CONFIG, param_choices},
+    {"bias", NULL, OPT_FLAG, F(bias), 0, 0, NULL,
+     "add a bias to every layer of f and of g (as the authors did; bias scale 1, g's biases are outputs\n"
+     "of f; standard: N(0, 1/fan-in) at initialization, ntk: N(0, 1); docs/theory.md §8.4, stdparam.h)", OPT_CONFIG},
     {"f-depth", "L", OPT_INT, F(f_depth), 2, HNTK_MAX_DEPTH, "4", "weight layers of f", OPT_CONFIG},
     {"f-width", "n", OPT_LONG, F(f_width), 1, 100000, "200", "hidden width of f", OPT_CONFIG},
     {"g-depths", "LIST", OPT_LIST, F(g_depths), 2, HNTK_MAX_DEPTH, NULL, "weight layers H of g", OPT_CONFIG, NULL, 1,
@@ -135,7 +139,8 @@ static long run_dim(long E) { return 4 * E + 3; }
 static hntk_hyper_arch cell_arch(const rot_opts *o, long H, long m)
 {
     hntk_hyper_arch a = {.f_depth = o->f_depth, .f_width = o->f_width, .x_dim = NPIX, .g_depth = (int)H,
-                         .g_width = m, .z_dim = NPIX, .fourier_scale = 1.0, .g_out = o->classes};
+                         .g_width = m, .z_dim = NPIX, .fourier_scale = 1.0, .g_out = o->classes,
+                         .bias_scale = o->bias ? 1.0 : 0.0};
     return a;
 }
 
@@ -365,9 +370,9 @@ static int finish(const void *data, const hntk_checkpoint *ck, const opts_output
     }
     /* the report */
     if (!st) {
-        printf("hyperntk rotations: %s parametrization (no biases), f depth %d width %ld; %ld runs x %ld epochs on %ld "
+        printf("hyperntk rotations: %s parametrization (%s), f depth %d width %ld; %ld runs x %ld epochs on %ld "
                "training and %ld test images, batch %ld, %ld classes (chance %.4f)\n",
-               param_choices[o->param], o->f_depth, o->f_width, R, E, o->train_images, o->test_images, o->batch,
+               param_choices[o->param], o->bias ? "with biases" : "no biases", o->f_depth, o->f_width, R, E, o->train_images, o->test_images, o->batch,
                o->classes, chance);
         printf("test accuracy after %ld epochs, mean +- sd over runs (diverged runs counted at chance; [k]: k diverged)\n",
                E);
@@ -490,7 +495,9 @@ static int finish(const void *data, const hntk_checkpoint *ck, const opts_output
         if (!st) st = hntk_h5_write_described(f, "/data/x_scale", 1, dsc, &d->scale, "x and z are scale times the "
                                               "rotated pixel intensities in [0, 1]: mean |x|^2 = 784 over the first "
                                               "min(N, 1000) training images, unrotated (1)", NULL);
-        if (!st) st = hntk_h5_attr_string(f, "/", "biases", "none");
+        if (!st) st = hntk_h5_attr_string(f, "/", "biases", o->bias ? "every layer of f and of g, scale 1 (g's biases "
+                                          "are outputs of f, after each chunk V^k); initialization N(0, 1/fan-in) "
+                                          "(standard) or N(0, 1) (ntk)" : "none");
         if (!st) st = hntk_h5_attr_string(f, "/", "activation", "sqrt(2) relu in f and g (relu with He-scaled weights)");
         if (!st) st = hntk_h5_attr_string(f, "/", "parametrization_detail", o->param == P_STANDARD ?
                                           "standard (the authors'): f weights N(0, 1/fan-in), no 1/sqrt(n) in f, no "

@@ -21,7 +21,17 @@
  * layer, n_{L-1} for the last: scaling the initial rows alone would give the
  * authors' initial function but train chunk k with the rate mu / m_{k-1}.)
  * Initialization: the engine's N(0,1) weights with the rows of chunk k of
- * W^L multiplied by sqrt(m_{k-1}) are exactly w ~ N(0, 1/n_{l-1}). */
+ * W^L multiplied by sqrt(m_{k-1}) are exactly w ~ N(0, 1/n_{l-1}).
+ *
+ * Biases (arch.bias_scale = 1; other scales are refused): the authors' f adds
+ * a bias to every layer, y^l = w^l q^{l-1} + b^l, and g adds c^k, which f
+ * outputs too (the engine's layout: the rows of c^k follow those of V^k).
+ * With s = m_{k-1} for the rows of chunk V^k and s = 1 otherwise (layers
+ * l < L, the rows of c^k), engine and authors agree when W_row =
+ * sqrt(n_{l-1} s) w_row and b_row = sqrt(s) b_auth,row; an SGD step is then
+ * the rate factors n_{l-1} s (weights) and s (biases), and the authors'
+ * initialization N(0, 1/n_{l-1}) of every weight and bias is the engine's
+ * N(0,1) draw times sqrt(s) (weights) and sqrt(s / n_{l-1}) (biases). */
 #ifndef HYPERNTK_STDPARAM_H
 #define HYPERNTK_STDPARAM_H
 
@@ -33,8 +43,12 @@ extern "C" {
 #endif
 
 /* Rate factor c^2 of row `row` of layer l (1..L) of f: n_{l-1}, or
- * n_{L-1} m_{k-1} for a row of chunk k of the last layer; 0 out of range. */
+ * n_{L-1} m_{k-1} for a row of chunk k of the last layer (n_{L-1} for the
+ * rows that are g's biases c^k); 0 out of range. */
 double hntk_stdparam_rate(const hntk_hyper_arch *a, int l, long row);
+/* With biases (bias_scale 1): the rate factor s of bias b^l_row, 1 for
+ * l < L and for g's bias rows, m_{k-1} for chunk k's rows; 0 without biases. */
+double hntk_stdparam_bias_rate(const hntk_hyper_arch *a, int l, long row);
 
 /* After hntk_net_sample_weights(hntk_train_net(t), ..): multiply the rows of
  * chunk k of W^L by sqrt(m_{k-1}), k = 1..H (the authors' initialization). */
@@ -46,7 +60,8 @@ int hntk_stdparam_init(hntk_train *t);
 int hntk_stdparam_apply(hntk_train *t, double mu);
 
 /* The authors' weights w from the engine's (w = W / c, row by row), into
- * w (N_w doubles, layers 1..L in order, each row-major): for tests. */
+ * w (N_w doubles, layers 1..L in order, each row-major, followed by that
+ * layer's biases when there are biases): for tests. */
 int hntk_stdparam_weights(hntk_train *t, double *w);
 
 #ifdef __cplusplus

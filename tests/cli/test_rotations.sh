@@ -42,6 +42,15 @@ done
 [ "$("$bin" export standard2.h5 --attr biases)" = none ] && [ "$("$bin" export ntk2.h5 --attr parametrization)" = ntk ] &&
   ok || bad "attributes biases/parametrization: $("$bin" export standard2.h5 --attr biases)"
 
+# --bias: every layer of f and g gets a bias; a different file, the same for 1 and 2 threads
+OMP_NUM_THREADS=1 "$bin" "${t[@]}" --parametrization standard --bias --out bias1.h5 > bias1.txt 2> bias1.err && ok ||
+  bad "--bias, 1 thread: $(tail -3 bias1.err)"
+OMP_NUM_THREADS=2 "$bin" "${t[@]}" --parametrization standard --bias --out bias2.h5 > /dev/null 2> bias2.err &&
+  "$bin" compare bias1.h5 bias2.h5 > cmp.txt && ok || bad "--bias: 1 and 2 threads differ: $(head -5 cmp.txt)"
+"$bin" compare bias1.h5 standard1.h5 > /dev/null 2>&1 && bad "--bias changed nothing" || ok
+grep -q "standard parametrization (with biases)" bias1.txt && "$bin" export bias1.h5 --attr biases | grep -q "every layer" &&
+  ok || bad "--bias not reported: $(head -2 bias1.txt)"
+
 # resume after --stop-after-cells: the same file
 export OMP_NUM_THREADS=2
 "$bin" "${t[@]}" --parametrization ntk --out part.h5 --stop-after-cells 3 > /dev/null 2> stop.err

@@ -107,10 +107,12 @@ enum { NB = 3 };
 
 static double act(double y) { return y > 0 ? sqrt(2.0) * y : 0.0; }
 
-/* h (C) of the authors' model with weights w (layers 1..L row-major) at (x, z). */
+/* h (C) of the authors' model with weights w (layers 1..L row-major, each followed by its
+ * biases when a->bias_scale > 0: then y^l = w^l q + b^l and g^k = U^k a + c^k, c^k in v
+ * right after U^k) at (x, z). */
 static void authors_h(const hntk_hyper_arch *a, const double *w, const double *x, const double *z, double *h)
 {
-    int L = a->f_depth, H = a->g_depth;
+    int L = a->f_depth, H = a->g_depth, bias = a->bias_scale > 0;
     double q[512], y[512], v[4096];
     long nprev = a->x_dim, off = 0;
     memcpy(q, x, sizeof(double) * (size_t)nprev);
@@ -119,9 +121,9 @@ static void authors_h(const hntk_hyper_arch *a, const double *w, const double *x
         for (long i = 0; i < nl; i++) {
             double s = 0.0;
             for (long j = 0; j < nprev; j++) s += w[off + i * nprev + j] * q[j];
-            y[i] = s;
+            y[i] = s + (bias ? w[off + nl * nprev + i] : 0.0);
         }
-        off += nl * nprev;
+        off += nl * (nprev + bias);
         if (l < L)
             for (long i = 0; i < nl; i++) q[i] = act(y[i]);
         else memcpy(v, y, sizeof(double) * (size_t)nl);
@@ -135,6 +137,7 @@ static void authors_h(const hntk_hyper_arch *a, const double *w, const double *x
         for (long i = 0; i < mk; i++) {
             double s = 0.0;
             for (long j = 0; j < mp; j++) s += v[o + i * mp + j] * ai[j];
+            if (bias) s += v[o + mk * mp + i];
             ao[i] = k < H ? act(s) : s;
         }
         memcpy(ai, ao, sizeof(double) * (size_t)mk);
@@ -157,10 +160,10 @@ static double authors_loss(const hntk_hyper_arch *a, const double *w, const doub
     return total;
 }
 
-static void test_stdparam(void)
+static void test_stdparam(double bias_scale)
 {
     hntk_hyper_arch a = {.f_depth = 3, .f_width = 5, .x_dim = 4, .g_depth = 3, .g_width = 3, .z_dim = 4,
-                         .fourier_scale = 1.0, .g_out = 3};
+                         .fourier_scale = 1.0, .g_out = 3, .bias_scale = bias_scale};
     long Nw = hntk_param_count(&a), C = 3;
     hntk_train_config cfg = {.loss = HNTK_LOSS_CROSS_ENTROPY, .batch_cap = NB};
     hntk_train *t = NULL;
@@ -178,9 +181,18 @@ static void test_stdparam(void)
     /* the authors' initialization: the rows of chunk k of W^L have variance m_{k-1} before the map,
      * so w = W / c is N(0, 1/n): check the map's factors at three rows */
     CHECK(hntk_stdparam_rate(&a, 1, 0) == 4.0 && hntk_stdparam_rate(&a, 2, 4) == 5.0, "rates of f's inner layers");
-    CHECK(hntk_stdparam_rate(&a, 3, 0) == 5.0 * 4.0 && hntk_stdparam_rate(&a, 3, 12) == 5.0 * 3.0 &&
-          hntk_stdparam_rate(&a, 3, hntk_f_out_dim(&a) - 1) == 15.0 && hntk_stdparam_rate(&a, 3, hntk_f_out_dim(&a)) == 0.0,
-          "rates of the last layer's chunks");
+    if (bias_scale == 0) {
+        CHECK(hntk_stdparam_rate(&a, 3, 0) == 5.0 * 4.0 && hntk_stdparam_rate(&a, 3, 12) == 5.0 * 3.0 &&
+                  hntk_stdparam_rate(&a, 3, hntk_f_out_dim(&a) - 1) == 15.0 &&
+                  hntk_stdparam_rate(&a, 3, hntk_f_out_dim(&a)) == 0.0,
+              "rates of the last layer's chunks");
+    } else { /* rows 0..11 V^1, 12..14 c^1, 15..23 V^2, 24..26 c^2, ... */
+        CHECK(hntk_stdparam_rate(&a, 3, 11) == 20.0 && hntk_stdparam_rate(&a, 3, 12) == 5.0 &&
+                  hntk_stdparam_rate(&a, 3, 15) == 15.0 && hntk_stdparam_rate(&a, 3, 24) == 5.0 &&
+                  hntk_stdparam_bias_rate(&a, 3, 11) == 4.0 && hntk_stdparam_bias_rate(&a, 3, 12) == 1.0 &&
+                  hntk_stdparam_bias_rate(&a, 1, 2) == 1.0,
+              "rates with biases");
+    }
     hntk_net_forward(net, NB, X, Z, hz);
     double worst = 0.0;
     for (int b = 0; b < NB; b++) {
@@ -217,8 +229,17 @@ static void test_stdparam(void)
      * be m_{k-1} times smaller; check that the chunk factor matters here (m_0 = 4 != 1) */
     CHECK(hntk_stdparam_rate(&a, 3, 0) / 5.0 == 4.0, "chunk factor");
     CHECK(hntk_stdparam_apply(t, NAN) == HNTK_EINVAL, "NaN rate accepted");
+    printf("standard parametrization%s: %ld parameters, function rel err %.2g, step error %.2g of %.2g\n",
+           bias_scale > 0 ? " with biases" : "", Nw, worst, err, scale);
     free(w), free(w1), free(g);
     hntk_train_free(t);
+    if (bias_scale > 0) { /* only beta = 1 is the authors' model */
+        a.bias_scale = 0.5;
+        CHECK(hntk_train_alloc_config(&a, NB, &cfg, 0, &t) == HNTK_OK, "alloc: %s", hntk_last_error());
+        CHECK(hntk_stdparam_init(t) == HNTK_EINVAL && strstr(hntk_last_error(), "bias_scale = 0.5"),
+              "bias_scale 0.5: %s", hntk_last_error());
+        hntk_train_free(t);
+    }
 }
 
 int main(void)
@@ -228,6 +249,7 @@ int main(void)
     test_quarter_turns(6);
     test_general();
     test_labels();
-    test_stdparam();
+    test_stdparam(0.0);
+    test_stdparam(1.0);
     return TEST_SUMMARY();
 }

@@ -43,6 +43,16 @@ find_python() {
   done
 }
 
+# require_fashion_mnist: exits 77 (ctest: skipped) saying so when Debian's
+# dataset-fashion-mnist is not installed; sets $data to its directory.
+require_fashion_mnist() {
+  data=/usr/share/datasets/fashion-mnist
+  if [ ! -e "$data/train-images-idx3-ubyte.gz" ] || [ ! -e "$data/t10k-images-idx3-ubyte.gz" ]; then
+    echo "skipped: $data not installed (apt-get install dataset-fashion-mnist, or scripts/install-deps)"
+    exit 77
+  fi
+}
+
 # require_mpi: exits 0 saying the test did NOT run when hyperntk was built
 # without MPI or mpirun is missing; otherwise prints the MPI line of --version
 # and sets the launcher array $mpi (more ranks than cores, root in CI, no

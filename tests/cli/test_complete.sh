@@ -9,11 +9,7 @@
 # Usage: test_complete.sh PATH/TO/hyperntk WORKDIR
 src=$(cd "$(dirname "$0")/../.." && pwd)
 . "$src/tests/cli/harness.sh"
-data=/usr/share/datasets/fashion-mnist
-if [ ! -e "$data/train-images-idx3-ubyte.gz" ]; then
-  echo "skipped: $data not installed (apt-get install dataset-fashion-mnist, or scripts/install-deps)"
-  exit 77
-fi
+require_fashion_mnist
 
 "$bin" --help | grep -q "complete" && ok || bad "hyperntk --help does not list complete"
 "$bin" complete --help > help.txt && grep -q -- "--ridges" help.txt && grep -q -- "--paper" help.txt && ok ||

@@ -10,11 +10,7 @@
 # Usage: test_rotations.sh PATH/TO/hyperntk WORKDIR
 src=$(cd "$(dirname "$0")/../.." && pwd)
 . "$src/tests/cli/harness.sh"
-data=/usr/share/datasets/fashion-mnist
-if [ ! -e "$data/train-images-idx3-ubyte.gz" ]; then
-  echo "skipped: $data not installed (apt-get install dataset-fashion-mnist, or scripts/install-deps)"
-  exit 77
-fi
+require_fashion_mnist
 
 "$bin" --help | grep -q "rotations" && ok || bad "hyperntk --help does not list rotations"
 "$bin" rotations --help > help.txt && grep -q -- "--parametrization" help.txt && grep -q -- "--paper" help.txt &&

@@ -10,11 +10,7 @@
 # Usage: test_widelr.sh PATH/TO/hyperntk WORKDIR
 src=$(cd "$(dirname "$0")/../.." && pwd)
 . "$src/tests/cli/harness.sh"
-data=/usr/share/datasets/fashion-mnist
-if [ ! -e "$data/train-images-idx3-ubyte.gz" ] || [ ! -e "$data/t10k-images-idx3-ubyte.gz" ]; then
-  echo "skipped: $data not installed (apt-get install dataset-fashion-mnist, or scripts/install-deps)"
-  exit 77
-fi
+require_fashion_mnist
 
 "$bin" --help | grep -q "widelr" && ok || bad "hyperntk --help does not list widelr"
 "$bin" widelr --help > help.txt && grep -q -- "--lr-exponents" help.txt && grep -q -- "--paper" help.txt &&

@@ -130,6 +130,11 @@ static const opt_preset PRESETS[] = {
     {"quick", "sizes 10, 40, 160, 3 splits, 20 test images, 10 epochs: a couple of minutes",
      "train-sizes=10,40,160 splits=3 test-images=20 val-images=10 subset-images=200 epochs=10 f-width=128 "
      "g-width=16 fourier-features=16 lrs=0.1 interp-train=100"},
+    {"large", "completion at N = 3000 (six subsets of U = 500), 10 splits, 20 test images, the default's\n"
+              "                           networks and lrs, 15 epochs (of 3000 SGD steps each), no interpolation\n"
+              "                           (about 35 minutes on 2 idle cores; the README's N = 3000 row)",
+     "tasks=completion train-sizes=3000 test-images=20 val-images=10 subset-images=500 f-width=128 g-width=16 "
+     "fourier-features=16 epochs=15 interp-train=0"},
     {"paper", "the appendix's scale: sizes 10..10000, U = 1000 (20000 x 20000 Grams), 10 splits\n"
               "                           (a day on 2 cores: a cluster job, docs/cluster.md)",
      "train-sizes=10,100,1000,3000,10000 subset-images=1000 epochs=40"},
@@ -137,7 +142,7 @@ static const opt_preset PRESETS[] = {
 
 static const opt_command COMMAND = {
     .cmd = "complete",
-    .synopsis = "--out OUT.h5 [--quick | --paper] [OPTIONS]",
+    .synopsis = "--out OUT.h5 [--quick | --large | --paper] [OPTIONS]",
     .summary = "Image completion and inpainting on Fashion-MNIST (docs/theory.md §9.1): hyperkernel regression\n"
                "(Eq. 1, Cholesky), the hyper-GP, the trained hypernetwork (SGD, NTK parametrization) and the mean\n"
                "image, MSE per test image with standard errors over random splits, and interpolation between\n"

@@ -23,6 +23,16 @@
  *            10^3 x 10^3) by hntk_limit_cross on T threads, against the plain
  *            per-pair loop (hntk_limit_cross_naive, 1 thread) on a subset of
  *            rows, per pair; the same bits checked.
+ *   regress  (only with --only regress) the Eq. 1 solve of `hyperntk complete`
+ *            (regress.h: LAPACK dpotrf + dpotrs, one BLAS thread as complete
+ *            runs them) on a hyperkernel Gram of U images x G pixels (n = U G
+ *            rows; --regress-images, --regress-coords; the issue's size is
+ *            U = 1000, G = 20: n = 20000), GFLOP/s against one OpenBLAS dgemm
+ *            n^3 in the same run; the time to assemble that Gram the cheap way
+ *            (hntk_limit_cross_indexed: Theta^f and S on the U^2 image pairs,
+ *            g's recursion per row pair) against the time of that dgemm; the
+ *            direct cross-kernel on the expanded inputs on the first rows
+ *            (same bits checked).
  *   memory   peak resident memory (getrusage ru_maxrss) of the widest
  *            configuration against its weights plus activations (hntk_net_bytes).
  *            Measured first, before any other section touches memory, since
@@ -60,9 +70,9 @@ static const char *CMD = "bench";
 #define BENCH_PI 3.14159265358979323846
 
 enum { SEC_GRAM = 1, SEC_SAMPLER = 2, SEC_MC = 4, SEC_TAYLOR = 8, SEC_MEMORY = 16, SEC_LAZY = 32, SEC_ANALYTIC = 64,
-       SEC_ALL = 127 };
-static const char *const SECTION_NAMES[] = {"gram", "sampler", "mc", "taylor", "memory", "lazy", "analytic"};
-enum { N_SECTIONS = 7 };
+       SEC_REGRESS = 128, SEC_ALL = 255 };
+static const char *const SECTION_NAMES[] = {"gram", "sampler", "mc", "taylor", "memory", "lazy", "analytic", "regress"};
+enum { N_SECTIONS = 8 };
 
 static const char *const SIMD_NAMES[] = {"none", "avx2", "avx512", NULL};
 
@@ -73,6 +83,8 @@ static const char *const SIMD_NAMES[] = {"none", "avx2", "avx512", NULL};
 #define TARGET_LAZY_X_DENSE 100.0 /* lazy samples/s over dense at f 4096, g 640, B = 2 */
 #define TARGET_LAZY_SCALING 130.0 /* lazy time per sample at n = 10^6 over n = 10^4 */
 #define TARGET_LAZY_MS_1E6 100.0  /* lazy ms per sample of K^h at n = 10^6, one core */
+#define TARGET_CHOL_OF_DGEMM 0.7  /* Cholesky GFLOP/s over dgemm GFLOP/s at n = 20000 (issue 13) */
+#define TARGET_ASSEMBLY_OF_DGEMM 0.25 /* Gram assembly seconds over one n^3 dgemm's: "well below 1" (issue 13) */
 
 typedef struct {
     int quick;
@@ -84,6 +96,8 @@ typedef struct {
     long normals;         /* sampler: normals per measurement */
     int simd;             /* cap of the Philox kernels */
     int threads;          /* the "N threads" of the scaling rows (default 2) */
+    long regress_images;  /* regress: U */
+    long regress_coords;  /* regress: G */
 } bench_opts;
 
 /* Every ratio, for the summary at the end. */
@@ -114,8 +128,8 @@ static const char *verdict_word(int v) { return v > 0 ? "met" : v == 0 ? "MISSED
 #define F(field) offsetof(bench_opts, field)
 static const opt_spec SPECS[] = {
     {"only", "LIST", OPT_STRING, F(only), 0, 0, "gram,sampler,mc,taylor,memory,lazy",
-     "sections, comma list of gram, sampler, mc, taylor, memory, lazy, analytic\n"
-     "(analytic, 10^8 pairs, runs only when named)", 0},
+     "sections, comma list of gram, sampler, mc, taylor, memory, lazy, analytic, regress\n"
+     "(analytic, 10^8 pairs, and regress run only when named)", 0},
     {"seconds", "T", OPT_DOUBLE, F(seconds), 0.001, 60, NULL, "minimum time of one measurement", 0},
     {"batches", "LIST", OPT_LIST, F(batches), 1, 4096, "1,16,128", "gram: inputs B", 0},
     {"widths", "LIST", OPT_LIST, F(widths), 1, 16384, "512,2048,4096", "gram: f widths n", 0},
@@ -124,13 +138,17 @@ static const opt_spec SPECS[] = {
      "cap the Philox kernels (the default avx512: the best the CPU has);\nthe values drawn do not depend on it", 0,
      SIMD_NAMES},
     {"threads", "T", OPT_INT, F(threads), 2, 256, "2", "thread count of the scaling rows", 0},
+    {"regress-images", "U", OPT_LONG, F(regress_images), 1, 50000, "200",
+     "regress: images of the Gram (n = U G rows; the issue's size: 1000, n = 20000:\n"
+     "about 6 minutes and 6.5 GiB, the dgemm 4 of them)", 0},
+    {"regress-coords", "G", OPT_LONG, F(regress_coords), 1, 784, "20", "regress: pixels per image", 0},
 };
 #undef F
 
 static const opt_preset PRESETS[] = {
     {"default", "full timings", "seconds=0.5 count=5e7"},
     {"quick", "smoke run: every row, short timings, smaller sizes where noted (runs, not speed)",
-     "seconds=0.02 count=1048576"},
+     "seconds=0.02 count=1048576 regress-images=50"},
 };
 
 static const opt_command COMMAND = {
@@ -142,6 +160,9 @@ static const opt_command COMMAND = {
               "(x = x', z on the circle); Figure 1(a) cells are L = 3, H = 2, 2 inputs, f x g widths\n"
               "1600 x 640 and 3200 x 1280 (the widest of fig1a's default grid, also the memory row);\n"
               "the Taylor row is thm1's L3_H2 at n = 4096, m = 8, R = 6 (quick: n = 512).\n"
+              "regress: the kernel of `hyperntk complete` (L = 3, H = 2, 784-pixel images, 16 Fourier\n"
+              "features of the 28 x 28 coordinates, s = 0.1), eps = 0.1; the issue's size:\n"
+              "hyperntk bench --only regress --regress-images 1000   (n = 20000).\n"
               "x_dim = z_dim = 2 unless noted.  Every worker (network and workspaces) comes from the\n"
               "library pool (pool.h), sized and budget-checked once.",
     .specs = SPECS,
@@ -155,7 +176,7 @@ static int parse_sections(const char *text, unsigned *sections)
     char copy[256];
     if (strlen(text) >= sizeof copy)
         return cli_usage_error(CMD, "--only: '%.40s...' is too long: accepted a comma list of gram, sampler, mc, "
-                                    "taylor, memory, lazy, analytic", text);
+                                    "taylor, memory, lazy, analytic, regress", text);
     strcpy(copy, text);
     *sections = 0;
     char *save = NULL;
@@ -163,12 +184,13 @@ static int parse_sections(const char *text, unsigned *sections)
         int k;
         for (k = 0; k < N_SECTIONS && strcmp(tok, SECTION_NAMES[k]); k++) continue;
         if (k == N_SECTIONS)
-            return cli_usage_error(CMD, "--only: '%s' is not one of gram, sampler, mc, taylor, memory, lazy, analytic", tok);
+            return cli_usage_error(CMD, "--only: '%s' is not one of gram, sampler, mc, taylor, memory, lazy, analytic, "
+                                        "regress", tok);
         *sections |= 1u << k;
     }
     if (!*sections)
         return cli_usage_error(CMD, "--only: '%s' names no section: accepted a comma list of gram, sampler, mc, "
-                                    "taylor, memory, lazy, analytic", text);
+                                    "taylor, memory, lazy, analytic, regress", text);
     return 0;
 }
 
@@ -1028,6 +1050,175 @@ static int bench_analytic(const bench_opts *o)
     return st;
 }
 
+/* ------------------------------------------------------------------ regress */
+
+enum { RG_SIDE = 28, RG_NPIX = RG_SIDE * RG_SIDE, RG_K = 16 };
+
+typedef struct {
+    const hntk_hyper_arch *a;
+    const hntk_indexed_set *set;
+    double *K;
+} indexed_case;
+
+static void run_indexed(void *data)
+{
+    indexed_case *c = data;
+    hntk_cross_out out = {.ntk = c->K};
+    hntk_limit_cross_indexed(c->a, HNTK_VARIANT_PAPER, c->set, c->set, &out);
+}
+
+/* Seconds of one call of fn; when that is shorter than `seconds`, the best of
+ * time_best's repetitions instead (a 20000^3 dgemm is timed once). */
+static double time_once_or_best(void (*fn)(void *), void *data, double seconds)
+{
+    double t0 = cli_now();
+    fn(data);
+    double t = cli_now() - t0;
+    return t >= seconds ? t : time_best(fn, data, seconds, 3);
+}
+
+static int bench_regress(const bench_opts *o)
+{
+    const long U = o->regress_images, G = o->regress_coords, n = U * G, k = RG_K, sub = n < 4 ? n : 4;
+    const double eps = 0.1;
+    if (n > 46340) /* n^2 < 2^31 for LAPACK's int leading dimension products */
+        return hntk_fail(HNTK_EINVAL, "bench regress: U G = %ld rows: accepted at most 46340", n);
+    double need = 8.0 * (2.0 * (double)n * (double)n + (double)n * (RG_NPIX + k + 4) + (double)U * RG_NPIX);
+    if (need > (double)cli_default_budget())
+        return hntk_fail(HNTK_EBUDGET, "bench regress: n = %ld rows need %.3g GiB (the Gram and the dgemm's product), "
+                         "over the memory budget of %.3g GiB", n, need / 1073741824.0,
+                         (double)cli_default_budget() / 1073741824.0);
+    /* the kernel of `hyperntk complete`: f of depth 3 on 784-pixel images, g of depth 2 on 16 drawn Fourier
+     * features of the pixel coordinates (row/27, col/27), s = 0.1 */
+    hntk_hyper_arch fa = {.f_depth = 3, .f_width = 1, .x_dim = RG_NPIX, .g_depth = 2, .g_width = 1, .z_dim = 2,
+                          .fourier_k = k, .fourier_scale = 0.1};
+    hntk_hyper_arch ka = {.f_depth = 3, .f_width = 1, .x_dim = RG_NPIX, .g_depth = 2, .g_width = 1, .z_dim = k};
+    size_t nn = (size_t)n * (size_t)n;
+    double *K = malloc(sizeof(double) * nn), *C = malloc(sizeof(double) * nn);
+    double *X = malloc(sizeof(double) * (size_t)(U * RG_NPIX)), *phi = malloc(sizeof(double) * RG_NPIX * RG_K);
+    double *Xe = malloc(sizeof(double) * (size_t)n * RG_NPIX), *Ze = malloc(sizeof(double) * (size_t)(n * k));
+    double *R = malloc(sizeof(double) * (size_t)(sub * n)), *dg = malloc(sizeof(double) * (size_t)n);
+    double *y = malloc(sizeof(double) * (size_t)n), *a = malloc(sizeof(double) * (size_t)n);
+    double *r = malloc(sizeof(double) * (size_t)n);
+    long *ix = malloc(sizeof(long) * (size_t)n), *iz = malloc(sizeof(long) * (size_t)n);
+    int st = HNTK_OK;
+    if (!K || !C || !X || !phi || !Xe || !Ze || !R || !dg || !y || !a || !r || !ix || !iz)
+        st = hntk_fail(HNTK_ENOMEM, "bench regress: cannot allocate the Gram of %ld rows and the dgemm operands "
+                       "(%.3g GiB)", n, need / 1073741824.0);
+    if (!st) {
+        double coords[RG_NPIX * 2], freq[RG_K * 2], phase[RG_K];
+        for (long p = 0; p < RG_NPIX; p++) coords[2 * p] = (p / RG_SIDE) / 27.0, coords[2 * p + 1] = (p % RG_SIDE) / 27.0;
+        hntk_fourier_draw(&fa, 31, HNTK_FOURIER_RUN_SAMPLE, freq, phase);
+        hntk_fourier_features(k, 2, freq, phase, RG_NPIX, coords, phi);
+        hntk_random_directions(32, HNTK_TENSOR_BENCH, X, (size_t)U, RG_NPIX); /* images: |x|^2 = 784 */
+        for (long i = 0; i < U; i++) { /* G distinct pixels of image i (a partial Fisher-Yates shuffle) */
+            long perm[RG_NPIX];
+            hntk_stream s;
+            hntk_stream_init(&s, 33, 0, HNTK_TENSOR_BENCH, (uint32_t)i);
+            for (long p = 0; p < RG_NPIX; p++) perm[p] = p;
+            for (long g = 0; g < G; g++) {
+                long j = g + (long)(hntk_stream_u64(&s) % (uint64_t)(RG_NPIX - g)), t = perm[g];
+                perm[g] = perm[j], perm[j] = t;
+                ix[i * G + g] = i, iz[i * G + g] = perm[g];
+            }
+        }
+        for (long b = 0; b < n; b++) { /* the expanded inputs of the direct cross-kernel */
+            memcpy(Xe + (size_t)b * RG_NPIX, X + ix[b] * RG_NPIX, sizeof(double) * RG_NPIX);
+            memcpy(Ze + b * k, phi + iz[b] * k, sizeof(double) * (size_t)k);
+        }
+        hntk_stream s;
+        hntk_stream_init(&s, 34, 0, HNTK_TENSOR_BENCH, 0);
+        hntk_stream_uniforms(&s, y, (size_t)n);
+    }
+    hntk_indexed_set set = {U, X, RG_NPIX, phi, n, ix, iz};
+    double t_asm1 = NAN, t_asmT = NAN, t_direct = NAN, t_gemm = NAN, t_chol = INFINITY, resid = NAN;
+    int same = 0, same_threads = 0;
+    if (!st) {
+        /* the Gram: T threads (as complete runs it), then 1 thread (the ratio's figure); the same bits */
+        indexed_case ic = {&ka, &set, K};
+        set_threads(o->threads);
+        t_asmT = time_once_or_best(run_indexed, &ic, o->seconds);
+        for (long i = 0; i < sub; i++) memcpy(R + i * n, K + i * n, sizeof(double) * (size_t)n);
+        set_threads(1);
+        t_asm1 = time_once_or_best(run_indexed, &ic, o->seconds);
+        same_threads = !memcmp(R, K, sizeof(double) * (size_t)(sub * n));
+        /* the direct cross-kernel of the first rows against all n on the expanded inputs, 1 thread */
+        cross_case cc = {&ka, sub, n, Xe, Ze, Xe, Ze, {.ntk = R}, 0};
+        t_direct = time_once_or_best(run_cross, &cc, o->seconds);
+        same = !memcmp(R, K, sizeof(double) * (size_t)(sub * n));
+        set_threads(max_threads());
+        /* the reference: C = K K, one dgemm n^3, 1 thread (OpenBLAS as complete calls it) */
+        dgemm_case dc = {n, n, n, K, K, C, 0};
+        t_gemm = time_once_or_best(run_dgemm, &dc, o->seconds);
+        /* factor + solve, as complete (hntk_chol_factor adds eps to the diagonal); each repetition restores
+         * the triangle and diagonal dpotrf overwrote (untimed) */
+        for (long i = 0; i < n; i++) dg[i] = K[i * n + i];
+        double spent = 0.0;
+        for (int rep = 0; rep < 5 && !st && (rep == 0 || spent < o->seconds); rep++) {
+            if (rep > 0)
+                for (long i = 0; i < n; i++) {
+                    K[i * n + i] = dg[i];
+                    for (long j = i + 1; j < n; j++) K[i * n + j] = K[j * n + i];
+                }
+            memcpy(a, y, sizeof(double) * (size_t)n);
+            double t0 = cli_now();
+            st = hntk_chol_factor(n, K, eps);
+            if (!st) st = hntk_chol_solve(n, K, 1, a);
+            double t = cli_now() - t0;
+            spent += t;
+            if (t < t_chol) t_chol = t;
+        }
+        if (!st) { /* |(K + eps I) a - y| / |y| from the untouched lower triangle and the saved diagonal */
+            for (long i = 0; i < n; i++) K[i * n + i] = dg[i] + eps;
+            memcpy(r, y, sizeof(double) * (size_t)n);
+            cblas_dsymv(CblasRowMajor, CblasLower, (int)n, 1.0, K, (int)n, a, 1, -1.0, r, 1);
+            resid = cblas_dnrm2((int)n, r, 1) / cblas_dnrm2((int)n, y, 1);
+        }
+    }
+    if (!st) {
+        double f_gemm = 2.0 * (double)n * (double)n * (double)n, f_chol = hntk_chol_factor_flops(n) + hntk_chol_solve_flops(n, 1);
+        double g_gemm = f_gemm / t_gemm / 1e9, g_chol = f_chol / t_chol / 1e9, ratio = g_chol / g_gemm;
+        double asm_ratio = t_asm1 / t_gemm, entries = (double)n * (double)n;
+        int met = ratio >= TARGET_CHOL_OF_DGEMM, met_a = asm_ratio <= TARGET_ASSEMBLY_OF_DGEMM;
+        int has_target = n >= 20000; /* the issue's size; below it the O(n^2) parts weigh more */
+        printf("\n[regress] Eq. 1 of `hyperntk complete`: the hyperkernel Gram Theta^h of U = %ld images x G = %ld\n"
+               "  pixels (n = %ld rows; L = 3, H = 2, 784-pixel images, %d Fourier features of the 28 x 28\n"
+               "  coordinates, s = 0.1), its Cholesky factor + solve (src/regress.c: dpotrf + dpotrs, eps = %g,\n"
+               "  1 BLAS thread as complete runs them) and its assembly (hntk_limit_cross_indexed: Theta^f and S\n"
+               "  on the %ld image pairs, g's recursion per row pair); each timed once when it takes >= %g s\n",
+               U, G, n, RG_K, eps, U * U, o->seconds);
+        printf("  reference: OpenBLAS dgemm %ldx%ldx%ld (C = K K), 1 thread: %.3f s, %.2f GFLOP/s\n", n, n, n, t_gemm,
+               g_gemm);
+        printf("  Cholesky factor + solve: %.3f s, %.2f GFLOP/s = %.1f%% of dgemm  target >= %.0f%%%s  %s\n", t_chol,
+               g_chol, 100.0 * ratio, 100.0 * TARGET_CHOL_OF_DGEMM, has_target ? "" : " at n >= 20000",
+               has_target ? verdict_word(met) : "-");
+        printf("  relative residual |(K + eps I) a - y| / |y| = %.2g\n", resid);
+        printf("  Gram assembly, 1 thread: %.3f s (%.1f ns per entry) = %.3f of the dgemm's time  target <= %.2f%s  %s\n",
+               t_asm1, 1e9 * t_asm1 / entries, asm_ratio, TARGET_ASSEMBLY_OF_DGEMM, has_target ? "" : " at n >= 20000",
+               has_target ? verdict_word(met_a) : "-");
+        printf("  Gram assembly, %d threads: %.3f s (%.2fx 1 thread) = %.3f of the dgemm's time; same bits: %s\n",
+               o->threads, t_asmT, t_asm1 / t_asmT, t_asmT / t_gemm, same_threads ? "yes" : "NO");
+        printf("  direct cross-kernel (hntk_limit_cross on the expanded inputs), first %ld rows x %ld, 1 thread:\n"
+               "  %.1f ns per entry = %.1fx the indexed assembly's; same bits: %s\n", sub, n,
+               1e9 * t_direct / ((double)sub * (double)n), (t_direct / ((double)sub * (double)n)) / (t_asm1 / entries),
+               same ? "yes" : "NO");
+        if (has_target && !met)
+            printf("  MISSED: dpotrf's panel factorizations and triangular solves run below dgemm's rate; the\n"
+                   "  smaller n, the larger their share (the target is for n = 20000).\n");
+        char what[96];
+        snprintf(what, sizeof what, "Cholesky n=%ld GFLOP/s / dgemm", n);
+        add_summary(what, ratio, has_target ? ">= 0.70" : "-", has_target ? met : -1);
+        snprintf(what, sizeof what, "Gram assembly n=%ld (1 thr) s / dgemm s", n);
+        add_summary(what, asm_ratio, has_target ? "<= 0.25" : "-", has_target ? met_a : -1);
+        if (!same || !same_threads)
+            st = hntk_fail(HNTK_EINVAL, "bench regress: the indexed Gram differs from %s",
+                           same ? "its 2-thread assembly" : "hntk_limit_cross on the expanded inputs");
+    }
+    free(K), free(C), free(X), free(phi), free(Xe), free(Ze), free(R), free(dg), free(y), free(a), free(r);
+    free(ix), free(iz);
+    return st;
+}
+
 /* ------------------------------------------------------------------ 5. memory */
 
 typedef struct {
@@ -1112,6 +1303,7 @@ int hntk_cmd_bench(int argc, char **argv)
     if (!st && (o.sections & SEC_TAYLOR)) st = bench_taylor(&o);
     if (!st && (o.sections & SEC_LAZY)) st = bench_lazy(&o);
     if (!st && (o.sections & SEC_ANALYTIC)) st = bench_analytic(&o);
+    if (!st && (o.sections & SEC_REGRESS)) st = bench_regress(&o);
     if (!st && mem.done) print_memory(&mem);
 
     if (!st) {

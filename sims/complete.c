@@ -19,8 +19,11 @@
  *                subsets, per subset (Theta^h(U^s,U^s) + eps I)^-1 Y^s by
  *                Cholesky (LAPACK), the S regressors averaged; the Gram
  *                assembled from Theta^f, S on image pairs and g's part on
- *                coordinate pairs (hntk_limit_cross_indexed); eps chosen on
- *                the validation images from --ridges;
+ *                coordinate pairs (hntk_limit_cross_indexed, Theta^h and
+ *                Lambda^H in one pass); eps chosen on the validation images
+ *                from --ridges; the two kernels' factorizations run
+ *                concurrently, each on one BLAS thread (same bits for any
+ *                thread count);
  *   hyper-GP     the same with the NNGP Lambda^H;
  *   hypernet     the hypernetwork of the same architecture (f: two hidden
  *                layers of width n, g: one hidden layer of width m, the same
@@ -98,9 +101,9 @@ static const opt_spec SPECS[] = {
     {"fourier-scale", "s", OPT_DOUBLE, F(fourier_scale), 1e-6, 1e6, "0.1",
      "their scale: w ~ N(0, s^-2 I), coordinates in [0,1]^2 (pixel spacing 1/27)", OPT_CONFIG},
     {"ridges", "LIST", OPT_STRING, F(ridges), 0, 0, "0.01,0.1,1", "candidate eps of Eq. 1 (comma-separated)", OPT_CONFIG},
-    {"lrs", "LIST", OPT_STRING, F(lrs), 0, 0, "0.01,0.1", "candidate SGD learning rates of the minibatch mean loss",
+    {"lrs", "LIST", OPT_STRING, F(lrs), 0, 0, "0.03,0.1,0.3,1", "candidate SGD learning rates of the minibatch mean loss",
      OPT_CONFIG},
-    {"epochs", "E", OPT_LONG, F(epochs), 1, 100000, "20", "SGD epochs (the best on the validation images is kept)",
+    {"epochs", "E", OPT_LONG, F(epochs), 1, 100000, "30", "SGD epochs (the best on the validation images is kept)",
      OPT_CONFIG},
     {"batch", "b", OPT_LONG, F(batch), 1, 100000, "20", "SGD minibatch size", OPT_CONFIG},
     {"net-output", "O", OPT_CHOICE, F(output), 0, 0, "centered",
@@ -119,12 +122,19 @@ static const opt_spec SPECS[] = {
 #undef F
 
 static const opt_preset PRESETS[] = {
-    {"default", "sizes 10, 30, 100, 300, 10 splits, 20 test images, f width 128, g width 16, 16 features,\n"
-                "                           10 epochs (about 15 minutes on 2 cores; the README's table)",
-     "train-sizes=10,30,100,300 test-images=20 val-images=10 f-width=128 g-width=16 fourier-features=16 epochs=10"},
+    {"default", "sizes 10, 30, 100, 300, 1000, 10 splits, 20 test images, U = 500 (N = 1000: two subsets),\n"
+                "                           f width 128, g width 16, 16 features, lrs 0.03..1, 30 epochs (about 40 minutes\n"
+                "                           on 2 idle cores; the README's table)",
+     "train-sizes=10,30,100,300,1000 test-images=20 val-images=10 subset-images=500 f-width=128 g-width=16 "
+     "fourier-features=16"},
     {"quick", "sizes 10, 40, 160, 3 splits, 20 test images, 10 epochs: a couple of minutes",
      "train-sizes=10,40,160 splits=3 test-images=20 val-images=10 subset-images=200 epochs=10 f-width=128 "
      "g-width=16 fourier-features=16 lrs=0.1 interp-train=100"},
+    {"large", "completion at N = 3000 (six subsets of U = 500), 10 splits, 20 test images, the default's\n"
+              "                           networks and lrs, 15 epochs (of 3000 SGD steps each), no interpolation\n"
+              "                           (about 35 minutes on 2 idle cores; the README's N = 3000 row)",
+     "tasks=completion train-sizes=3000 test-images=20 val-images=10 subset-images=500 f-width=128 g-width=16 "
+     "fourier-features=16 epochs=15 interp-train=0"},
     {"paper", "the appendix's scale: sizes 10..10000, U = 1000 (20000 x 20000 Grams), 10 splits\n"
               "                           (a day on 2 cores: a cluster job, docs/cluster.md)",
      "train-sizes=10,100,1000,3000,10000 subset-images=1000 epochs=40"},
@@ -132,7 +142,7 @@ static const opt_preset PRESETS[] = {
 
 static const opt_command COMMAND = {
     .cmd = "complete",
-    .synopsis = "--out OUT.h5 [--quick | --paper] [OPTIONS]",
+    .synopsis = "--out OUT.h5 [--quick | --large | --paper] [OPTIONS]",
     .summary = "Image completion and inpainting on Fashion-MNIST (docs/theory.md §9.1): hyperkernel regression\n"
                "(Eq. 1, Cholesky), the hyper-GP, the trained hypernetwork (SGD, NTK parametrization) and the mean\n"
                "image, MSE per test image with standard errors over random splits, and interpolation between\n"
@@ -312,8 +322,8 @@ static int kernel_methods(complete_data *d, cell_job *c)
     long N = c->N, G = o->coords, U = o->subset_images, S = (N + U - 1) / U, R = d->n_ridges, k = o->fourier_k;
     long VT = c->V + c->T, Bmax = (N < U ? N : U) * G;
     int st = HNTK_OK;
-    double *K = malloc(sizeof(double) * (size_t)Bmax * (size_t)Bmax);
-    double *diag = malloc(sizeof(double) * (size_t)Bmax);
+    double *K = malloc(sizeof(double) * 2 * (size_t)Bmax * (size_t)Bmax); /* the two Grams */
+    double *diag = malloc(sizeof(double) * 2 * (size_t)Bmax);
     double *alpha = malloc(sizeof(double) * (size_t)(2 * R * Bmax));
     double *Y = malloc(sizeof(double) * (size_t)Bmax);
     double *Xs = malloc(sizeof(double) * (size_t)((N < U ? N : U) + 1) * NPIX);
@@ -326,8 +336,8 @@ static int kernel_methods(complete_data *d, cell_job *c)
     long allpix[NPIX], zero[NPIX];
     for (long p = 0; p < NPIX; p++) allpix[p] = p, zero[p] = 0;
     if (!K || !diag || !alpha || !Y || !Xs || !ix || !iz || !cross || !pred || !tmp || !Zs)
-        st = hntk_fail(HNTK_ENOMEM, "cannot allocate the Gram of %ld rows (%.3g GiB)", Bmax,
-                       8.0 * (double)Bmax * (double)Bmax / 1073741824.0);
+        st = hntk_fail(HNTK_ENOMEM, "cannot allocate the two Grams of %ld rows (%.3g GiB; --subset-images "
+                       "sets the rows: U G)", Bmax, 16.0 * (double)Bmax * (double)Bmax / 1073741824.0);
     for (long s = 0; s < S && !st; s++) {
         long i0 = s * U, ni = (N - i0 < U ? N - i0 : U), B = ni * G;
         /* g's inputs: only the pixels this subset reads (their z-kernels against all 784 are computed per test image) */
@@ -348,29 +358,42 @@ static int kernel_methods(complete_data *d, cell_job *c)
             }
         }
         hntk_indexed_set tr = {ni, Xs, nz, Zs, B, ix, iz};
-        for (int m = 0; m < 2 && !st; m++) {
-            double t0 = cli_now();
-            hntk_cross_out out = {0};
-            if (m == 0) out.ntk = K;
-            else out.nngp = K;
-            st = hntk_limit_cross_indexed(&d->kern_arch, HNTK_VARIANT_PAPER, &tr, &tr, &out);
-            d->timing[T_GRAM] += cli_now() - t0;
-            d->timing[T_GRAM_FLOPS_ROWS] += (double)B * (double)B;
-            for (long i = 0; i < B; i++) diag[i] = K[i * B + i];
-            for (long r = 0; r < R && !st; r++) {
+        /* both Grams in one pass (the recursions of f and g are shared): Theta^h at K, Lambda^H at K + B^2 */
+        double *Km[2] = {K, K + (size_t)B * (size_t)B};
+        double tg = cli_now();
+        hntk_cross_out gout = {.ntk = Km[0], .nngp = Km[1]};
+        st = hntk_limit_cross_indexed(&d->kern_arch, HNTK_VARIANT_PAPER, &tr, &tr, &gout);
+        d->timing[T_GRAM] += cli_now() - tg;
+        d->timing[T_GRAM_FLOPS_ROWS] += (double)B * (double)B;
+        /* every eps: Cholesky and solve; the two methods concurrently (each factorization on one BLAS thread,
+         * the same operations whatever the thread count) */
+        int mst[2] = {HNTK_OK, HNTK_OK};
+        double tch[2] = {0.0, 0.0};
+        char msg[2][512] = {"", ""};
+#pragma omp parallel for schedule(static, 1)
+        for (int m = 0; m < (st ? 0 : 2); m++) {
+            double *Kk = Km[m], *dg = diag + (size_t)m * (size_t)Bmax;
+            for (long i = 0; i < B; i++) dg[i] = Kk[i * B + i];
+            for (long r = 0; r < R && !mst[m]; r++) {
                 if (r > 0) /* restore the triangle and diagonal dpotrf overwrote */
                     for (long i = 0; i < B; i++) {
-                        K[i * B + i] = diag[i];
-                        for (long j = i + 1; j < B; j++) K[i * B + j] = K[j * B + i];
+                        Kk[i * B + i] = dg[i];
+                        for (long j = i + 1; j < B; j++) Kk[i * B + j] = Kk[j * B + i];
                     }
                 double *a = alpha + (m * R + r) * B;
                 memcpy(a, Y, sizeof(double) * (size_t)B);
-                t0 = cli_now();
-                st = hntk_chol_factor(B, K, d->ridge[r]);
-                if (!st) st = hntk_chol_solve(B, K, 1, a);
-                d->timing[T_CHOL] += cli_now() - t0;
-                d->timing[T_CHOL_FLOPS] += hntk_chol_factor_flops(B) + hntk_chol_solve_flops(B, 1);
+                double t1 = cli_now();
+                mst[m] = hntk_chol_factor(B, Kk, d->ridge[r]);
+                if (!mst[m]) mst[m] = hntk_chol_solve(B, Kk, 1, a);
+                tch[m] += cli_now() - t1;
             }
+            if (mst[m]) snprintf(msg[m], sizeof msg[m], "%s", hntk_last_error());
+        }
+        for (int m = 0; m < 2 && !st; m++)
+            if (mst[m]) st = hntk_fail(mst[m], "%s", msg[m]); /* the worker thread's message, on this thread */
+        if (!st) {
+            d->timing[T_CHOL] += tch[0] + tch[1];
+            d->timing[T_CHOL_FLOPS] += 2.0 * (double)R * (hntk_chol_factor_flops(B) + hntk_chol_solve_flops(B, 1));
         }
         /* predictions: per validation/test image its 784 x B cross kernels, times every alpha */
         for (long q = 0; q < VT && !st; q++) {
@@ -454,6 +477,8 @@ static int hypernet(complete_data *d, cell_job *c)
     const complete_opts *o = d->o;
     long N = c->N, G = o->coords, rows = N * G, E = o->epochs, nl = d->n_lrs;
     long Nw = hntk_param_count(&d->net_arch), L = d->net_arch.f_depth;
+    long cap = o->batch > NPIX ? o->batch : NPIX;
+    if (cap > rows) cap = rows;
     double *X = malloc(sizeof(double) * (size_t)rows * NPIX), *Z = malloc(sizeof(double) * (size_t)rows * 2);
     double *y = malloc(sizeof(double) * (size_t)rows);
     double *best_w = malloc(sizeof(double) * (size_t)(nl * Nw)), *best_val = malloc(sizeof(double) * (size_t)nl);
@@ -499,13 +524,15 @@ static int hypernet(complete_data *d, cell_job *c)
     for (long li = 0; li < (st ? 0 : nl); li++) {
         hntk_train *tr = NULL;
         double *vp = malloc(sizeof(double) * (size_t)(c->V * NPIX)), xb[NPIX];
-        int s = vp ? hntk_train_alloc(&d->net_arch, rows, 0, &tr) : HNTK_ENOMEM;
+        /* forward passes of at most max(batch, 784) inputs: the minibatches and g on one image's pixels */
+        hntk_train_config cfg = {.loss = HNTK_LOSS_SQUARED, .batch_cap = cap};
+        int s = vp ? hntk_train_alloc_config(&d->net_arch, rows, &cfg, 0, &tr) : HNTK_ENOMEM;
         hntk_net *net = s ? NULL : hntk_train_net(tr);
         if (!s) s = hntk_net_fix_fourier(net, d->freq, d->phase);
         if (!s) hntk_net_sample_weights(net, key, 0); /* the same initialization for every lr */
         best_val[li] = INFINITY, best_ep[li] = 0;
         /* epoch 0: the untrained network */
-        if (!s) s = net_predict(d, net, rows, c->task, c->V, c->val, xb, vp, NULL);
+        if (!s) s = net_predict(d, net, cap, c->task, c->V, c->val, xb, vp, NULL);
         if (!s && center)
             for (long q = 0; q < c->V * NPIX; q++) vp[q] -= h0_val[q];
         if (!s) {
@@ -525,7 +552,7 @@ static int hypernet(complete_data *d, cell_job *c)
                 for (long f = e; f < E; f++) loss[li * E + f] = valc[li * E + f] = NAN;
                 break; /* diverged: this lr is out */
             }
-            if (!s) s = net_predict(d, net, rows, c->task, c->V, c->val, xb, vp, NULL);
+            if (!s) s = net_predict(d, net, cap, c->task, c->V, c->val, xb, vp, NULL);
             if (s) break;
             if (center)
                 for (long q = 0; q < c->V * NPIX; q++) vp[q] -= h0_val[q];
@@ -771,6 +798,31 @@ static int write_results(complete_data *d, const hntk_checkpoint *ck, const opts
             int task = d->o->tasks == 2 ? 1 : (d->o->tasks == 1 ? 0 : (int)t);
             printf("  %-11s N = %6ld: %+.5f +- %.5f (%.1f se)\n", TASK_NAMES[task], o->sizes.v[k], s, se, se > 0 ? s / se : 0);
         }
+    /* what the validation images chose for the hypernetwork: is the training budget (lrs, epochs) binding? */
+    printf("hypernetwork, chosen on the validation images per split: learning rate (count per candidate), best epoch "
+           "(median; splits whose best is within the last %ld of the %ld epochs):\n", E < 5 ? 1 : E / 5, E);
+    for (long t = 0; t < nt; t++)
+        for (long k = 0; k < ns; k++) {
+            int task = d->o->tasks == 2 ? 1 : (d->o->tasks == 1 ? 0 : (int)t);
+            printf("  %-11s N = %6ld: lr", TASK_NAMES[task], o->sizes.v[k]);
+            for (long li = 0; li < nl; li++) {
+                long cnt = 0;
+                for (long r = 0; r < R; r++) cnt += sel[(((t * ns + k) * R + r)) * 4 + 2] == d->lr[li];
+                printf(" %g x%ld", d->lr[li], cnt);
+            }
+            double ep[1000];
+            long late = 0, n = R < 1000 ? R : 1000;
+            for (long r = 0; r < n; r++) {
+                ep[r] = sel[((t * ns + k) * R + r) * 4 + 3];
+                late += ep[r] > (double)(E - (E < 5 ? 1 : E / 5));
+            }
+            for (long a = 1; a < n; a++) /* insertion sort: the median */
+                for (long b = a; b > 0 && ep[b - 1] > ep[b]; b--) {
+                    double w = ep[b];
+                    ep[b] = ep[b - 1], ep[b - 1] = w;
+                }
+            printf("; epoch median %g, late %ld/%ld\n", n % 2 ? ep[n / 2] : 0.5 * (ep[n / 2 - 1] + ep[n / 2]), late, n);
+        }
     long d4[4] = {nt, ns, R, T}, d3[3] = {nt, ns, NMETH}, d3s[3] = {nt, ns, R};
     char name[128], desc[512];
     for (int m = 0; m < NMETH && !st; m++) {
@@ -941,8 +993,10 @@ static int write_results(complete_data *d, const hntk_checkpoint *ck, const opts
         for (int q = 0; q < T_N; q++) tsum[q] += timing[c * T_N + q];
     long dtm[1] = {T_N};
     if (!st) st = hntk_h5_write_described(f, "/timing/totals", 1, dtm, tsum, "sums over the main cells: Gram assembly "
-                                          "seconds, Gram entries, Cholesky seconds, Cholesky flops, cross-kernel seconds, "
-                                          "cross entries, training seconds (7); wall times, not reproducible", NULL);
+                                          "seconds, Gram entries (B^2 per subset, Theta^h and Lambda^H in one pass), "
+                                          "Cholesky seconds (summed over the factorizations and solves; the two kernels' "
+                                          "run concurrently), Cholesky flops, cross-kernel seconds, cross entries, "
+                                          "training seconds (7); wall times, not reproducible", NULL);
     if (!st) {
         printf("timing (all cells): Gram assembly %.2f s for %.3g entries (%.1f ns per entry); Cholesky %.2f s, %.2f "
                "GFLOP/s; cross kernels %.2f s (%.1f ns per entry); training %.2f s\n", tsum[T_GRAM], tsum[T_GRAM_FLOPS_ROWS],

@@ -60,6 +60,20 @@ grep -Eq "reference, naive loop, 1 thread: +[0-9.]+ ns per pair" an.txt && grep 
   grep -Eq "hntk_limit_cross, 2 threads: +[0-9.]+ ns per pair +[0-9.]+x the reference +1000 x 1000 pairs" an.txt && ok ||
   bad "bench --only analytic rows: $(cat an.txt)"
 
+# the regress section runs only when named: Cholesky of a hyperkernel Gram against dgemm, its assembly
+# against the dgemm's time, the direct cross-kernel's same bits (quick: U = 50 images x 20 pixels)
+! grep -q "^\[regress\]" out.txt && ok || bad "the default sections include regress"
+"$bin" bench --quick --only regress > rg.txt 2>&1 && ok || bad "bench --only regress failed: $(cat rg.txt)"
+grep -Eq "reference: OpenBLAS dgemm 1000x1000x1000 \(C = K K\), 1 thread: [0-9.]+ s, [0-9.]+ GFLOP/s" rg.txt &&
+  grep -Eq "Cholesky factor \+ solve: [0-9.]+ s, [0-9.]+ GFLOP/s = [0-9.]+% of dgemm +target >= 70% at n >= 20000 +-" rg.txt &&
+  grep -Eq "Gram assembly, 1 thread: [0-9.]+ s .* = [0-9.]+ of the dgemm's time +target <= 0.25 at n >= 20000 +-" rg.txt &&
+  grep -Eq "Gram assembly, 2 threads: .*same bits: yes" rg.txt && grep -Eq "per entry = [0-9.]+x the indexed assembly's; same bits: yes" rg.txt &&
+  grep -Eq "relative residual .* = [0-9.e-]+$" rg.txt && ok || bad "bench --only regress rows: $(cat rg.txt)"
+"$bin" bench --quick --only regress --regress-images 3 --regress-coords 2 > rg2.txt 2>&1 &&
+  grep -q "n = 6 rows" rg2.txt && ok || bad "bench --only regress, 6 rows: $(cat rg2.txt)"
+"$bin" bench --regress-coords 785 > e.txt 2>&1
+[ $? -eq 2 ] && grep -q -- "--regress-coords: '785' .*1\.\.784" e.txt && ok || bad "--regress-coords 785: $(cat e.txt)"
+
 # errors name the bad value and what is accepted
 "$bin" bench --only frob > e.txt 2>&1
 [ $? -eq 2 ] && grep -q "'frob' is not one of gram, sampler, mc, taylor, memory, lazy" e.txt && ok || bad "--only frob: $(cat e.txt)"

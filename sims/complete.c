@@ -132,7 +132,7 @@ static const opt_preset PRESETS[] = {
      "g-width=16 fourier-features=16 lrs=0.1 interp-train=100"},
     {"large", "completion at N = 3000 (six subsets of U = 500), 10 splits, 20 test images, the default's\n"
               "                           networks and lrs, 15 epochs (of 3000 SGD steps each), no interpolation\n"
-              "                           (about 35 minutes on 2 idle cores; the README's N = 3000 row)",
+              "                           (about 35 minutes on 2 idle cores; not run for the README)",
      "tasks=completion train-sizes=3000 test-images=20 val-images=10 subset-images=500 f-width=128 g-width=16 "
      "fourier-features=16 epochs=15 interp-train=0"},
     {"paper", "the appendix's scale: sizes 10..10000, U = 1000 (20000 x 20000 Grams), 10 splits\n"
